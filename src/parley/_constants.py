@@ -1,0 +1,56 @@
+"""Every default Parley uses, in one place, so that behaviour is easy to audit and change."""
+
+from __future__ import annotations
+
+# Fusion parameter bounds (contract section 2).
+PANEL_MIN = 1
+PANEL_MAX = 8
+INNER_MAX_TOOL_CALLS_DEFAULT = 8
+INNER_MAX_TOOL_CALLS_MIN = 1
+INNER_MAX_TOOL_CALLS_MAX = 16
+TEMPERATURE_MIN = 0.0
+TEMPERATURE_MAX = 2.0
+INNER_TOOLS_MAX = 8
+JUDGE_TEMPERATURE = 0.0
+
+# Top-level server-tool loop (contract section 5).
+OUTER_MAX_TOOL_CALLS_DEFAULT = 30
+OUTER_MAX_TOOL_CALLS_MAX = 100
+FUSION_CALLS_PER_TURN = 1
+
+# Headers.
+DEPTH_HEADER = "x-openrouter-fusion-depth"
+
+# Tool names as the models see them, and the type prefixes clients may use.
+TOOL_PREFIXES = ("openrouter:", "parley:")
+FUSION_TOOL = "fusion"
+WEB_SEARCH_TOOL = "web_search"
+WEB_FETCH_TOOL = "web_fetch"
+DATETIME_TOOL = "datetime"
+INNER_DEFAULT_TOOLS = (WEB_SEARCH_TOOL, WEB_FETCH_TOOL)
+
+# Model aliases.
+FUSION_ALIAS = "openrouter/fusion"
+FUSION_FLASH_ALIAS = "openrouter/fusion-flash"
+PARLEY_FUSION_ALIAS = "parley/fusion"
+PARLEY_FUSION_FLASH_ALIAS = "parley/fusion-flash"
+FLASH_PRESET = "general-fast"
+DEFAULT_PRESET = "general-high"
+
+# Upstreams.
+OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+UPSTREAM_CONNECT_TIMEOUT_S = 10.0
+UPSTREAM_TOTAL_TIMEOUT_S = 600.0
+UPSTREAM_TIMEOUT_ENV = "PARLEY_UPSTREAM_TIMEOUT"
+# aiohttp's default pool (100) would queue a wide fan-out; the limit exists to bound sockets.
+HTTP_POOL_LIMIT = 512
+HTTP_POOL_LIMIT_PER_HOST = 256
+USER_AGENT = "parley/0.1 (+https://github.com/parley-llm/parley)"
+
+# Judge.
+JUDGE_REASK_ATTEMPTS = 1
+
+# Config.
+CONFIG_ENV = "PARLEY_CONFIG"
+APP_NAME = "parley"

@@ -1,0 +1,362 @@
+"""`deliberate()`: a panel answers in parallel, a judge maps the answers (contract 2-6)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from parley import _constants as C
+from parley.errors import MissingKeyError, ParleyError, UnknownModelError, UpstreamError
+from parley.fusion import events as ev
+from parley.fusion.judge import (
+    RESPONSE_FORMAT,
+    Verdict,
+    judge_messages,
+    read_verdict,
+    reask_message,
+)
+from parley.models.base import ChatModel, run_turn
+from parley.runtime import Runtime
+from parley.tools.loop import LoopHooks, run_tool_loop
+from parley.usage import Usage
+from parley.wire import (
+    FailedModel,
+    FailureReason,
+    FusionParams,
+    FusionResult,
+    PanelResponse,
+    Source,
+)
+
+_DONE = object()
+
+
+def panel_messages(question: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The panel's prompt; it always ends with a user turn, as some providers require."""
+    if isinstance(question, str):
+        return [{"role": "user", "content": question}]
+    messages = [dict(m) for m in question]
+    if not messages or messages[-1].get("role") != "user":
+        messages.append({"role": "user", "content": "Answer the question above."})
+    return messages
+
+
+def _question_text(question: str | list[dict[str, Any]]) -> str:
+    if isinstance(question, str):
+        return question
+    for m in reversed(question):
+        if m.get("role") == "user" and isinstance(m.get("content"), str):
+            return str(m["content"])
+    return ""
+
+
+def all_failed_reason(failed: list[FailedModel]) -> FailureReason:
+    codes = {f.status_code for f in failed}
+    if 402 in codes:
+        return "insufficient_credits"
+    if 429 in codes:
+        return "rate_limited"
+    if any(f.status_code == 404 or "nknown model" in f.error for f in failed):
+        return "invalid_model"
+    return "all_panels_failed"
+
+
+def dedupe_sources(sources: list[Source]) -> list[Source]:
+    seen: dict[str, Source] = {}
+    for s in sources:
+        kept = seen.get(s.url)
+        if kept is None:
+            seen[s.url] = Source(url=s.url, title=s.title)
+        elif not kept.title and s.title:
+            kept.title = s.title
+    return list(seen.values())
+
+
+class Deliberation:
+    """One fusion run. Its fields fill in as the run goes, so an interrupted run still
+    shows what finished: `responses`, `failed`, `usage`, and `result` once done."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        question: str | list[dict[str, Any]],
+        params: FusionParams | None = None,
+        *,
+        judge_default: str | None = None,
+        depth: int = 0,
+    ) -> None:
+        self.runtime = runtime
+        self.question = question
+        self.params = params or FusionParams()
+        settings = runtime.settings
+        preset = settings.presets.get(settings.preset)
+        self.panel: list[str] = list(
+            self.params.analysis_models
+            or settings.panel
+            or (preset.analysis_models if preset else [])
+        )
+        if not self.panel:
+            raise ParleyError("No panel: set analysis_models, `panel` in config, or a preset")
+        self.judge: str = (
+            self.params.model
+            or judge_default
+            or settings.judge
+            or (preset.model if preset and preset.model else self.panel[0])
+        )
+        self.headers = {C.DEPTH_HEADER: str(depth + 1)}
+        self.usage = Usage()
+        self.responses: list[PanelResponse | None] = [None] * len(self.panel)
+        self.failed: list[FailedModel] = []
+        self.sources: list[Source] = []
+        self.judge_detail = ""
+        self.timings: dict[str, float] = {}
+        self.result: FusionResult | None = None
+        self._emit: Callable[[ev.Event], None] = lambda e: None
+        self._stream_text = False
+        # Inner tools are validated up front so a bad `tools` entry is a 400, not N failures.
+        runtime.server_tools(self.params.tools, field_name="parameters.tools")
+
+    # --- public faces -------------------------------------------------------------------
+
+    async def run(self) -> FusionResult:
+        """Run to the end and return the result."""
+        return await self._run()
+
+    async def events(self) -> AsyncIterator[ev.Event]:
+        """Run, yielding progress events; the last one is FusionCompleted."""
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._emit = queue.put_nowait
+        self._stream_text = True
+
+        async def main() -> None:
+            try:
+                await self._run()
+            finally:
+                queue.put_nowait(_DONE)
+
+        task = asyncio.create_task(main())
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                yield item
+            await task  # re-raises what the run raised
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    # --- the run ------------------------------------------------------------------------
+
+    async def _run(self) -> FusionResult:
+        started = time.perf_counter()
+        try:
+            result = await self._panel_then_judge()
+        except asyncio.CancelledError:
+            self.result = self._error("cancelled", "the deliberation was cancelled")
+            raise
+        except Exception as exc:  # a bug must still produce a result the caller can read
+            result = self._error("unexpected_error", f"{type(exc).__name__}: {exc}")
+        self.timings["total"] = time.perf_counter() - started
+        self.result = result
+        self._emit(ev.FusionCompleted(result))
+        return result
+
+    def _error(self, reason: FailureReason, message: str) -> FusionResult:
+        return FusionResult(
+            status="error",
+            error=message,
+            failure_reason=reason,
+            responses=[r for r in self.responses if r is not None],
+            failed_models=self.failed,
+            sources=dedupe_sources(self.sources),
+        )
+
+    async def _panel_then_judge(self) -> FusionResult:
+        await asyncio.gather(*(self._panelist(i, m) for i, m in enumerate(self.panel)))
+        responses = [r for r in self.responses if r is not None]
+        if not responses:
+            reason = all_failed_reason(self.failed)
+            detail = "; ".join(f"{f.model}: {f.error}" for f in self.failed)
+            return self._error(reason, f"every panel model failed ({detail})")
+        verdict = await self._judge(responses)
+        self.judge_detail = verdict.detail
+        return FusionResult(
+            status="ok",
+            analysis=verdict.analysis,
+            responses=responses,
+            failed_models=self.failed,
+            failure_reason=verdict.failure_reason,
+            sources=dedupe_sources(self.sources),
+        )
+
+    def _resolve(self, model_id: str) -> ChatModel:
+        return self.runtime.router.resolve(model_id)
+
+    async def _panelist(self, index: int, model_id: str) -> None:
+        emit = self._emit
+        emit(ev.PanelAdded(model_id, index))
+        t0 = time.perf_counter()
+        body: dict[str, Any] = {"messages": panel_messages(self.question)}
+        p = self.params
+        if p.temperature is not None:
+            body["temperature"] = p.temperature
+        self._common(body)
+        hooks = LoopHooks(
+            on_text=(lambda d: emit(ev.PanelDelta(model_id, index, d)))
+            if self._stream_text
+            else None,
+            on_tool=lambda name, args: emit(ev.PanelToolCall(model_id, index, name, args)),
+        )
+        try:
+            res = await run_tool_loop(
+                self._resolve(model_id),
+                body,
+                self.runtime.server_tools(p.tools),
+                max_steps=p.max_tool_calls,
+                headers=self.headers,
+                hooks=hooks,
+                usage=self.usage,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._fail(index, model_id, exc, t0)
+            return
+        self.sources.extend(res.sources)
+        content = res.turn.content.strip()
+        if not content:
+            self._fail(
+                index, model_id, UpstreamError("empty answer: the model returned no text"), t0
+            )
+            return
+        self.responses[index] = PanelResponse(model=model_id, content=content)
+        self.timings[f"panel:{index}"] = time.perf_counter() - t0
+        emit(ev.PanelCompleted(model_id, index, content, time.perf_counter() - t0))
+
+    def _fail(self, index: int, model_id: str, exc: Exception, t0: float) -> None:
+        status: int | None = None
+        if isinstance(exc, UpstreamError):
+            status, message = exc.status_code, exc.message
+        elif isinstance(exc, MissingKeyError):
+            status, message = 401, str(exc)
+        elif isinstance(exc, UnknownModelError):
+            status, message = 404, str(exc)
+        elif isinstance(exc, ParleyError):
+            message = str(exc)
+        else:
+            message = f"unexpected error: {type(exc).__name__}: {exc}"
+        self.failed.append(FailedModel(model=model_id, error=message, status_code=status))
+        self.timings[f"panel:{index}"] = time.perf_counter() - t0
+        self._emit(ev.PanelFailed(model_id, index, message, status, time.perf_counter() - t0))
+
+    def _common(self, body: dict[str, Any]) -> None:
+        p = self.params
+        if p.max_completion_tokens is not None:
+            body["max_completion_tokens"] = p.max_completion_tokens
+        if p.reasoning is not None:
+            body["reasoning"] = p.reasoning.model_dump(exclude_none=True)
+
+    async def _judge(self, responses: list[PanelResponse]) -> Verdict:
+        self._emit(ev.AnalysisInProgress(self.judge))
+        verdict = await self._judge_attempts(responses)
+        self._emit(ev.AnalysisCompleted(verdict.analysis, verdict.failure_reason))
+        return verdict
+
+    async def _judge_attempts(self, responses: list[PanelResponse]) -> Verdict:
+        body: dict[str, Any] = {
+            "messages": judge_messages(_question_text(self.question), responses),
+            "temperature": C.JUDGE_TEMPERATURE,
+            "response_format": RESPONSE_FORMAT,
+        }
+        self._common(body)
+        try:
+            model = self._resolve(self.judge)
+            try:
+                res = await self._judge_loop(model, body)
+            except UpstreamError as exc:
+                # Servers without structured outputs reject the schema; ask without it and
+                # rely on validation and repair instead.
+                if exc.status_code not in (400, 422) or "response_format" not in exc.message:
+                    raise
+                body.pop("response_format")
+                res = await self._judge_loop(model, body)
+            verdict = read_verdict(res.turn.content)
+            for _ in range(C.JUDGE_REASK_ATTEMPTS):
+                if verdict.analysis is not None:
+                    break
+                retry = {k: v for k, v in body.items() if k != "messages"}
+                retry["messages"] = [*res.messages, reask_message(verdict)]
+                turn = await run_turn(model, retry, self.headers)
+                self.usage.add_upstream(turn.usage)
+                verdict = read_verdict(turn.content)
+            return verdict
+        except asyncio.CancelledError:
+            raise
+        except ParleyError as exc:
+            return Verdict(None, "judge_upstream_error", str(exc))
+
+    async def _judge_loop(self, model: ChatModel, body: dict[str, Any]) -> Any:
+        res = await run_tool_loop(
+            model,
+            body,
+            self.runtime.server_tools(self.params.tools),
+            max_steps=self.params.max_tool_calls,
+            headers=self.headers,
+            usage=self.usage,
+            hooks=LoopHooks(
+                on_tool=lambda n, a: self._emit(ev.PanelToolCall(self.judge, -1, n, a))
+            ),
+        )
+        self.sources.extend(res.sources)
+        return res
+
+
+async def deliberate(
+    question: str | list[dict[str, Any]],
+    *,
+    runtime: Runtime | None = None,
+    panel: list[str] | None = None,
+    judge: str | None = None,
+    params: FusionParams | dict[str, Any] | None = None,
+) -> Deliberation:
+    """Run one deliberation and return it, finished (`.result`, `.usage`, `.timings`)."""
+    if runtime is None:
+        from parley.client import Parley  # the client owns a session; it imports this module
+
+        async with Parley() as p:
+            return await p.deliberate(question, panel=panel, judge=judge, params=params)
+    d = _make(question, runtime, panel, judge, params)
+    await d.run()
+    return d
+
+
+def _make(
+    question: str | list[dict[str, Any]],
+    runtime: Runtime,
+    panel: list[str] | None,
+    judge: str | None,
+    params: FusionParams | dict[str, Any] | None,
+) -> Deliberation:
+    if isinstance(params, dict) or params is None:
+        params = FusionParams.parse(params or {})
+    if panel is not None:
+        params = params.model_copy(
+            update={
+                "analysis_models": FusionParams.parse({"analysis_models": panel}).analysis_models
+            }
+        )
+    if judge is not None:
+        params = params.model_copy(update={"model": judge})
+    return Deliberation(runtime, question, params)
+
+
+def deliberate_sync(
+    question: str | list[dict[str, Any]],
+    **kwargs: Any,
+) -> Deliberation:
+    """`deliberate()` for code that is not async."""
+    return asyncio.run(deliberate(question, **kwargs))

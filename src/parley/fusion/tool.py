@@ -1,0 +1,102 @@
+"""The fusion server tool: one server tool among others, built on Deliberation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from parley import _constants as C
+from parley.fusion import events as ev
+from parley.fusion.run import Deliberation
+from parley.runtime import Runtime
+from parley.tools.base import ToolOutput, function_def
+from parley.wire import FusionParams
+
+DESCRIPTION = (
+    "Ask a panel of different AI models the same question in parallel (they can search and "
+    "read the web), and get back an analysis of where they agree, where they contradict each "
+    "other, what only some covered, unique insights and blind spots, plus each model's answer. "
+    "Call this only when a task genuinely benefits from several perspectives: research "
+    "questions, multi-domain critique, compare-and-contrast, or anything where being wrong is "
+    "expensive. Do not call it for simple or tactical prompts. The panel does not see this "
+    "conversation: pass a complete, self-contained question with all the context it needs."
+)
+
+NOTE = (
+    "How to use this: treat consensus as the higher-confidence ground; resolve each "
+    "contradiction with reasons or show it to the user; weigh unique insights rather than "
+    "dropping them; acknowledge blind spots. Write a synthesis, not a majority vote. If "
+    "analysis is missing, compare the responses yourself."
+)
+
+
+class FusionTool:
+    name = C.FUSION_TOOL
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        params: FusionParams,
+        *,
+        outer_model: str | None,
+        depth: int = 0,
+        on_event: Callable[[ev.Event], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.params = params
+        self.outer_model = outer_model
+        self.depth = depth
+        self.on_event = on_event
+        self.calls = 0
+        self.deliberations: list[Deliberation] = []
+
+    def definition(self) -> dict[str, Any]:
+        return function_def(
+            self.name,
+            DESCRIPTION,
+            {
+                "question": {
+                    "type": "string",
+                    "description": "The complete, self-contained question for the panel.",
+                }
+            },
+            ["question"],
+        )
+
+    def prepare(self, question: str) -> Deliberation:
+        return Deliberation(
+            self.runtime, question, self.params, judge_default=self.outer_model, depth=self.depth
+        )
+
+    async def run(self, arguments: dict[str, Any]) -> ToolOutput:
+        self.calls += 1
+        if self.calls > C.FUSION_CALLS_PER_TURN:
+            return ToolOutput.json(
+                {
+                    "status": "error",
+                    "error": "fusion already ran in this turn; write the answer from its result",
+                    "failure_reason": "fusion_invocation_capped",
+                },
+                ok=False,
+            )
+        question = next(
+            (str(arguments[k]) for k in ("question", "prompt", "query") if arguments.get(k)), ""
+        )
+        if not question.strip():
+            return ToolOutput.error("fusion needs a non-empty 'question'")
+        d = self.prepare(question)
+        self.deliberations.append(d)
+        if self.on_event is None:
+            await d.run()
+        else:
+            async for event in d.events():
+                self.on_event(event)
+        assert d.result is not None
+        payload = {**d.result.to_wire(), "note": NOTE}
+        return ToolOutput(
+            json.dumps(payload, ensure_ascii=False),
+            sources=list(d.result.sources),
+            ok=d.result.status == "ok",
+            usage=d.usage,
+        )

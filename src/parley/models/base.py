@@ -1,0 +1,151 @@
+"""The model seam: anything that speaks Chat Completions, streaming or not."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from parley.usage import Usage
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """A Chat Completions endpoint for one model id.
+
+    `body` is a Chat Completions request body (dict, unknown fields kept); `headers` are
+    extra request headers such as the fusion depth.
+    """
+
+    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        """Return the response body of a non-streaming call."""
+        ...
+
+    def stream(
+        self, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield the chunk objects of a streaming call."""
+        ...
+
+
+@dataclass
+class Turn:
+    """One assistant turn, however it arrived."""
+
+    content: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    model: str = ""
+    reasoning: str = ""
+    response_id: str = ""
+
+    def message(self) -> dict[str, Any]:
+        msg: dict[str, Any] = {"role": "assistant", "content": self.content or None}
+        if self.tool_calls:
+            msg["tool_calls"] = self.tool_calls
+        return msg
+
+
+def turn_from_response(data: dict[str, Any]) -> Turn:
+    choices = data.get("choices") or [{}]
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    msg = choice.get("message") or {}
+    content = msg.get("content")
+    if isinstance(content, list):
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return Turn(
+        content=content or "",
+        tool_calls=list(msg.get("tool_calls") or []),
+        finish_reason=choice.get("finish_reason"),
+        usage=data.get("usage"),
+        model=str(data.get("model") or ""),
+        reasoning=str(msg.get("reasoning") or ""),
+        response_id=str(data.get("id") or ""),
+    )
+
+
+class TurnBuilder:
+    """Folds stream chunks into a Turn; text is kept as a list of parts, joined once."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[int, dict[str, Any]] = {}
+        self._args: dict[int, list[str]] = {}
+        self.turn = Turn()
+
+    def feed(self, chunk: dict[str, Any]) -> str:
+        """Take one chunk; return the text it added (for progress events)."""
+        t = self.turn
+        if chunk.get("usage"):
+            t.usage = chunk["usage"]
+        if chunk.get("model"):
+            t.model = str(chunk["model"])
+        if chunk.get("id"):
+            t.response_id = str(chunk["id"])
+        text = ""
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            piece = delta.get("content")
+            if piece:
+                self._parts.append(piece)
+                text += piece
+            if delta.get("reasoning"):
+                self._reasoning.append(str(delta["reasoning"]))
+            for tc in delta.get("tool_calls") or []:
+                self._feed_call(tc)
+            if choice.get("finish_reason"):
+                t.finish_reason = choice["finish_reason"]
+        return text
+
+    def _feed_call(self, tc: dict[str, Any]) -> None:
+        idx = int(tc.get("index", len(self._calls)))
+        call = self._calls.setdefault(
+            idx, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+        )
+        self._args.setdefault(idx, [])
+        if tc.get("id"):
+            call["id"] = tc["id"]
+        fn = tc.get("function") or {}
+        if fn.get("name"):
+            call["function"]["name"] += fn["name"]
+        if fn.get("arguments"):
+            self._args[idx].append(fn["arguments"])
+
+    def finish(self) -> Turn:
+        t = self.turn
+        t.content = "".join(self._parts)
+        t.reasoning = "".join(self._reasoning)
+        calls = []
+        for idx in sorted(self._calls):
+            call = self._calls[idx]
+            call["function"]["arguments"] = "".join(self._args[idx])
+            if not call["id"]:
+                call["id"] = f"call_{idx}"
+            calls.append(call)
+        t.tool_calls = calls
+        return t
+
+
+async def run_turn(
+    model: ChatModel,
+    body: dict[str, Any],
+    headers: Mapping[str, str],
+    on_text: Callable[[str], None] | None = None,
+) -> Turn:
+    """One call; streams when someone listens for text, so progress shows as it is written."""
+    if on_text is None:
+        return turn_from_response(await model.complete(body, headers))
+    builder = TurnBuilder()
+    async for chunk in model.stream(body, headers):
+        piece = builder.feed(chunk)
+        if piece:
+            on_text(piece)
+    return builder.finish()
+
+
+def usage_of(turn: Turn) -> Usage:
+    u = Usage()
+    u.add_upstream(turn.usage)
+    return u

@@ -1,0 +1,164 @@
+"""The one adapter that speaks Chat Completions over HTTP; providers only say where and how."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+
+from parley.errors import UpstreamError, UpstreamTimeout
+from parley.http import upstream_timeout
+
+
+class ChatCompletionsModel:
+    """`model_id` as the user names it; `upstream_model` as the server knows it."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        upstream_model: str,
+        model_id: str,
+        api_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._session = session
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self.upstream_model = upstream_model
+        self.model_id = model_id
+        self._headers = {"Content-Type": "application/json", **(extra_headers or {})}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._timeout = upstream_timeout()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"ChatCompletionsModel({self.model_id!r} -> {self._url})"
+
+    def _prepare(
+        self, body: dict[str, Any], headers: Mapping[str, str], stream: bool
+    ) -> tuple[bytes, dict[str, str]]:
+        payload = dict(body)
+        payload["model"] = self.upstream_model
+        payload["stream"] = stream
+        if stream:
+            opts = dict(payload.get("stream_options") or {})
+            opts.setdefault("include_usage", True)
+            payload["stream_options"] = opts
+        else:
+            payload.pop("stream_options", None)
+        return json.dumps(payload).encode(), {**self._headers, **headers}
+
+    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        data, hdrs = self._prepare(body, headers, stream=False)
+        try:
+            async with self._session.post(
+                self._url, data=data, headers=hdrs, timeout=self._timeout
+            ) as resp:
+                raw = await resp.read()
+                if resp.status >= 400:
+                    raise self._error(resp.status, raw)
+        except TimeoutError:
+            raise self._timeout_error() from None
+        except aiohttp.ClientError as exc:
+            raise self._connect_error(exc) from None
+        try:
+            out = json.loads(raw)
+        except ValueError:
+            raise UpstreamError(
+                f"{self.model_id}: upstream sent a body that is not JSON", 502, self.model_id
+            ) from None
+        if not isinstance(out, dict):
+            raise UpstreamError(f"{self.model_id}: upstream sent non-object JSON", 502)
+        if "error" in out and not out.get("choices"):
+            raise self._error(_status_in(out["error"]) or 502, raw)
+        return out
+
+    async def stream(
+        self, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> AsyncIterator[dict[str, Any]]:
+        data, hdrs = self._prepare(body, headers, stream=True)
+        hdrs["Accept"] = "text/event-stream"
+        try:
+            async with self._session.post(
+                self._url, data=data, headers=hdrs, timeout=self._timeout
+            ) as resp:
+                if resp.status >= 400:
+                    raise self._error(resp.status, await resp.read())
+                ctype = resp.headers.get("Content-Type", "")
+                if "text/event-stream" not in ctype:
+                    # Some servers ignore `stream`; accept a whole JSON body as one chunk.
+                    yield _as_chunk(json.loads(await resp.read()))
+                    return
+                async for line in resp.content:
+                    if not line.startswith(b"data:"):
+                        continue  # comments (heartbeats), blank lines, event names
+                    payload = line[5:].strip()
+                    if payload == b"[DONE]":
+                        return
+                    if not payload:
+                        continue
+                    chunk = json.loads(payload)
+                    if isinstance(chunk, dict) and chunk.get("error"):
+                        raise self._error(_status_in(chunk["error"]) or 502, payload)
+                    yield chunk
+        except TimeoutError:
+            raise self._timeout_error() from None
+        except aiohttp.ClientError as exc:
+            raise self._connect_error(exc) from None
+
+    def _error(self, status: int, raw: bytes) -> UpstreamError:
+        message = _error_message(raw) or f"HTTP {status}"
+        return UpstreamError(f"{self.model_id}: {message}", status, self.model_id)
+
+    def _timeout_error(self) -> UpstreamTimeout:
+        return UpstreamTimeout(
+            f"{self.model_id}: upstream did not answer within {self._timeout.total:g} s "
+            "(PARLEY_UPSTREAM_TIMEOUT sets the bound)",
+            None,
+            self.model_id,
+        )
+
+    def _connect_error(self, exc: aiohttp.ClientError) -> UpstreamError:
+        return UpstreamError(
+            f"{self.model_id}: cannot reach {self._url}: {type(exc).__name__}: {exc}",
+            None,
+            self.model_id,
+        )
+
+
+def _error_message(raw: bytes) -> str:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace").strip()[:500]
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("detail") or json.dumps(err))[:2000]
+        return str(err)[:2000]
+    return str(data)[:2000]
+
+
+def _status_in(err: Any) -> int | None:
+    if isinstance(err, dict):
+        code = err.get("code") or err.get("status")
+        if isinstance(code, int) and 400 <= code < 600:
+            return code
+    return None
+
+
+def _as_chunk(data: dict[str, Any]) -> dict[str, Any]:
+    """A whole response re-shaped as one stream chunk."""
+    choices = []
+    for ch in data.get("choices") or []:
+        msg = ch.get("message") or {}
+        delta = {k: v for k, v in msg.items() if v is not None}
+        for i, tc in enumerate(delta.get("tool_calls") or []):
+            tc.setdefault("index", i)
+        choices.append(
+            {"index": ch.get("index", 0), "delta": delta, "finish_reason": ch.get("finish_reason")}
+        )
+    return {**{k: v for k, v in data.items() if k != "choices"}, "choices": choices}

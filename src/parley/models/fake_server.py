@@ -1,0 +1,163 @@
+"""A fake OpenAI-compatible upstream on loopback, for tests, benchmarks and demos.
+
+    async with FakeUpstream({"vendor/a": FunctionModel(fn)}) as up:
+        os.environ["OPENROUTER_BASE_URL"] = up.base_url      # ".../api/v1"
+
+Each model id maps to a FunctionModel (or one `default` for every id); `latency` delays
+every answer by a fixed time; `requests` records (path, headers, body) of each call.
+`ThreadedUpstream` runs the same server in a thread, for code that is not async
+(a CLI in a subprocess, a benchmark's load generator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from parley.errors import UpstreamError
+from parley.models.fake import FunctionModel
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class FakeUpstream:
+    def __init__(
+        self,
+        models: Mapping[str, FunctionModel] | None = None,
+        *,
+        default: FunctionModel | None = None,
+        latency: float = 0.0,
+        host: str = "127.0.0.1",
+        record: bool = True,
+    ) -> None:
+        self.models = dict(models or {})
+        self.default = default
+        self.latency = latency
+        self.host = host
+        self.record = record
+        self.requests: list[Recorded] = []
+        self.in_flight = 0
+        self.cancelled = 0
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        """OpenRouter-style base URL (`/api/v1`); `/v1` is served too."""
+        return f"http://{self.host}:{self.port}/api/v1"
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        for prefix in ("/v1", "/api/v1"):
+            app.router.add_post(prefix + "/chat/completions", self._chat)
+            app.router.add_get(prefix + "/models", self._models)
+        return app
+
+    async def start(self) -> FakeUpstream:
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeUpstream:
+        return await self.start()
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        data = [{"id": m, "object": "model"} for m in self.models]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return _error(400, "body is not JSON")
+        if self.record:
+            self.requests.append(Recorded(request.path, dict(request.headers), body))
+        model = self.models.get(str(body.get("model")), self.default)
+        if model is None:
+            return _error(404, f"{body.get('model')} is not a valid model ID")
+        self.in_flight += 1
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if not body.get("stream"):
+                try:
+                    return web.json_response(await model.complete(body, dict(request.headers)))
+                except UpstreamError as exc:
+                    return _error(exc.status_code or 500, exc.message)
+            return await self._stream(request, model, body)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.in_flight -= 1
+
+    async def _stream(
+        self, request: web.Request, model: FunctionModel, body: dict[str, Any]
+    ) -> web.StreamResponse:
+        chunks = model.stream(body, dict(request.headers))
+        try:
+            first = await anext(chunks)
+        except UpstreamError as exc:
+            return _error(exc.status_code or 500, exc.message)
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(b"data: " + json.dumps(first).encode() + b"\n\n")
+        try:
+            async for chunk in chunks:
+                await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        except UpstreamError as exc:
+            err = {"error": {"message": exc.message, "code": exc.status_code or 500}}
+            await resp.write(b"data: " + json.dumps(err).encode() + b"\n\n")
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": {"message": message, "code": status}}, status=status)
+
+
+class ThreadedUpstream:
+    """FakeUpstream on its own event loop in a daemon thread."""
+
+    def __init__(self, upstream: FakeUpstream) -> None:
+        self.upstream = upstream
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> FakeUpstream:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.upstream.start(), self._loop).result()
+        return self.upstream
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.upstream.stop(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

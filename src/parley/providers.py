@@ -1,0 +1,132 @@
+"""Model id -> where it runs and with which key.
+
+Routing, first match wins:
+1. models passed in by the caller (fakes, custom ChatModel objects), by exact id;
+2. `local/<name>`: the bundled or configured GGUF models, in-process;
+3. a provider declared in the config file, by its prefix (default `<name>/`);
+4. an id without a slash (`gpt-4.1`): OpenAI;
+5. `vendor/model`: OpenRouter; except that `openai/<m>` goes to OpenAI directly when only
+   an OpenAI key is configured, so OpenAI users need no OpenRouter account.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+
+from parley import _constants as C
+from parley.config import Settings, load_keys
+from parley.errors import MissingKeyError
+from parley.models.base import ChatModel
+from parley.models.chat_completions import ChatCompletionsModel
+
+
+@dataclass(frozen=True)
+class Route:
+    provider: str
+    base_url: str
+    upstream_model: str
+    api_key: str | None
+    key_env: str | None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class Router:
+    """Resolves model ids to ChatModel objects; one per process, sharing one HTTP session."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession | None,
+        *,
+        env: Mapping[str, str] | None = None,
+        models: Mapping[str, ChatModel] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.env = dict(os.environ if env is None else env)
+        self.models = dict(models or {})
+        self._keys: dict[str, str] | None = None
+        self._cache: dict[str, ChatModel] = {}
+
+    def _key(self, provider: str, env_var: str | None) -> str | None:
+        if env_var and self.env.get(env_var):
+            return self.env[env_var]
+        if self._keys is None:
+            self._keys = load_keys(self.env)
+        return self._keys.get(provider)
+
+    def has_remote_key(self) -> bool:
+        """Whether any remote provider is usable without further setup."""
+        if self._key("openrouter", "OPENROUTER_API_KEY") or self._key("openai", "OPENAI_API_KEY"):
+            return True
+        return bool(
+            self.env.get("OPENROUTER_BASE_URL")
+            or self.env.get("OPENAI_BASE_URL")
+            or self.settings.providers
+        )
+
+    def route(self, model_id: str) -> Route:
+        for name, prov in self.settings.providers.items():
+            prefix = prov.prefix if prov.prefix is not None else f"{name}/"
+            if model_id.startswith(prefix):
+                return Route(
+                    name,
+                    prov.base_url,
+                    model_id[len(prefix) :],
+                    self._key(name, prov.key_env),
+                    prov.key_env,
+                    tuple(prov.headers.items()),
+                )
+        or_key = self._key("openrouter", "OPENROUTER_API_KEY")
+        oa_key = self._key("openai", "OPENAI_API_KEY")
+        if "/" not in model_id or (model_id.startswith("openai/") and oa_key and not or_key):
+            return Route(
+                "openai",
+                self.env.get("OPENAI_BASE_URL") or C.OPENAI_BASE_URL,
+                model_id.removeprefix("openai/"),
+                oa_key,
+                "OPENAI_API_KEY",
+            )
+        return Route(
+            "openrouter",
+            self.env.get("OPENROUTER_BASE_URL") or C.OPENROUTER_BASE_URL,
+            model_id,
+            or_key,
+            "OPENROUTER_API_KEY",
+            (("HTTP-Referer", "https://github.com/parley-llm/parley"), ("X-Title", "Parley")),
+        )
+
+    def resolve(self, model_id: str) -> ChatModel:
+        if model_id in self.models:
+            return self.models[model_id]
+        cached = self._cache.get(model_id)
+        if cached is not None:
+            return cached
+        model: ChatModel
+        if model_id.startswith("local/"):
+            from parley.models.local import local_model
+
+            model = local_model(model_id, self.settings.local)
+        else:
+            route = self.route(model_id)
+            default_url = route.base_url in (C.OPENROUTER_BASE_URL, C.OPENAI_BASE_URL)
+            # A custom server (Ollama, vLLM, a test double) may need no key; the public
+            # APIs always do, so say which variable to set before we send anything.
+            if route.api_key is None and default_url and route.key_env:
+                raise MissingKeyError(route.provider, route.key_env)
+            if self.session is None:
+                raise RuntimeError("Router needs an HTTP session to reach remote models")
+            model = ChatCompletionsModel(
+                self.session,
+                base_url=route.base_url,
+                upstream_model=route.upstream_model,
+                model_id=model_id,
+                api_key=route.api_key,
+                extra_headers=dict(route.headers),
+            )
+        self._cache[model_id] = model
+        return model

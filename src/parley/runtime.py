@@ -1,0 +1,92 @@
+"""Everything a run needs, injected once: the model router, web backends and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from parley import _constants as C
+from parley.config import Settings, load_settings
+from parley.errors import InvalidParameter
+from parley.models.base import ChatModel
+from parley.providers import Router
+from parley.tools.base import ServerTool
+from parley.tools.clock import DatetimeTool
+from parley.tools.web import Fetcher, SearchBackend, WebFetchTool, WebSearchTool
+from parley.wire import ServerToolSpec
+
+
+@dataclass
+class Runtime:
+    router: Router
+    search: SearchBackend | None = None
+    fetcher: Fetcher | None = None
+    now: Callable[[], datetime] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.router.settings
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        settings: Settings | None = None,
+        env: Mapping[str, str] | None = None,
+        models: Mapping[str, ChatModel] | None = None,
+        search: SearchBackend | None = None,
+        fetcher: Fetcher | None = None,
+    ) -> Runtime:
+        settings = settings or load_settings(env)
+        return cls(Router(settings, session, env=env, models=models), search, fetcher)
+
+    def server_tools(
+        self, specs: Sequence[ServerToolSpec] | None, *, field_name: str = "tools"
+    ) -> list[ServerTool]:
+        """Build fresh tool instances (their per-request counters start at zero).
+
+        `None` means the inner default (web_search + web_fetch, where a backend exists);
+        `[]` means none. A web tool asked for by name with no backend configured is an error
+        that says how to configure one, not a silent omission.
+        """
+        explicit = specs is not None
+        wanted = (
+            list(specs)
+            if specs is not None
+            else [ServerToolSpec(type=n) for n in C.INNER_DEFAULT_TOOLS]
+        )
+        tools: list[ServerTool] = []
+        for i, spec in enumerate(wanted):
+            name = spec.name
+            if name == C.WEB_SEARCH_TOOL:
+                if self.search is None:
+                    if explicit:
+                        raise InvalidParameter(
+                            f"{field_name}[{i}]",
+                            "web_search has no backend here; configure one (SEARXNG_URL, "
+                            "BRAVE_API_KEY, TAVILY_API_KEY, EXA_API_KEY) or drop the tool",
+                        )
+                    continue
+                tools.append(WebSearchTool(self.search, spec.parameters))
+            elif name == C.WEB_FETCH_TOOL:
+                if self.fetcher is None:
+                    if explicit:
+                        raise InvalidParameter(
+                            f"{field_name}[{i}]", "web_fetch is not available in this runtime"
+                        )
+                    continue
+                tools.append(WebFetchTool(self.fetcher, spec.parameters))
+            elif name == C.DATETIME_TOOL:
+                tz = str(spec.parameters.get("timezone") or "UTC")
+                tools.append(DatetimeTool(tz, self.now))
+            else:
+                raise InvalidParameter(
+                    f"{field_name}[{i}].type", f"unknown server tool {spec.type!r}"
+                )
+        return tools

@@ -1,0 +1,1 @@
+"""Server tools and the loop that runs them."""

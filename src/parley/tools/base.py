@@ -1,0 +1,62 @@
+"""The server-tool seam: a tool offers a function definition and runs one call."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from parley.wire import Source
+
+
+@dataclass
+class ToolOutput:
+    """What a tool call produced: the text the model reads, plus what Parley keeps."""
+
+    content: str
+    sources: list[Source] = field(default_factory=list)
+    ok: bool = True
+    web_search: bool = False
+    # Usage of model calls the tool itself made (fusion's panel and judge).
+    usage: Any = None
+
+    @classmethod
+    def json(cls, data: Any, **kw: Any) -> ToolOutput:
+        return cls(json.dumps(data, ensure_ascii=False), **kw)
+
+    @classmethod
+    def error(cls, message: str, **extra: Any) -> ToolOutput:
+        return cls(json.dumps({"status": "failed", "error": message, **extra}), ok=False)
+
+
+@runtime_checkable
+class ServerTool(Protocol):
+    """A tool Parley runs itself; models see it as an ordinary function."""
+
+    name: str
+
+    def definition(self) -> dict[str, Any]:
+        """The `{"type": "function", "function": {...}}` entry offered to the model."""
+        ...
+
+    async def run(self, arguments: dict[str, Any]) -> ToolOutput:
+        """Execute one call; return errors as output for the model, do not raise."""
+        ...
+
+
+def function_def(
+    name: str, description: str, properties: dict[str, Any], required: list[str]
+) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": False,
+            },
+        },
+    }

@@ -1,0 +1,170 @@
+"""The one tool loop, for the outer model, every panelist and the judge.
+
+Offer server tools as functions, run the calls the model makes, append the results, repeat
+until the model answers in text or the step budget is spent; then one last turn with tools
+disabled, so the answer always ends in text rather than an unfinished tool call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from parley.models.base import ChatModel, Turn, run_turn
+from parley.tools.base import ServerTool, ToolOutput
+from parley.usage import Usage
+from parley.wire import Source
+
+
+@dataclass
+class LoopHooks:
+    """Optional listeners: text as it is written, and each tool call as it starts."""
+
+    on_text: Callable[[str], None] | None = None
+    on_tool: Callable[[str, dict[str, Any]], None] | None = None
+
+
+@dataclass
+class LoopResult:
+    turn: Turn
+    messages: list[dict[str, Any]]
+    usage: Usage
+    sources: list[Source]
+    steps: int
+    # Calls to the client's own function tools: the loop stops and hands them back.
+    client_tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class StopWhen:
+    """`stop_server_tools_when` conditions; any one firing ends the loop (OR)."""
+
+    conditions: list[dict[str, Any]] = field(default_factory=list)
+
+    def fired(self, steps: int, usage: Usage, turn: Turn, called: set[str]) -> bool:
+        for c in self.conditions:
+            kind = c.get("type")
+            if kind == "step_count_is" and steps >= int(c.get("step_count", 0)):
+                return True
+            if kind == "has_tool_call" and c.get("tool_name") in called:
+                return True
+            if kind == "max_tokens_used" and usage.total_tokens >= int(c.get("max_tokens", 0)):
+                return True
+            if kind == "max_cost" and (usage.cost or 0.0) >= float(c.get("max_cost_in_dollars", 0)):
+                return True
+            if kind == "finish_reason_is" and turn.finish_reason == c.get("reason"):
+                return True
+        return False
+
+
+def _parse_args(raw: Any) -> dict[str, Any] | None:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+async def run_tool_loop(
+    model: ChatModel,
+    body: dict[str, Any],
+    tools: Sequence[ServerTool],
+    *,
+    max_steps: int,
+    headers: Mapping[str, str],
+    hooks: LoopHooks | None = None,
+    client_tools: Sequence[dict[str, Any]] = (),
+    first_tool_choice: str | dict[str, Any] | None = None,
+    tool_choice: str | dict[str, Any] | None = None,
+    stop_when: StopWhen | None = None,
+    retire_after_use: frozenset[str] = frozenset(),
+    usage: Usage | None = None,
+) -> LoopResult:
+    """Run `model` to a text answer; `body` holds messages and sampling fields.
+
+    `retire_after_use` names tools withdrawn from offer once called (fusion: once per turn).
+    `usage`, when given, accumulates every call, so a caller keeps the sums even if the
+    loop raises half way.
+    """
+    hooks = hooks or LoopHooks()
+    by_name = {t.name: t for t in tools}
+    client_names = {t.get("function", {}).get("name") for t in client_tools}
+    messages = list(body.get("messages") or [])
+    usage = usage if usage is not None else Usage()
+    sources: list[Source] = []
+    called: set[str] = set()
+    steps = 0
+    stopped = False
+    while True:
+        offered = [t.definition() for t in tools if t.name not in called & retire_after_use]
+        offered += list(client_tools)
+        final = stopped or steps >= max_steps
+        req = {k: v for k, v in body.items() if k not in ("tools", "tool_choice", "messages")}
+        req["messages"] = messages
+        if offered and not final:
+            req["tools"] = offered
+            choice = first_tool_choice if steps == 0 and first_tool_choice else tool_choice
+            if choice is not None:
+                req["tool_choice"] = choice
+        elif client_tools and final:
+            # Client tools stay callable after the server budget is spent: only ours stop.
+            req["tools"] = list(client_tools)
+        turn = await run_turn(model, req, headers, hooks.on_text)
+        usage.add_upstream(turn.usage)
+        calls = turn.tool_calls if not final or client_tools else []
+        if not calls:
+            if final and turn.tool_calls and not client_tools:
+                turn.tool_calls = []  # a model that ignored "no tools": keep its text only
+            messages.append(turn.message())
+            return LoopResult(turn, messages, usage, sources, steps)
+        theirs = [c for c in calls if c.get("function", {}).get("name") in client_names]
+        if theirs or final:
+            turn.tool_calls = theirs
+            messages.append(turn.message())
+            return LoopResult(turn, messages, usage, sources, steps, theirs)
+        messages.append(turn.message())
+        outputs = await asyncio.gather(*(_execute(c, by_name, hooks) for c in calls))
+        for call, out in zip(calls, outputs, strict=True):
+            name = call.get("function", {}).get("name", "")
+            called.add(name)
+            if name in by_name:
+                usage.tool_calls_requested += 1
+                if out.ok:
+                    usage.tool_calls_executed += 1
+                if out.web_search:
+                    usage.web_search_requests += 1
+            if isinstance(out.usage, Usage):
+                usage.merge(out.usage)
+            sources.extend(out.sources)
+            messages.append(
+                {"role": "tool", "tool_call_id": call.get("id", ""), "content": out.content}
+            )
+        steps += 1
+        if stop_when and stop_when.fired(steps, usage, turn, called):
+            stopped = True
+
+
+async def _execute(
+    call: dict[str, Any], by_name: Mapping[str, ServerTool], hooks: LoopHooks
+) -> ToolOutput:
+    fn = call.get("function") or {}
+    name = str(fn.get("name") or "")
+    tool = by_name.get(name)
+    if tool is None:
+        return ToolOutput.error(f"unknown tool {name!r}; available: {', '.join(by_name)}")
+    args = _parse_args(fn.get("arguments"))
+    if args is None:
+        return ToolOutput.error(f"arguments for {name} are not a JSON object")
+    if hooks.on_tool:
+        hooks.on_tool(name, args)
+    try:
+        return await tool.run(args)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a tool's bug must not take the whole request down
+        return ToolOutput.error(f"{name} failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,76 @@
+"""Usage summed over every call a request makes, inner calls included (contract section 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost: float | None = None
+    reasoning_tokens: int = 0
+    tool_calls_requested: int = 0
+    tool_calls_executed: int = 0
+    web_search_requests: int = 0
+    calls: int = 0
+    # Upstream fields we do not interpret are kept so nothing reported is lost.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_upstream(self, raw: dict[str, Any] | None) -> None:
+        """Add one upstream call's `usage` object."""
+        self.calls += 1
+        if not raw:
+            return
+        p = _int(raw.get("prompt_tokens"))
+        c = _int(raw.get("completion_tokens"))
+        self.prompt_tokens += p
+        self.completion_tokens += c
+        self.total_tokens += _int(raw.get("total_tokens")) or p + c
+        cost = raw.get("cost")
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            self.cost = (self.cost or 0.0) + float(cost)
+        details = raw.get("completion_tokens_details") or {}
+        if isinstance(details, dict):
+            self.reasoning_tokens += _int(details.get("reasoning_tokens"))
+        stud = raw.get("server_tool_use_details") or {}
+        if isinstance(stud, dict):
+            self.tool_calls_requested += _int(stud.get("tool_calls_requested"))
+            self.tool_calls_executed += _int(stud.get("tool_calls_executed"))
+            self.web_search_requests += _int(stud.get("web_search_requests"))
+
+    def merge(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.total_tokens += other.total_tokens
+        if other.cost is not None:
+            self.cost = (self.cost or 0.0) + other.cost
+        self.reasoning_tokens += other.reasoning_tokens
+        self.tool_calls_requested += other.tool_calls_requested
+        self.tool_calls_executed += other.tool_calls_executed
+        self.web_search_requests += other.web_search_requests
+        self.calls += other.calls
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+        if self.cost is not None:
+            out["cost"] = round(self.cost, 10)
+        if self.reasoning_tokens:
+            out["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        out["server_tool_use_details"] = {
+            "tool_calls_requested": self.tool_calls_requested,
+            "tool_calls_executed": self.tool_calls_executed,
+            "web_search_requests": self.web_search_requests,
+        }
+        return out
+
+
+def _int(v: Any) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0

@@ -1,0 +1,291 @@
+"""Pydantic models of every wire shape: Chat Completions in and out, and the fusion shapes.
+
+Inbound Chat Completions models let unknown fields through untouched, because OpenAI and
+OpenRouter add fields often; Parley's own options forbid unknown fields so typos fail loudly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from parley import _constants as C
+from parley.errors import InvalidParameter
+
+
+class Passthrough(BaseModel):
+    """A wire object that keeps fields it does not know."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Strict(BaseModel):
+    """One of Parley's own option objects: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- Chat Completions ---------------------------------------------------------------
+
+
+class ChatRequest(Passthrough):
+    """A Chat Completions request as a client sends it."""
+
+    model: str | None = None
+    messages: list[dict[str, Any]]
+    stream: bool = False
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    plugins: list[dict[str, Any]] | None = None
+    max_tool_calls: int | None = Field(default=None, ge=1, le=C.OUTER_MAX_TOOL_CALLS_MAX)
+    stop_server_tools_when: list[dict[str, Any]] | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _messages_not_empty(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not v:
+            raise ValueError("must contain at least one message")
+        for m in v:
+            if "role" not in m:
+                raise ValueError("every message needs a 'role'")
+        return v
+
+
+class ChatMessage(Passthrough):
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class ChatChoice(Passthrough):
+    index: int = 0
+    message: ChatMessage
+    finish_reason: str | None = None
+
+
+class ChatResponse(Passthrough):
+    """A non-streaming Chat Completions response."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: dict[str, Any] | None = None
+
+
+class ChunkChoice(Passthrough):
+    index: int = 0
+    delta: dict[str, Any]
+    finish_reason: str | None = None
+
+
+class ChatChunk(Passthrough):
+    """One streamed Chat Completions chunk."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: dict[str, Any] | None = None
+
+
+# --- Fusion parameters ----------------------------------------------------------------
+
+
+class Reasoning(Strict):
+    effort: Literal["max", "xhigh", "high", "medium", "low", "minimal", "none"] | None = None
+    max_tokens: int | None = Field(default=None, ge=0)
+
+
+class ServerToolSpec(Strict):
+    """`{type, parameters}` shorthand for a server tool."""
+
+    type: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return strip_tool_prefix(self.type)
+
+
+def strip_tool_prefix(tool_type: str) -> str:
+    for prefix in C.TOOL_PREFIXES:
+        if tool_type.startswith(prefix):
+            return tool_type[len(prefix) :]
+    return tool_type
+
+
+class FusionParams(Strict):
+    """`tools[].parameters` of the fusion server tool (contract section 2)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    analysis_models: list[str] | None = Field(
+        default=None,
+        validation_alias=AliasChoices("analysis_models", "models"),
+        min_length=C.PANEL_MIN,
+        max_length=C.PANEL_MAX,
+    )
+    model: str | None = None
+    max_tool_calls: int = Field(
+        default=C.INNER_MAX_TOOL_CALLS_DEFAULT,
+        ge=C.INNER_MAX_TOOL_CALLS_MIN,
+        le=C.INNER_MAX_TOOL_CALLS_MAX,
+    )
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    reasoning: Reasoning | None = None
+    temperature: float | None = Field(default=None, ge=C.TEMPERATURE_MIN, le=C.TEMPERATURE_MAX)
+    tools: list[ServerToolSpec] | None = Field(default=None, max_length=C.INNER_TOOLS_MAX)
+    # Accepted for OpenRouter compatibility; prompt caching is the upstream's business.
+    cache_control: dict[str, Any] | None = None
+
+    @field_validator("analysis_models")
+    @classmethod
+    def _ids_not_blank(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and any(not m.strip() for m in v):
+            raise ValueError("model ids must be non-empty strings")
+        return v
+
+    @field_validator("tools")
+    @classmethod
+    def _inner_tools_known(cls, v: list[ServerToolSpec] | None) -> list[ServerToolSpec] | None:
+        allowed = {C.WEB_SEARCH_TOOL, C.WEB_FETCH_TOOL, C.DATETIME_TOOL}
+        for spec in v or []:
+            if spec.name == C.FUSION_TOOL:
+                raise ValueError("fusion cannot be offered to the panel or judge")
+            if spec.name not in allowed:
+                raise ValueError(
+                    f"unknown server tool {spec.type!r}; use one of "
+                    "openrouter:web_search, openrouter:web_fetch, openrouter:datetime"
+                )
+        return v
+
+    @classmethod
+    def parse(cls, data: dict[str, Any] | None, where: str = "parameters") -> FusionParams:
+        """Validate, turning pydantic's error into one that names the field and the fix."""
+        return parse_or_raise(cls, data or {}, where)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_or_raise(model: type[M], data: Any, where: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from(exc, where) from None
+
+
+def invalid_from(exc: ValidationError, where: str) -> InvalidParameter:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    field = f"{where}.{loc}" if where and loc else (where or loc)
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field; check its spelling against the documentation"
+    elif "input" in err and err["type"] not in ("missing",):
+        msg = f"{msg} (got {err['input']!r})"
+    return InvalidParameter(field, msg)
+
+
+# --- Fusion result ----------------------------------------------------------------------
+
+
+class Stance(Passthrough):
+    model: str
+    stance: str
+
+
+class Contradiction(Passthrough):
+    topic: str
+    stances: list[Stance]
+
+
+class PartialCoverage(Passthrough):
+    models: list[str]
+    point: str
+
+
+class UniqueInsight(Passthrough):
+    model: str
+    insight: str
+
+
+class Analysis(BaseModel):
+    """The judge's map of the panel: all five keys are required."""
+
+    consensus: list[str]
+    contradictions: list[Contradiction]
+    partial_coverage: list[PartialCoverage]
+    unique_insights: list[UniqueInsight]
+    blind_spots: list[str]
+
+
+class PanelResponse(BaseModel):
+    model: str
+    content: str
+
+
+class FailedModel(BaseModel):
+    model: str
+    error: str
+    status_code: int | None = None
+
+
+class Source(BaseModel):
+    url: str
+    title: str = ""
+
+
+FailureReason = Literal[
+    "all_panels_failed",
+    "rate_limited",
+    "insufficient_credits",
+    "invalid_model",
+    "cancelled",
+    "fusion_invocation_capped",
+    "unexpected_error",
+    "judge_upstream_error",
+    "judge_empty_completion",
+    "judge_not_valid_json",
+    "judge_schema_mismatch",
+]
+
+
+class FusionResult(BaseModel):
+    """What the fusion tool returns to the outer model (contract section 4)."""
+
+    status: Literal["ok", "error"]
+    analysis: Analysis | None = None
+    responses: list[PanelResponse] = Field(default_factory=list)
+    failed_models: list[FailedModel] = Field(default_factory=list)
+    failure_reason: FailureReason | None = None
+    error: str | None = None
+    sources: list[Source] = Field(default_factory=list)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON shape: optional parts are omitted, not null."""
+        out: dict[str, Any] = {"status": self.status}
+        if self.analysis is not None:
+            out["analysis"] = self.analysis.model_dump(exclude_none=True)
+        if self.status == "ok" or self.responses:
+            out["responses"] = [r.model_dump() for r in self.responses]
+        if self.failed_models:
+            out["failed_models"] = [f.model_dump(exclude_none=True) for f in self.failed_models]
+        if self.failure_reason is not None:
+            out["failure_reason"] = self.failure_reason
+        if self.error is not None:
+            out["error"] = self.error
+        if self.sources:
+            out["sources"] = [s.model_dump() for s in self.sources]
+        return out
