@@ -123,6 +123,7 @@ class Parley:
         system: str | None = None,
         params: dict[str, Any] | None = None,
         force_fusion: bool = True,
+        history: list[dict[str, Any]] | None = None,
         on_text: Callable[[str], None] | None = None,
         on_event: Callable[[ev.Event], None] | None = None,
     ) -> chat_flow.ChatOutcome:
@@ -135,6 +136,7 @@ class Parley:
         messages: list[dict[str, Any]] = []
         if system:
             messages.append({"role": "system", "content": system})
+        messages.extend(history or [])  # earlier turns of a conversation being continued
         messages.append({"role": "user", "content": question})
         request: dict[str, Any] = {
             "model": model or self.runtime.settings.model or self._default_outer(),
