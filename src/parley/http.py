@@ -8,11 +8,17 @@ Every component takes a session injected; tests pass one aimed at loopback fakes
 from __future__ import annotations
 
 import os
+import weakref
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from parley import _constants as C
 from parley.errors import ConfigError
+
+# Sessions whose model calls honour HTTPS_PROXY / NO_PROXY; see `env_proxy`.
+_PROXIED: weakref.WeakSet[aiohttp.ClientSession] = weakref.WeakSet()
 
 
 def upstream_timeout() -> aiohttp.ClientTimeout:
@@ -34,18 +40,56 @@ def upstream_timeout() -> aiohttp.ClientTimeout:
 def new_session(*, limit: int = C.HTTP_POOL_LIMIT, trust_env: bool = True) -> aiohttp.ClientSession:
     """A session for upstream model calls; create one per process and share it.
 
-    `trust_env` honours HTTPS_PROXY for model APIs; the web fetcher turns it off so that no
-    proxy setting can route around its address checks.
+    `trust_env` honours HTTPS_PROXY/NO_PROXY for model APIs, resolved once per upstream by
+    `env_proxy`; the web fetcher turns it off so that no proxy setting can route around its
+    address checks. aiohttp's own `trust_env` stays off: it reads ~/.netrc and the proxy
+    variables in a worker thread on every request, which tripled the client CPU per call and
+    halved throughput at 64 in flight (benchmarks/client_throughput.py).
     """
     connector = aiohttp.TCPConnector(
         limit=limit,
         limit_per_host=min(limit, C.HTTP_POOL_LIMIT_PER_HOST),
         ttl_dns_cache=300,
     )
-    return aiohttp.ClientSession(
+    session = aiohttp.ClientSession(
         connector=connector,
         timeout=upstream_timeout(),
         headers={"User-Agent": C.USER_AGENT},
-        trust_env=trust_env,
+        trust_env=False,
+        raise_for_status=False,
+    )
+    if trust_env:
+        _PROXIED.add(session)
+    return session
+
+
+def env_proxy(
+    session: aiohttp.ClientSession, url: str
+) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy and its credentials for calls to `url` on `session`; resolve once, reuse."""
+    if session not in _PROXIED:
+        return None, None
+    try:
+        return get_env_proxy_for_url(URL(url))
+    except LookupError:  # no proxy set, or NO_PROXY covers this host
+        return None, None
+
+
+def new_web_session(
+    resolver: aiohttp.abc.AbstractResolver, *, timeout: aiohttp.ClientTimeout
+) -> aiohttp.ClientSession:
+    """A session for `web_fetch`: every connection goes through `resolver` (the SSRF guard).
+
+    No proxy from the environment (a proxy would connect where the guard never looked), no
+    DNS cache of aiohttp's own, and no automatic redirects: the fetcher checks each hop.
+    """
+    connector = aiohttp.TCPConnector(
+        resolver=resolver, use_dns_cache=False, limit=C.HTTP_POOL_LIMIT_PER_HOST
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        headers={"User-Agent": C.USER_AGENT},
+        trust_env=False,
         raise_for_status=False,
     )

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from parley.errors import UpstreamError, UpstreamTimeout
-from parley.http import upstream_timeout
+from parley.http import env_proxy, upstream_timeout
 
 
 class ChatCompletionsModel:
@@ -33,6 +33,7 @@ class ChatCompletionsModel:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._timeout = upstream_timeout()
+        self._proxy, self._proxy_auth = env_proxy(session, self._url)
 
     def __repr__(self) -> str:  # never show the key
         return f"ChatCompletionsModel({self.model_id!r} -> {self._url})"
@@ -55,7 +56,12 @@ class ChatCompletionsModel:
         data, hdrs = self._prepare(body, headers, stream=False)
         try:
             async with self._session.post(
-                self._url, data=data, headers=hdrs, timeout=self._timeout
+                self._url,
+                data=data,
+                headers=hdrs,
+                timeout=self._timeout,
+                proxy=self._proxy,
+                proxy_auth=self._proxy_auth,
             ) as resp:
                 raw = await resp.read()
                 if resp.status >= 400:
@@ -83,7 +89,12 @@ class ChatCompletionsModel:
         hdrs["Accept"] = "text/event-stream"
         try:
             async with self._session.post(
-                self._url, data=data, headers=hdrs, timeout=self._timeout
+                self._url,
+                data=data,
+                headers=hdrs,
+                timeout=self._timeout,
+                proxy=self._proxy,
+                proxy_auth=self._proxy_auth,
             ) as resp:
                 if resp.status >= 400:
                     raise self._error(resp.status, await resp.read())
