@@ -5,21 +5,35 @@ from __future__ import annotations
 import click
 
 from parley import __version__
+from parley.cli._common import Group
 from parley.cli.ask import ask
+from parley.cli.config_cmd import config
+from parley.cli.keys import keys
+from parley.cli.logs import logs
+from parley.cli.models_cmd import models, presets
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="parley")
 def cli() -> None:
     """Parley: multi-model deliberation for any LLM.
 
+    A panel of models answers in parallel, a judge maps where they agree and disagree,
+    and the outer model writes the answer. Answers go to stdout, progress to stderr.
+
     \b
-    Example:
+    Examples:
       parley ask "Should a small team adopt Kubernetes?"
+      parley logs -n 5
     """
 
 
 cli.add_command(ask)
+cli.add_command(logs)
+cli.add_command(models)
+cli.add_command(presets)
+cli.add_command(config)
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -1,17 +1,48 @@
-"""`parley ask`: run the outer model with fusion forced once and print the final answer."""
+"""`parley ask`: a panel deliberates, the outer model's answer streams to stdout.
+
+Progress goes to stderr (a live panel view on a terminal, plain lines otherwise), the
+exchange goes to the log, and Ctrl-C stops cleanly: upstream calls are cancelled, what
+finished is logged, and the exit code is 130.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from parley.chat import ChatOutcome
+from parley.cli._common import (
+    cli_errors,
+    err_console,
+    load_cli_settings,
+    out_console,
+    print_json,
+    stderr_is_terminal,
+    store_for,
+)
+from parley.cli.show import print_deliberation, usage_line
+from parley.cli.view import LiveView, PlainProgress
 from parley.client import Parley
-from parley.errors import InvalidParameter, ParleyError
+from parley.config import Settings
+from parley.fusion import events as ev
+from parley.store import (
+    Entry,
+    EventRecorder,
+    LogStore,
+    answer_of,
+    entry_from_outcome,
+    from_result,
+    new_id,
+)
+
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells report for a Ctrl-C
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -20,63 +51,329 @@ def _split(value: str | None) -> list[str] | None:
     return [m.strip() for m in value.split(",") if m.strip()]
 
 
+def _option_value(raw: str) -> Any:
+    """`-o` values are JSON when they parse (numbers, booleans, objects), text otherwise."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def fusion_params(
+    options: tuple[tuple[str, str], ...],
+    *,
+    no_tools: bool,
+    max_tool_calls: int | None,
+    temperature: float | None,
+) -> dict[str, Any]:
+    """The fusion parameters the flags ask for; FusionParams validates them later."""
+    params: dict[str, Any] = {key: _option_value(value) for key, value in options}
+    if no_tools:
+        params["tools"] = []
+    if max_tool_calls is not None:
+        params["max_tool_calls"] = max_tool_calls
+    if temperature is not None:
+        params["temperature"] = temperature
+    return params
+
+
+def settings_for_ask(preset: str | None) -> Settings:
+    """The one place `ask` loads its settings (defaults for a keyless setup plug in here)."""
+    return load_cli_settings(preset=preset)
+
+
+@dataclass
+class Conversation:
+    """Where this exchange belongs: a new conversation, or earlier turns to continue."""
+
+    id: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+    system: str | None = None
+    model: str | None = None
+
+
+def conversation_for(store: LogStore | None, cid: str | None, cont: bool) -> Conversation:
+    if not (cid or cont):
+        return Conversation(new_id())
+    store = store or LogStore()  # continuing reads the log even when this turn is not logged
+    if cont and not cid:
+        cid = store.latest_conversation()
+        if cid is None:
+            raise click.ClickException("no logged conversation to continue; ask without -c")
+    assert cid is not None
+    entries = store.conversation(cid)
+    if not entries:
+        raise click.ClickException(f"no conversation {cid!r} in the log; `parley logs` lists ids")
+    history: list[dict[str, Any]] = []
+    for e in entries:
+        if e.answer:  # an interrupted turn with no answer would leave the model a gap
+            history += [
+                {"role": "user", "content": e.question},
+                {"role": "assistant", "content": e.answer},
+            ]
+    return Conversation(cid, history, entries[0].system, entries[-1].model)
+
+
+def read_question(question: str | None) -> str:
+    if question:
+        return question
+    if sys.stdin.isatty():
+        raise click.UsageError("give a question, or pipe one on stdin")
+    text = sys.stdin.read().strip()
+    if not text:
+        raise click.UsageError("the question read from stdin is empty")
+    return text
+
+
+class Output:
+    """Everything `ask` shows: progress on stderr, the answer (and panel) on stdout."""
+
+    def __init__(self, *, outer: str, stream: bool, show_panel: bool, quiet: bool) -> None:
+        self.stream = stream
+        self.show_panel = show_panel
+        self.wrote_text = False
+        self.ended_with_newline = True
+        self.progress: LiveView | PlainProgress | None = None
+        if not quiet:
+            if stderr_is_terminal():
+                self.progress = LiveView(err_console(), outer)
+            else:
+                self.progress = PlainProgress(sys.stderr, outer)
+
+    def event(self, event: ev.Event) -> None:
+        if self.progress is not None:
+            self.progress(event)
+        if self.show_panel and isinstance(event, ev.FusionCompleted):
+            self.stop_progress()
+            judge = self.progress.state.judge if self.progress is not None else None
+            console = out_console()
+            print_deliberation(console, from_result(event.result, judge.model if judge else ""))
+            console.print()
+            console.print("[bold underline]Answer[/]")
+
+    def text(self, piece: str) -> None:
+        if not self.wrote_text:
+            self.stop_progress()
+            self.wrote_text = True
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+        self.ended_with_newline = piece.endswith("\n")
+
+    def finish(self, answer: str) -> None:
+        self.stop_progress()
+        if not self.wrote_text:
+            click.echo(answer)
+        elif not self.ended_with_newline:
+            click.echo()
+
+    def stop_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@dataclass
+class Exchange:
+    """One `ask` run: what it asked, and what it needs to log however it ends."""
+
+    question: str
+    conversation: Conversation
+    system: str | None
+    model: str | None
+    entry_id: str = field(default_factory=new_id)
+    recorder: EventRecorder = field(default_factory=EventRecorder)
+    text: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def interrupted_entry(self) -> Entry:
+        return Entry(
+            id=self.entry_id,
+            conversation_id=self.conversation.id,
+            question=self.question,
+            model=self.model or "",
+            system=self.system,
+            answer="".join(self.text),
+            status="interrupted",
+            error="interrupted by the user (Ctrl-C)",
+            seconds=time.perf_counter() - self.started,
+            deliberations=self.recorder.interrupted(),
+        )
+
+
+async def _run(
+    x: Exchange,
+    settings: Settings,
+    *,
+    panel: list[str] | None,
+    judge: str | None,
+    params: dict[str, Any],
+    on_text: Callable[[str], None] | None,
+    on_event: Callable[[ev.Event], None],
+) -> ChatOutcome:
+    async with Parley(settings=settings) as p:
+        return await p.ask(
+            x.question,
+            model=x.model,
+            panel=panel,
+            judge=judge,
+            system=x.system,
+            params=params,
+            history=x.conversation.history,
+            on_text=on_text,
+            on_event=on_event,
+        )
+
+
+def render_json(outcome: ChatOutcome, entry_id: str | None, conversation_id: str) -> dict[str, Any]:
+    """`--json`: the answer, the fusion result (the first, as the wire shows it), the usage."""
+    fusion = [d.result.to_wire() for d in outcome.deliberations if d.result is not None]
+    return {
+        "id": entry_id,
+        "conversation_id": conversation_id,
+        "answer": answer_of(outcome),
+        "model": outcome.response["model"],
+        "fusion": fusion[0] if fusion else None,
+        "usage": outcome.response["usage"],
+        "seconds": round(outcome.seconds, 3),
+    }
+
+
+def answer_text(outcome: ChatOutcome) -> str:
+    return answer_of(outcome)
+
+
 @click.command()
 @click.argument("question", required=False)
 @click.option("-m", "--model", help="Outer model that writes the final answer.")
 @click.option("--panel", help="Comma-separated panel model ids (1-8).")
 @click.option("--judge", help="Judge (analyst) model id.")
+@click.option("--preset", help="A named panel (see `parley presets`).")
+@click.option("-s", "--system", help="System prompt for the outer model.")
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON object: answer, fusion result, usage."
+    "-o",
+    "--option",
+    "options",
+    type=(str, str),
+    multiple=True,
+    metavar="KEY VALUE",
+    help="Any fusion parameter, e.g. -o max_completion_tokens 800 (JSON values parse).",
 )
+@click.option("--no-tools", is_flag=True, help="Panel and judge get no web tools.")
+@click.option("--max-tool-calls", type=int, help="Tool-call budget per panelist (1-16).")
+@click.option("--temperature", type=float, help="Sampling temperature for the panel (0-2).")
+@click.option("--show-panel", is_flag=True, help="Print each panelist's answer and the analysis.")
+@click.option("--no-stream", is_flag=True, help="Print the answer once it is complete.")
+@click.option("-u", "--usage", "show_usage", is_flag=True, help="Print tokens and cost on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+@click.option("-c", "--continue", "cont", is_flag=True, help="Continue the latest conversation.")
+@click.option("--cid", help="Continue the conversation with this id.")
+@click.option("-n", "--no-log", is_flag=True, help="Do not log this exchange.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.pass_context
 def ask(
+    ctx: click.Context,
     question: str | None,
     model: str | None,
     panel: str | None,
     judge: str | None,
+    preset: str | None,
+    system: str | None,
+    options: tuple[tuple[str, str], ...],
+    no_tools: bool,
+    max_tool_calls: int | None,
+    temperature: float | None,
+    show_panel: bool,
+    no_stream: bool,
+    show_usage: bool,
     as_json: bool,
+    cont: bool,
+    cid: str | None,
+    no_log: bool,
+    quiet: bool,
 ) -> None:
     """Ask a question; a panel deliberates and the outer model answers.
+
+    The answer streams to stdout; progress goes to stderr. With no QUESTION, it is read
+    from stdin. Every exchange is logged (`parley logs`) unless -n is given.
 
     \b
     Examples:
       parley ask "Is Rust a good first language?"
-      parley ask --panel openai/gpt-4.1,google/gemini-2.5-pro --json "Compare SQLite and DuckDB"
+      parley ask --panel openai/gpt-4.1,google/gemini-2.5-pro --json "SQLite or DuckDB?"
+      echo "Explain CRDTs" | parley ask --show-panel -u
+      parley ask -c "And for a team of two?"
     """
-    if not question:
-        if sys.stdin.isatty():
-            raise click.UsageError("give a question, or pipe one on stdin")
-        question = sys.stdin.read().strip()
-        if not question:
-            raise click.UsageError("the question read from stdin is empty")
-    try:
-        outcome = asyncio.run(_ask(question, model, _split(panel), judge))
-    except InvalidParameter as exc:
-        raise click.BadParameter(str(exc)) from None
-    except ParleyError as exc:
-        raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(render_json(outcome), ensure_ascii=False, indent=2))
-    else:
-        click.echo(answer_text(outcome))
+    with cli_errors():
+        settings = settings_for_ask(preset)
+        store = store_for(settings, no_log=no_log)
+        conv = conversation_for(store, cid, cont)
+        x = Exchange(
+            read_question(question),
+            conv,
+            system if system is not None else conv.system,
+            model or conv.model,
+        )
+        panel_ids = _split(panel)
+        if preset and not panel_ids:
+            chosen = settings.preset_named(preset)
+            panel_ids, judge = list(chosen.analysis_models), judge or chosen.model
+            x.model = model or chosen.outer or x.model
+        params = fusion_params(
+            options, no_tools=no_tools, max_tool_calls=max_tool_calls, temperature=temperature
+        )
+        out = Output(
+            outer=x.model or settings.model or "",
+            stream=not (no_stream or as_json),
+            show_panel=show_panel and not as_json,
+            quiet=quiet,
+        )
 
+        def on_event(event: ev.Event) -> None:
+            x.recorder(event)
+            out.event(event)
 
-async def _ask(
-    question: str, model: str | None, panel: list[str] | None, judge: str | None
-) -> ChatOutcome:
-    async with Parley() as p:
-        return await p.ask(question, model=model, panel=panel, judge=judge)
+        def on_text(piece: str) -> None:
+            x.text.append(piece)
+            out.text(piece)
 
-
-def answer_text(outcome: ChatOutcome) -> str:
-    content = outcome.response["choices"][0]["message"].get("content")
-    return str(content or "")
-
-
-def render_json(outcome: ChatOutcome) -> dict[str, Any]:
-    fusion = [d.result.to_wire() for d in outcome.deliberations if d.result is not None]
-    return {
-        "answer": answer_text(outcome),
-        "model": outcome.response["model"],
-        "fusion": fusion[0] if fusion else None,
-        "usage": outcome.response["usage"],
-    }
+        try:
+            outcome = asyncio.run(
+                _run(
+                    x,
+                    settings,
+                    panel=panel_ids,
+                    judge=judge,
+                    params=params,
+                    on_text=on_text if out.stream else None,
+                    on_event=on_event,
+                )
+            )
+        except KeyboardInterrupt:
+            out.stop_progress()
+            if x.text:
+                click.echo()
+            if store is not None:
+                store.save(x.interrupted_entry())
+            click.echo(
+                f"Interrupted; what finished is logged as {x.entry_id}."
+                if store is not None
+                else "Interrupted.",
+                err=True,
+            )
+            ctx.exit(INTERRUPTED_EXIT)
+        finally:
+            out.stop_progress()
+        entry = entry_from_outcome(
+            outcome,
+            entry_id=x.entry_id,
+            conversation_id=conv.id,
+            question=x.question,
+            system=x.system,
+        )
+        if store is not None:
+            store.save(entry)
+        if as_json:
+            print_json(render_json(outcome, entry.id if store else None, conv.id))
+        else:
+            out.finish(entry.answer)
+        if show_usage:
+            click.echo(usage_line(entry.usage, entry.cost), err=True)

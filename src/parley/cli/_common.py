@@ -1,0 +1,79 @@
+"""What every command shares: settings, consoles, the log, and errors as one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+
+from parley.config import Settings, load_settings
+from parley.errors import InvalidParameter, ParleyError
+from parley.store import LogStore
+
+DEBUG_ENV = "PARLEY_DEBUG"
+
+
+def load_cli_settings(*, preset: str | None = None) -> Settings:
+    """Settings as every command sees them: defaults < file < environment < flags."""
+    settings = load_settings(overrides={"preset": preset} if preset else None)
+    if preset:
+        settings.preset_named(preset)  # an unknown name fails here, naming the known ones
+    return settings
+
+
+def out_console() -> Console:
+    """stdout, looked up at call time so that test runners' captured streams are used."""
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+
+
+def err_console() -> Console:
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def store_for(settings: Settings, *, no_log: bool = False) -> LogStore | None:
+    """The log, unless `-n/--no-log` or `log = false` in the config turned it off."""
+    return None if no_log or not settings.log else LogStore()
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn Parley's errors into click's one-line errors; tracebacks only on PARLEY_DEBUG."""
+    try:
+        yield
+    except InvalidParameter as exc:
+        raise click.BadParameter(str(exc)) from None
+    except ParleyError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+class Group(click.Group):
+    """A click group whose unexpected errors print one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except ParleyError as exc:
+            raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            raise click.ClickException(
+                f"unexpected error: {type(exc).__name__}: {exc} "
+                f"(set {DEBUG_ENV}=1 to see the traceback, and please report it)"
+            ) from None

@@ -1,0 +1,198 @@
+"""The deliberation log: SQLite in the user data directory (`parley logs path`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from parley.config import data_dir
+from parley.errors import ConfigError
+from parley.store.migrations import migrate
+from parley.store.records import DeliberationRecord, Entry, PanelAnswer
+
+LOG_ENV = "PARLEY_LOG_DB"
+
+
+def log_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where the log lives: `PARLEY_LOG_DB`, else `logs.db` in the user data directory."""
+    env = os.environ if env is None else env
+    override = env.get(LOG_ENV)
+    return Path(override).expanduser() if override else data_dir() / "logs.db"
+
+
+def new_id() -> str:
+    """Sortable by time (milliseconds, hex) with a random tail; any unique prefix finds it."""
+    return f"{int(time.time() * 1000):011x}{secrets.token_hex(3)}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class LogStore:
+    """Reads and writes log entries; safe to share between a CLI and a gateway process."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or log_path()
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"{self.path}: cannot open the log ({exc})") from None
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn)
+            yield conn
+            conn.commit()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"{self.path}: log database error ({exc})") from None
+        finally:
+            conn.close()
+
+    def save(self, entry: Entry) -> None:
+        """Insert or replace an entry and its deliberations."""
+        entry.created_at = entry.created_at or _now()
+        with self._connect() as conn:
+            conn.execute("DELETE FROM entries WHERE id = ?", (entry.id,))
+            conn.execute(
+                "INSERT INTO entries (id, conversation_id, created_at, source, model, system,"
+                " question, answer, status, error, usage, cost, seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.id,
+                    entry.conversation_id,
+                    entry.created_at,
+                    entry.source,
+                    entry.model,
+                    entry.system,
+                    entry.question,
+                    entry.answer,
+                    entry.status,
+                    entry.error,
+                    _dumps(entry.usage),
+                    entry.cost,
+                    entry.seconds,
+                ),
+            )
+            for pos, d in enumerate(entry.deliberations):
+                conn.execute(
+                    "INSERT INTO deliberations (entry_id, position, question, panel, judge,"
+                    " status, responses, failed, analysis, failure_reason, sources, usage,"
+                    " timings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.id,
+                        pos,
+                        d.question,
+                        _dumps(d.panel),
+                        d.judge,
+                        d.status,
+                        _dumps([vars(r) for r in d.responses]),
+                        _dumps(d.failed),
+                        None if d.analysis is None else _dumps(d.analysis),
+                        d.failure_reason,
+                        _dumps(d.sources),
+                        _dumps(d.usage),
+                        _dumps(d.timings),
+                    ),
+                )
+
+    def recent(self, limit: int = 20, query: str | None = None) -> list[Entry]:
+        """Newest first; `query` matches question, answer or any panel answer."""
+        sql = "SELECT * FROM entries"
+        args: list[Any] = []
+        if query:
+            like = f"%{query}%"
+            sql += (
+                " WHERE question LIKE ? OR answer LIKE ? OR id IN"
+                " (SELECT entry_id FROM deliberations WHERE responses LIKE ?)"
+            )
+            args += [like, like, like]
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit > 0:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._connect() as conn:
+            rows = conn.execute(sql, args).fetchall()
+            return [self._entry(conn, row) for row in rows]
+
+    def get(self, entry_id: str) -> Entry:
+        """The entry whose id starts with `entry_id`; ConfigError if none or ambiguous."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM entries WHERE id LIKE ? ORDER BY id LIMIT 2",
+                (entry_id.replace("%", "").replace("_", "") + "%",),
+            ).fetchall()
+            if not rows:
+                raise ConfigError(f"no log entry {entry_id!r}; `parley logs` lists them")
+            if len(rows) > 1:
+                raise ConfigError(f"log id {entry_id!r} is ambiguous; give more characters")
+            return self._entry(conn, rows[0])
+
+    def conversation(self, conversation_id: str) -> list[Entry]:
+        """Every entry of a conversation, oldest first."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM entries WHERE conversation_id = ? ORDER BY created_at, id",
+                (conversation_id,),
+            ).fetchall()
+            return [self._entry(conn, row, deep=False) for row in rows]
+
+    def latest_conversation(self) -> str | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT conversation_id FROM entries ORDER BY created_at DESC, id DESC LIMIT 1"
+            ).fetchone()
+            return str(row[0]) if row else None
+
+    def _entry(self, conn: sqlite3.Connection, row: sqlite3.Row, *, deep: bool = True) -> Entry:
+        entry = Entry(
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            question=row["question"],
+            model=row["model"],
+            created_at=row["created_at"],
+            source=row["source"],
+            system=row["system"],
+            answer=row["answer"],
+            status=row["status"],
+            error=row["error"],
+            usage=json.loads(row["usage"]),
+            cost=row["cost"],
+            seconds=row["seconds"],
+        )
+        if deep:
+            for d in conn.execute(
+                "SELECT * FROM deliberations WHERE entry_id = ? ORDER BY position", (entry.id,)
+            ):
+                entry.deliberations.append(
+                    DeliberationRecord(
+                        question=d["question"],
+                        panel=json.loads(d["panel"]),
+                        judge=d["judge"],
+                        status=d["status"],
+                        responses=[PanelAnswer(**r) for r in json.loads(d["responses"])],
+                        failed=json.loads(d["failed"]),
+                        analysis=json.loads(d["analysis"]) if d["analysis"] else None,
+                        failure_reason=d["failure_reason"],
+                        sources=json.loads(d["sources"]),
+                        usage=json.loads(d["usage"]),
+                        timings=json.loads(d["timings"]),
+                    )
+                )
+        return entry

@@ -1,0 +1,194 @@
+"""What the log keeps: plain records, built from a finished run or from progress events.
+
+A run that was interrupted still has a record: the events it emitted say which panelists
+finished and what they wrote, so nothing that finished is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from parley.chat import ChatOutcome
+from parley.fusion import events as ev
+from parley.fusion.run import Deliberation
+from parley.wire import FusionResult
+
+
+@dataclass
+class PanelAnswer:
+    model: str
+    content: str
+    seconds: float | None = None
+
+
+@dataclass
+class DeliberationRecord:
+    """One fusion run inside an exchange."""
+
+    question: str
+    panel: list[str]
+    judge: str = ""
+    status: str = "running"
+    responses: list[PanelAnswer] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    analysis: dict[str, Any] | None = None
+    failure_reason: str | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Entry:
+    """One exchange: a question, the deliberations it caused, and the final answer."""
+
+    id: str
+    conversation_id: str
+    question: str
+    model: str
+    created_at: str = ""
+    source: str = "cli"
+    system: str | None = None
+    answer: str = ""
+    status: str = "ok"
+    error: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    cost: float | None = None
+    seconds: float | None = None
+    deliberations: list[DeliberationRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _question_text(question: str | list[dict[str, Any]]) -> str:
+    if isinstance(question, str):
+        return question
+    users = [m for m in question if m.get("role") == "user"]
+    return str(users[-1].get("content", "")) if users else ""
+
+
+def from_deliberation(d: Deliberation) -> DeliberationRecord:
+    """The record of a deliberation object, finished or not."""
+    rec = DeliberationRecord(_question_text(d.question), list(d.panel), d.judge)
+    for i, r in enumerate(d.responses):
+        if r is not None:
+            rec.responses.append(PanelAnswer(r.model, r.content, d.timings.get(f"panel:{i}")))
+    rec.failed = [f.model_dump(exclude_none=True) for f in d.failed]
+    rec.usage = d.usage.to_wire()
+    rec.timings = dict(d.timings)
+    result = d.result
+    if result is None:
+        rec.status = "interrupted"
+        return rec
+    rec.status = "interrupted" if result.failure_reason == "cancelled" else result.status
+    rec.analysis = result.analysis.model_dump() if result.analysis else None
+    rec.failure_reason = result.failure_reason
+    rec.sources = [s.model_dump() for s in result.sources]
+    return rec
+
+
+class EventRecorder:
+    """Builds deliberation records from progress events, as they arrive.
+
+    The CLI feeds it every event so that, if the run is interrupted, the log still gets
+    whatever finished; `seen` tells how many deliberations started.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[DeliberationRecord] = []
+        self._started: float | None = None
+
+    def _current(self, model: str) -> DeliberationRecord:
+        rec = self.records[-1] if self.records else None
+        if rec is None or rec.status != "running" or model in rec.panel:
+            rec = DeliberationRecord("", [])
+            self.records.append(rec)
+            self._started = time.perf_counter()
+        return rec
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.PanelAdded):
+            self._current(event.model).panel.append(event.model)
+            return
+        if not self.records:
+            return
+        rec = self.records[-1]
+        if isinstance(event, ev.PanelCompleted):
+            rec.responses.append(PanelAnswer(event.model, event.content, event.seconds))
+            rec.timings[f"panel:{event.index}"] = event.seconds
+        elif isinstance(event, ev.PanelFailed):
+            failed: dict[str, Any] = {"model": event.model, "error": event.error}
+            if event.status_code is not None:
+                failed["status_code"] = event.status_code
+            rec.failed.append(failed)
+            rec.timings[f"panel:{event.index}"] = event.seconds
+        elif isinstance(event, ev.AnalysisInProgress):
+            rec.judge = event.model
+        elif isinstance(event, ev.AnalysisCompleted):
+            rec.analysis = event.analysis.model_dump() if event.analysis else None
+            rec.failure_reason = event.failure_reason
+        elif isinstance(event, ev.FusionCompleted):
+            rec.status = event.result.status
+            rec.failure_reason = event.result.failure_reason
+            rec.sources = [s.model_dump() for s in event.result.sources]
+            if self._started is not None:
+                rec.timings["total"] = time.perf_counter() - self._started
+
+    def interrupted(self) -> list[DeliberationRecord]:
+        """The records, with any run still going marked as interrupted."""
+        for rec in self.records:
+            if rec.status == "running":
+                rec.status = "interrupted"
+        return self.records
+
+
+def answer_of(outcome: ChatOutcome) -> str:
+    """The final answer's text."""
+    content = outcome.response["choices"][0]["message"].get("content")
+    return str(content or "")
+
+
+def entry_from_outcome(
+    outcome: ChatOutcome,
+    *,
+    entry_id: str,
+    conversation_id: str,
+    question: str | list[dict[str, Any]],
+    system: str | None = None,
+    source: str = "cli",
+) -> Entry:
+    """The log entry of a finished exchange (the gateway passes the request's messages)."""
+    return Entry(
+        id=entry_id,
+        conversation_id=conversation_id,
+        question=_question_text(question),
+        model=str(outcome.response.get("model", "")),
+        source=source,
+        system=system,
+        answer=answer_of(outcome),
+        usage=outcome.usage.to_wire(),
+        cost=outcome.usage.cost,
+        seconds=outcome.seconds,
+        deliberations=[from_deliberation(d) for d in outcome.deliberations],
+    )
+
+
+def from_result(result: FusionResult, judge: str = "") -> DeliberationRecord:
+    """A record of a fusion result alone (as the FusionCompleted event carries it)."""
+    return DeliberationRecord(
+        question="",
+        panel=[r.model for r in result.responses] + [f.model for f in result.failed_models],
+        judge=judge,
+        status=result.status,
+        responses=[PanelAnswer(r.model, r.content) for r in result.responses],
+        failed=[f.model_dump(exclude_none=True) for f in result.failed_models],
+        analysis=result.analysis.model_dump() if result.analysis else None,
+        failure_reason=result.failure_reason,
+        sources=[s.model_dump() for s in result.sources],
+    )

@@ -1,0 +1,94 @@
+"""Helpers for the CLI tests: a fake upstream any model id can reach, and a way to run
+`parley` in a subprocess against it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from parley import tool_call
+from parley.models.fake import FakeRequest, FunctionModel
+
+ANALYSIS = {
+    "consensus": ["Rayleigh scattering makes the sky blue."],
+    "contradictions": [
+        {
+            "topic": "role of the ozone layer",
+            "stances": [
+                {"model": "vendor/a", "stance": "minor"},
+                {"model": "vendor/b", "stance": "none"},
+            ],
+        }
+    ],
+    "partial_coverage": [{"models": ["vendor/a"], "point": "sunsets look red"}],
+    "unique_insights": [{"model": "vendor/b", "insight": "violet is absorbed high up"}],
+    "blind_spots": ["how the eye perceives colour"],
+}
+
+
+def any_model_reply(req: FakeRequest) -> Any:
+    """One function playing every role: outer (calls fusion, then answers), judge, panel."""
+    if "fusion" in req.tools and not req.tool_results:
+        return tool_call("fusion", {"question": req.last_user})
+    if "response_format" in req.body or "analyst" in json.dumps(req.messages[:1]):
+        return json.dumps(ANALYSIS)
+    if req.tool_results:
+        result = json.loads(req.tool_results[-1])
+        n = len(result.get("responses", []))
+        return f"The sky is blue because of Rayleigh scattering, say {n} panelists."
+    return f"{req.body.get('model')} says: shorter wavelengths scatter more."
+
+
+def any_model() -> FunctionModel:
+    return FunctionModel(any_model_reply, name="any")
+
+
+class GatedModel(FunctionModel):
+    """Streams its first `before` chunks, then waits for `gate` (set from the test thread)."""
+
+    def __init__(self, fn: Any, gate: threading.Event, before: int = 2) -> None:
+        super().__init__(fn)
+        self.gate = gate
+        self.before = before
+
+    async def stream(  # type: ignore[override]
+        self, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> AsyncIterator[dict[str, Any]]:
+        sent = 0
+        async for chunk in super().stream(body, headers):
+            if sent == self.before and "fusion" not in json.dumps(body.get("tools") or []):
+                await asyncio.to_thread(self.gate.wait)
+            sent += 1
+            yield chunk
+
+
+def cli_env(base_url: str, **extra: str) -> dict[str, str]:
+    """The test's isolated environment, aimed at a fake upstream."""
+    env = {
+        **os.environ,
+        "OPENROUTER_BASE_URL": base_url,
+        "PARLEY_MODEL": "vendor/outer",
+        "PARLEY_PANEL": "vendor/a,vendor/b",
+        "PARLEY_JUDGE": "vendor/judge",
+        "NO_COLOR": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def parley_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "parley", *args]
+
+
+def run_parley(
+    env: dict[str, str], *args: str, stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        parley_cmd(*args), input=stdin, capture_output=True, text=True, env=env, timeout=timeout
+    )

@@ -1,0 +1,206 @@
+"""`parley ask` as people use it: streaming, --json, stdin, flags, usage, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli_kit import GatedModel, any_model, any_model_reply, cli_env, parley_cmd, run_parley
+from parley.cli import cli
+from parley.errors import UpstreamError
+from parley.models.fake import FunctionModel
+from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+
+
+@pytest.fixture
+def up() -> Iterator[FakeUpstream]:
+    with ThreadedUpstream(FakeUpstream(default=any_model())) as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def runner(up: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for key, value in cli_env(up.base_url).items():
+        monkeypatch.setenv(key, value)
+    return CliRunner()
+
+
+def test_answer_streams_to_stdout_while_it_is_written() -> None:
+    gate = threading.Event()
+    outer = GatedModel(any_model_reply, gate, before=3)
+    upstream = FakeUpstream({"vendor/outer": outer}, default=any_model())
+    with ThreadedUpstream(upstream) as up:
+        proc = subprocess.Popen(
+            parley_cmd("ask", "-n", "Why is the sky blue?"),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=cli_env(up.base_url),
+        )
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.read(len("The sky "))
+            # The outer model is held mid-answer, yet its first words are already out.
+            assert first == "The sky "
+            assert proc.poll() is None
+        finally:
+            gate.set()
+        rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert first + rest == "The sky is blue because of Rayleigh scattering, say 2 panelists.\n"
+
+
+def test_json_has_answer_fusion_usage_and_ids(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["ask", "--json", "Why is the sky blue?"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert set(out) == {"id", "conversation_id", "answer", "model", "fusion", "usage", "seconds"}
+    assert out["answer"].startswith("The sky is blue")
+    assert out["model"] == "vendor/outer"
+    assert out["fusion"]["status"] == "ok"
+    assert [r["model"] for r in out["fusion"]["responses"]] == ["vendor/a", "vendor/b"]
+    assert out["fusion"]["analysis"]["consensus"]
+    assert out["usage"]["total_tokens"] > 0
+    assert out["id"] and out["conversation_id"]
+
+
+def test_question_from_stdin(runner: CliRunner, up: FakeUpstream) -> None:
+    res = runner.invoke(cli, ["ask", "--no-stream"], input="What colour is the sky?\n")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("The sky is blue")
+    panel_bodies = [r.body for r in up.requests if r.body.get("model") == "vendor/a"]
+    assert "What colour is the sky?" in json.dumps(panel_bodies[0]["messages"])
+
+
+def test_empty_stdin_is_a_usage_error(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["ask"], input="")
+    assert res.exit_code == 2
+    assert "empty" in res.stderr
+
+
+def test_flags_reach_the_right_calls(runner: CliRunner, up: FakeUpstream) -> None:
+    res = runner.invoke(
+        cli,
+        [
+            "ask",
+            "-s",
+            "Answer in one line.",
+            "--temperature",
+            "0.3",
+            "--no-tools",
+            "--max-tool-calls",
+            "2",
+            "-o",
+            "max_completion_tokens",
+            "99",
+            "Why?",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    outer = [r.body for r in up.requests if r.body["model"] == "vendor/outer"]
+    assert outer[0]["messages"][0] == {"role": "system", "content": "Answer in one line."}
+    panel = next(r.body for r in up.requests if r.body["model"] == "vendor/a")
+    assert panel["temperature"] == 0.3
+    assert panel["max_completion_tokens"] == 99
+    assert "tools" not in panel  # --no-tools: the panel is offered nothing
+
+
+def test_preset_picks_panel_judge_and_outer(runner: CliRunner, up: FakeUpstream) -> None:
+    Path(os.environ["PARLEY_CONFIG"]).write_text(
+        '[presets.mine]\nanalysis_models = ["vendor/x", "vendor/y"]\n'
+        'model = "vendor/j"\nouter = "vendor/o"\n'
+    )
+    res = runner.invoke(
+        cli,
+        ["ask", "--preset", "mine", "--json", "Why?"],
+        env={"PARLEY_MODEL": "", "PARLEY_PANEL": "", "PARLEY_JUDGE": ""},
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["model"] == "vendor/o"
+    assert [r["model"] for r in out["fusion"]["responses"]] == ["vendor/x", "vendor/y"]
+    assert any(r.body["model"] == "vendor/j" for r in up.requests)
+
+
+def test_show_panel_and_usage(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["ask", "--show-panel", "-u", "Why is the sky blue?"])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    for section in (
+        "Panel: vendor/a",
+        "Panel: vendor/b",
+        "Consensus",
+        "Contradictions",
+        "Partial coverage",
+        "Unique insights",
+        "Blind spots",
+        "Answer",
+    ):
+        assert section in out
+    assert out.index("Blind spots") < out.index("The sky is blue")
+    assert "violet is absorbed high up" in out
+    assert "tokens" in res.stderr.splitlines()[-1]
+
+
+def test_plain_progress_lines_when_stderr_is_not_a_terminal(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["ask", "Why?"])
+    assert res.exit_code == 0, res.output
+    lines = res.stderr.splitlines()
+    assert "vendor/a: waiting" in lines
+    assert any(line.startswith("vendor/b: done in") for line in lines)
+    assert "judge vendor/judge: comparing the answers" in lines
+    assert "answer: vendor/outer writing the answer" in lines
+    assert runner.invoke(cli, ["ask", "-q", "Why?"]).stderr == ""
+
+
+def test_bad_parameter_is_one_line(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["ask", "--temperature", "7", "Why?"])
+    assert res.exit_code == 2
+    assert "temperature" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_unknown_preset_names_the_known_ones(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["ask", "--preset", "nope", "Why?"])
+    assert res.exit_code == 1
+    assert "general-high" in res.stderr
+
+
+def test_outer_upstream_error_is_one_clear_line() -> None:
+    def broken(req: object) -> str:
+        raise UpstreamError("model is overloaded", 503)
+
+    upstream = FakeUpstream({"vendor/outer": FunctionModel(broken)}, default=any_model())
+    with ThreadedUpstream(upstream) as up:
+        proc = run_parley(cli_env(up.base_url), "ask", "Why?")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert "overloaded" in proc.stderr
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    runner = CliRunner()
+    paths = [[]]
+    seen: list[list[str]] = []
+    while paths:
+        path = paths.pop()
+        if path[:1] == ["serve"]:
+            continue  # the gateway's command; its own tests cover its help
+        seen.append(path)
+        res = runner.invoke(cli, [*path, "--help"])
+        assert res.exit_code == 0, (path, res.output)
+        assert "Example" in res.output, path
+        cmd = cli
+        for name in path:
+            cmd = cmd.commands[name]  # type: ignore[attr-defined]
+        for name in getattr(cmd, "commands", {}):
+            paths.append([*path, name])
+    assert ["logs", "show"] in seen and ["keys", "set"] in seen and ["config", "edit"] in seen
