@@ -157,6 +157,8 @@ def load_settings(
     """Merge defaults, the config file, the environment and flags, in that order."""
     env = os.environ if env is None else env
     merged: dict[str, Any] = {"presets": {k: dict(v) for k, v in BUILTIN_PRESETS.items()}}
+    # Where each top-level key came from, so an error points at the layer to fix.
+    origin: dict[str, str] = {}
     path = config_path(env)
     file_data = _read_toml(path)
     for key, value in file_data.items():
@@ -164,21 +166,25 @@ def load_settings(
             merged["presets"].update(value)
         else:
             merged[key] = value
+        origin[key] = str(path)
     for var, key in ENV_SETTINGS.items():
         if env.get(var):
             raw = env[var]
             merged[key] = (
                 [m.strip() for m in raw.split(",") if m.strip()] if key == "panel" else raw
             )
+            origin[key] = f"environment variable {var}"
     for key, value in (overrides or {}).items():
         if value is not None:
             merged[key] = value
+            origin[key] = "the command line or caller"
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: {loc}: {err['msg']}") from None
+        where = origin.get(str(err["loc"][0]) if err["loc"] else "", str(path))
+        raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

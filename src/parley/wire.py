@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from parley import _constants as C
@@ -149,6 +150,14 @@ class FusionParams(Strict):
     # Accepted for OpenRouter compatibility; prompt caching is the upstream's business.
     cache_control: dict[str, Any] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_panel_spelling(cls, data: Any) -> Any:
+        # Without this, pydantic reports the second spelling as an "unknown field".
+        if isinstance(data, dict) and "analysis_models" in data and "models" in data:
+            raise ValueError("give the panel once: `analysis_models` or its alias `models`")
+        return data
+
     @field_validator("analysis_models")
     @classmethod
     def _ids_not_blank(cls, v: list[str] | None) -> list[str] | None:
@@ -173,7 +182,12 @@ class FusionParams(Strict):
     @classmethod
     def parse(cls, data: dict[str, Any] | None, where: str = "parameters") -> FusionParams:
         """Validate, turning pydantic's error into one that names the field and the fix."""
-        return parse_or_raise(cls, data or {}, where)
+        data = data or {}
+        if "analysis_models" in data and "models" in data:
+            raise InvalidParameter(
+                f"{where}.models", "give the panel once: `analysis_models` or its alias `models`"
+            )
+        return parse_or_raise(cls, data, where)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -190,10 +204,10 @@ def invalid_from(exc: ValidationError, where: str) -> InvalidParameter:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     field = f"{where}.{loc}" if where and loc else (where or loc)
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown field; check its spelling against the documentation"
-    elif "input" in err and err["type"] not in ("missing",):
+    elif "input" in err and loc and err["type"] not in ("missing",):
         msg = f"{msg} (got {err['input']!r})"
     return InvalidParameter(field, msg)
 

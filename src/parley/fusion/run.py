@@ -53,14 +53,21 @@ def _question_text(question: str | list[dict[str, Any]]) -> str:
 
 
 def all_failed_reason(failed: list[FailedModel]) -> FailureReason:
+    """Why every panelist failed, most actionable first: credits, then rate limits."""
     codes = {f.status_code for f in failed}
     if 402 in codes:
         return "insufficient_credits"
     if 429 in codes:
         return "rate_limited"
-    if any(f.status_code == 404 or "nknown model" in f.error for f in failed):
+    if any(f.status_code == 404 or _names_bad_model(f.error) for f in failed):
         return "invalid_model"
     return "all_panels_failed"
+
+
+def _names_bad_model(error: str) -> bool:
+    # OpenRouter answers an unknown id with a 400 "... is not a valid model ID".
+    low = error.lower()
+    return "unknown model" in low or "not a valid model" in low
 
 
 def dedupe_sources(sources: list[Source]) -> list[Source]:
@@ -99,16 +106,17 @@ class Deliberation:
         )
         if not self.panel:
             raise ParleyError("No panel: set analysis_models, `panel` in config, or a preset")
+        # The outer model is only the built-in default; a judge set in the config wins.
         self.judge: str = (
             self.params.model
-            or judge_default
             or settings.judge
+            or judge_default
             or (preset.model if preset and preset.model else self.panel[0])
         )
         self.headers = {C.DEPTH_HEADER: str(depth + 1)}
         self.usage = Usage()
         self.responses: list[PanelResponse | None] = [None] * len(self.panel)
-        self.failed: list[FailedModel] = []
+        self._failed: list[FailedModel | None] = [None] * len(self.panel)
         self.sources: list[Source] = []
         self.judge_detail = ""
         self.timings: dict[str, float] = {}
@@ -117,6 +125,11 @@ class Deliberation:
         self._stream_text = False
         # Inner tools are validated up front so a bad `tools` entry is a 400, not N failures.
         runtime.server_tools(self.params.tools, field_name="parameters.tools")
+
+    @property
+    def failed(self) -> list[FailedModel]:
+        """Panelists that failed, in panel order (not in the order they failed)."""
+        return [f for f in self._failed if f is not None]
 
     # --- public faces -------------------------------------------------------------------
 
@@ -176,6 +189,9 @@ class Deliberation:
         )
 
     async def _panel_then_judge(self) -> FusionResult:
+        # Announce the whole panel first, so a listener can lay it out before any text.
+        for i, m in enumerate(self.panel):
+            self._emit(ev.PanelAdded(m, i))
         await asyncio.gather(*(self._panelist(i, m) for i, m in enumerate(self.panel)))
         responses = [r for r in self.responses if r is not None]
         if not responses:
@@ -198,7 +214,6 @@ class Deliberation:
 
     async def _panelist(self, index: int, model_id: str) -> None:
         emit = self._emit
-        emit(ev.PanelAdded(model_id, index))
         t0 = time.perf_counter()
         body: dict[str, Any] = {"messages": panel_messages(self.question)}
         p = self.params
@@ -249,7 +264,7 @@ class Deliberation:
             message = str(exc)
         else:
             message = f"unexpected error: {type(exc).__name__}: {exc}"
-        self.failed.append(FailedModel(model=model_id, error=message, status_code=status))
+        self._failed[index] = FailedModel(model=model_id, error=message, status_code=status)
         self.timings[f"panel:{index}"] = time.perf_counter() - t0
         self._emit(ev.PanelFailed(model_id, index, message, status, time.perf_counter() - t0))
 
@@ -298,6 +313,8 @@ class Deliberation:
             raise
         except ParleyError as exc:
             return Verdict(None, "judge_upstream_error", str(exc))
+        except Exception as exc:  # a judge's bug must not cost the panel's answers
+            return Verdict(None, "judge_upstream_error", f"{type(exc).__name__}: {exc}")
 
     async def _judge_loop(self, model: ChatModel, body: dict[str, Any]) -> Any:
         res = await run_tool_loop(

@@ -70,14 +70,7 @@ class ChatCompletionsModel:
             raise self._timeout_error() from None
         except aiohttp.ClientError as exc:
             raise self._connect_error(exc) from None
-        try:
-            out = json.loads(raw)
-        except ValueError:
-            raise UpstreamError(
-                f"{self.model_id}: upstream sent a body that is not JSON", 502, self.model_id
-            ) from None
-        if not isinstance(out, dict):
-            raise UpstreamError(f"{self.model_id}: upstream sent non-object JSON", 502)
+        out = self._json(raw)
         if "error" in out and not out.get("choices"):
             raise self._error(_status_in(out["error"]) or 502, raw)
         return out
@@ -101,24 +94,33 @@ class ChatCompletionsModel:
                 ctype = resp.headers.get("Content-Type", "")
                 if "text/event-stream" not in ctype:
                     # Some servers ignore `stream`; accept a whole JSON body as one chunk.
-                    yield _as_chunk(json.loads(await resp.read()))
+                    yield _as_chunk(self._json(await resp.read()))
                     return
-                async for line in resp.content:
-                    if not line.startswith(b"data:"):
-                        continue  # comments (heartbeats), blank lines, event names
-                    payload = line[5:].strip()
+                async for payload in _sse_data(resp.content):
                     if payload == b"[DONE]":
                         return
-                    if not payload:
-                        continue
-                    chunk = json.loads(payload)
-                    if isinstance(chunk, dict) and chunk.get("error"):
+                    chunk = self._json(payload)
+                    if chunk.get("error"):
                         raise self._error(_status_in(chunk["error"]) or 502, payload)
                     yield chunk
         except TimeoutError:
             raise self._timeout_error() from None
         except aiohttp.ClientError as exc:
             raise self._connect_error(exc) from None
+
+    def _json(self, raw: bytes) -> dict[str, Any]:
+        try:
+            out = json.loads(raw)
+        except ValueError:
+            out = None
+        if not isinstance(out, dict):
+            raise UpstreamError(
+                f"{self.model_id}: upstream sent something other than a JSON object: "
+                f"{raw[:200].decode('utf-8', 'replace')!r}",
+                502,
+                self.model_id,
+            )
+        return out
 
     def _error(self, status: int, raw: bytes) -> UpstreamError:
         message = _error_message(raw) or f"HTTP {status}"
@@ -138,6 +140,23 @@ class ChatCompletionsModel:
             None,
             self.model_id,
         )
+
+
+async def _sse_data(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The payload of each `data:` line; comments (heartbeats), blank lines and event names
+    are skipped. Lines are split here rather than by aiohttp's readline, which refuses lines
+    over 128 KiB, and one chunk of a long answer can be that big."""
+    pending = b""
+    async for data in content.iter_any():
+        pending += data
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.startswith(b"data:"):
+                payload = line[5:].strip()
+                if payload:
+                    yield payload
+    if pending.startswith(b"data:") and pending[5:].strip():
+        yield pending[5:].strip()
 
 
 def _error_message(raw: bytes) -> str:

@@ -104,7 +104,10 @@ class FunctionModel:
         self.requests: list[FakeRequest] = []
 
     async def _reply(self, body: dict[str, Any], headers: Mapping[str, str], stream: bool) -> Turn:
-        req = FakeRequest(dict(body), dict(headers), len(self.requests), stream)
+        # Copy the messages: a caller may keep appending to its list after this call, and
+        # what was asked must stay as it was asked.
+        snapshot = {**body, "messages": [dict(m) for m in body.get("messages") or []]}
+        req = FakeRequest(snapshot, dict(headers), len(self.requests), stream)
         self.requests.append(req)
         out = self.fn(req)
         if inspect.isawaitable(out):

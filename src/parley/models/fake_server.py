@@ -66,7 +66,15 @@ class FakeUpstream:
         return app
 
     async def start(self) -> FakeUpstream:
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        # As a real server does, a client that hangs up (a timeout, a cancelled request)
+        # cancels its handler, so `cancelled` counts it and stop() does not wait for it.
+        self._runner = web.AppRunner(
+            self.app(),
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            shutdown_timeout=1.0,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()

@@ -105,7 +105,7 @@ async def run_tool_loop(
         offered += list(client_tools)
         final = stopped or steps >= max_steps
         req = {k: v for k, v in body.items() if k not in ("tools", "tool_choice", "messages")}
-        req["messages"] = messages
+        req["messages"] = list(messages)  # the model may keep it; we go on appending
         if offered and not final:
             req["tools"] = offered
             choice = first_tool_choice if steps == 0 and first_tool_choice else tool_choice

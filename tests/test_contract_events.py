@@ -1,0 +1,120 @@
+"""Progress events of a deliberation (contract section 7's names; issue 2's event list)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from contract_kit import QUESTION, answer, failing, make_runtime, panel_models
+from parley.fusion import events as ev
+from parley.fusion.run import Deliberation
+
+WIRE_TYPES = {
+    ev.PanelAdded: "response.fusion_call.panel.added",
+    ev.PanelDelta: "response.fusion_call.panel.delta",
+    ev.PanelCompleted: "response.fusion_call.panel.completed",
+    ev.PanelFailed: "response.fusion_call.panel.failed",
+    ev.AnalysisInProgress: "response.fusion_call.analysis.in_progress",
+    ev.AnalysisCompleted: "response.fusion_call.analysis.completed",
+    ev.FusionCompleted: "response.fusion_call.completed",
+}
+TEXT = "Rayleigh scattering favours short wavelengths, so the sky looks blue."
+
+
+async def _events(d: Deliberation) -> list[ev.Event]:
+    return [e async for e in d.events()]
+
+
+async def test_events_follow_the_run_in_order() -> None:
+    models = panel_models(a=answer(TEXT), b=failing(500, "boom"))
+    d = Deliberation(make_runtime(models), QUESTION)
+    events = await _events(d)
+    kinds = [type(e) for e in events]
+    assert kinds[:2] == [ev.PanelAdded, ev.PanelAdded]
+    assert {(e.model, e.index) for e in events[:2] if isinstance(e, ev.PanelAdded)} == {
+        ("vendor/a", 0),
+        ("vendor/b", 1),
+    }
+    assert kinds[-3:] == [ev.AnalysisInProgress, ev.AnalysisCompleted, ev.FusionCompleted]
+    middle = events[2:-3]
+    done = [e for e in middle if isinstance(e, ev.PanelCompleted)]
+    failed = [e for e in middle if isinstance(e, ev.PanelFailed)]
+    assert [(e.model, e.content) for e in done] == [("vendor/a", TEXT)]
+    assert [(e.model, e.error, e.status_code) for e in failed] == [("vendor/b", "boom", 500)]
+    deltas = [e for e in middle if isinstance(e, ev.PanelDelta)]
+    assert len(deltas) > 1
+    assert middle.index(done[0]) > max(middle.index(x) for x in deltas)
+    last = events[-1]
+    assert isinstance(last, ev.FusionCompleted) and last.result is d.result
+
+
+async def test_panelist_text_is_aggregated_not_kept_per_delta() -> None:
+    d = Deliberation(make_runtime(panel_models(a=answer(TEXT))), QUESTION)
+    events = await _events(d)
+    deltas = [e.delta for e in events if isinstance(e, ev.PanelDelta) and e.model == "vendor/a"]
+    assert len(deltas) == len(TEXT.split(" "))
+    assert "".join(deltas) == TEXT
+    assert d.result is not None and d.result.responses[0].content == TEXT
+    assert not _holds_deltas(vars(d))
+
+
+def _holds_deltas(value: Any, depth: int = 0) -> bool:
+    """Whether any PanelDelta sits in the deliberation's state (looked at two levels deep)."""
+    if isinstance(value, ev.PanelDelta):
+        return True
+    if depth > 2:
+        return False
+    if isinstance(value, dict):
+        return any(_holds_deltas(v, depth + 1) for v in value.values())
+    if isinstance(value, list | tuple | set):
+        return any(_holds_deltas(v, depth + 1) for v in value)
+    return False
+
+
+async def test_run_without_listeners_does_not_stream() -> None:
+    a = answer(TEXT)
+    d = Deliberation(make_runtime(panel_models(a=a)), QUESTION)
+    await d.run()
+    assert [r.stream for r in a.requests] == [False]
+
+
+async def test_analysis_completed_carries_the_analysis_or_the_failure_reason() -> None:
+    ok = await _events(Deliberation(make_runtime(panel_models()), QUESTION))
+    bad = await _events(Deliberation(make_runtime(panel_models(judge=answer("no json"))), QUESTION))
+    done_ok = next(e for e in ok if isinstance(e, ev.AnalysisCompleted))
+    done_bad = next(e for e in bad if isinstance(e, ev.AnalysisCompleted))
+    assert done_ok.analysis is not None and done_ok.failure_reason is None
+    assert done_bad.analysis is None and done_bad.failure_reason == "judge_not_valid_json"
+
+
+async def test_all_failed_has_no_analysis_events() -> None:
+    models = panel_models(a=failing(429, "slow"), b=failing(429, "slow"))
+    events = await _events(Deliberation(make_runtime(models), QUESTION))
+    assert not any(isinstance(e, ev.AnalysisInProgress | ev.AnalysisCompleted) for e in events)
+    assert isinstance(events[-1], ev.FusionCompleted)
+    assert events[-1].result.failure_reason == "rate_limited"
+
+
+async def test_events_use_openrouter_names_on_the_wire() -> None:
+    events = await _events(
+        Deliberation(make_runtime(panel_models(b=failing(402, "pay"))), QUESTION)
+    )
+    seen = {type(e) for e in events}
+    assert seen == set(WIRE_TYPES)
+    for n, e in enumerate(events):
+        wire = ev.to_wire(e, "fc_1", n)
+        assert wire["type"] == WIRE_TYPES[type(e)]
+        assert (wire["item_id"], wire["sequence_number"], wire["output_index"]) == ("fc_1", n, 0)
+    failed = next(e for e in events if isinstance(e, ev.PanelFailed))
+    assert ev.to_wire(failed, "fc_1", 0)["status_code"] == 402
+
+
+def test_events_are_immutable() -> None:
+    e = ev.PanelDelta("m", 0, "x")
+    assert dataclasses.is_dataclass(e)
+    try:
+        e.delta = "y"  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:
+        raise AssertionError("events should be frozen")
