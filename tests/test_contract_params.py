@@ -198,3 +198,9 @@ def test_an_inner_web_tool_without_a_backend_is_an_error_naming_the_field() -> N
         Deliberation(runtime, QUESTION, params)
     assert err.value.field == "parameters.tools[0]"
     assert "SEARXNG_URL" in str(err.value)
+
+
+def test_a_judge_set_in_the_config_beats_the_outer_model_default() -> None:
+    runtime = make_runtime({}, judge="vendor/configured")
+    tool = FusionTool(runtime, FusionParams(), outer_model="vendor/outer")
+    assert tool.prepare(QUESTION).judge == "vendor/configured"

@@ -73,18 +73,6 @@ def test_the_prompt_labels_each_answer_with_its_model() -> None:
     assert user["content"].index('model="v/a"') < user["content"].index('model="v/b"')
 
 
-async def test_a_server_without_structured_outputs_is_asked_again_without_the_schema() -> None:
-    def picky(req: FakeRequest) -> str:
-        if "response_format" in req.body:
-            raise UpstreamError("response_format json_schema is not supported", 400)
-        return ANALYSIS_JSON
-
-    j = FunctionModel(picky)
-    d = await deliberate(QUESTION, runtime=make_runtime(panel_models(judge=j)))
-    assert d.result is not None and d.result.analysis is not None
-    assert ["response_format" in r.body for r in j.requests] == [True, False]
-
-
 async def test_other_client_errors_from_the_judge_are_not_retried() -> None:
     def bad(req: FakeRequest) -> str:
         raise UpstreamError("context too long", 400)
@@ -94,3 +82,25 @@ async def test_other_client_errors_from_the_judge_are_not_retried() -> None:
     assert d.result is not None and d.result.failure_reason == "judge_upstream_error"
     assert len(j.requests) == 1
     assert "context too long" in d.judge_detail
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "response_format json_schema is not supported",
+        "Unrecognized request argument supplied: response_format",
+        "this server does not support json_schema",
+    ],
+)
+async def test_a_server_without_structured_outputs_is_asked_without_the_schema(
+    message: str,
+) -> None:
+    def picky(req: FakeRequest) -> str:
+        if "response_format" in req.body:
+            raise UpstreamError(message, 400)
+        return ANALYSIS_JSON
+
+    j = FunctionModel(picky)
+    d = await deliberate(QUESTION, runtime=make_runtime(panel_models(judge=j)))
+    assert d.result is not None and d.result.analysis is not None
+    assert ["response_format" in r.body for r in j.requests] == [True, False]

@@ -246,3 +246,28 @@ async def test_text_is_streamed_to_a_listener() -> None:
     assert pieces == ["one ", "two ", "three"]
     assert res.turn.content == "one two three"
     assert model.requests[0].stream
+
+
+def test_streamed_tool_call_deltas_are_assembled() -> None:
+    from parley.models.base import TurnBuilder
+
+    b = TurnBuilder()
+    deltas = [
+        {"index": 0, "id": "c1", "function": {"name": "web_", "arguments": ""}},
+        {"index": 0, "function": {"name": "search", "arguments": '{"qu'}},
+        {"index": 0, "function": {"arguments": 'ery": "x"}'}},
+        # A server that repeats the whole name in every delta.
+        {"index": 1, "id": "c2", "function": {"name": "datetime", "arguments": "{}"}},
+        {"index": 1, "function": {"name": "datetime"}},
+    ]
+    for d in deltas:
+        b.feed({"choices": [{"index": 0, "delta": {"tool_calls": [d]}}]})
+    b.feed({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+    turn = b.finish()
+    assert [
+        (c["id"], c["function"]["name"], c["function"]["arguments"]) for c in turn.tool_calls
+    ] == [
+        ("c1", "web_search", '{"query": "x"}'),
+        ("c2", "datetime", "{}"),
+    ]
+    assert turn.finish_reason == "tool_calls"

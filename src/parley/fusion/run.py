@@ -81,6 +81,11 @@ def dedupe_sources(sources: list[Source]) -> list[Source]:
     return list(seen.values())
 
 
+def _rejects_schema(message: str) -> bool:
+    low = message.lower()
+    return any(w in low for w in ("response_format", "json_schema", "structured output"))
+
+
 class Deliberation:
     """One fusion run. Its fields fill in as the run goes, so an interrupted run still
     shows what finished: `responses`, `failed`, `usage`, and `result` once done."""
@@ -295,7 +300,7 @@ class Deliberation:
             except UpstreamError as exc:
                 # Servers without structured outputs reject the schema; ask without it and
                 # rely on validation and repair instead.
-                if exc.status_code not in (400, 422) or "response_format" not in exc.message:
+                if exc.status_code not in (400, 422) or not _rejects_schema(exc.message):
                     raise
                 body.pop("response_format")
                 res = await self._judge_loop(model, body)

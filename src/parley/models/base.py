@@ -108,8 +108,10 @@ class TurnBuilder:
         if tc.get("id"):
             call["id"] = tc["id"]
         fn = tc.get("function") or {}
-        if fn.get("name"):
-            call["function"]["name"] += fn["name"]
+        name = fn.get("name")
+        # Some servers repeat the whole name in every delta instead of sending it once.
+        if name and call["function"]["name"] != name:
+            call["function"]["name"] += name
         if fn.get("arguments"):
             self._args[idx].append(fn["arguments"])
 

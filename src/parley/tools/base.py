@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from parley.usage import Usage
 from parley.wire import Source
 
 
@@ -18,7 +19,7 @@ class ToolOutput:
     ok: bool = True
     web_search: bool = False
     # Usage of model calls the tool itself made (fusion's panel and judge).
-    usage: Any = None
+    usage: Usage | None = None
 
     @classmethod
     def json(cls, data: Any, **kw: Any) -> ToolOutput:

@@ -138,7 +138,7 @@ async def run_tool_loop(
                     usage.tool_calls_executed += 1
                 if out.web_search:
                     usage.web_search_requests += 1
-            if isinstance(out.usage, Usage):
+            if out.usage is not None:
                 usage.merge(out.usage)
             sources.extend(out.sources)
             messages.append(
