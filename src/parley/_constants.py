@@ -48,6 +48,14 @@ HTTP_POOL_LIMIT = 512
 HTTP_POOL_LIMIT_PER_HOST = 256
 USER_AGENT = "parley/0.1 (+https://github.com/parley-llm/parley)"
 
+# Gateway (`parley serve`).
+GATEWAY_HOST = "127.0.0.1"
+GATEWAY_PORT = 8000
+# Large enough for a few base64 images in `messages`; `parley serve --max-body` changes it.
+GATEWAY_MAX_BODY_BYTES = 20 * 1024 * 1024
+# A stream with server tools running sends a comment at least this often.
+GATEWAY_HEARTBEAT_S = 2.0
+
 # Judge.
 JUDGE_REASK_ATTEMPTS = 1
 

@@ -6,9 +6,10 @@ The gateway and the CLI both call `plan()` then `run()`; only how they render di
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,3 +254,75 @@ async def run(
         fusion_tool.deliberations if fusion_tool else [],
         time.perf_counter() - started,
     )
+
+
+def passthrough_body(raw: dict[str, Any], p: Plan) -> dict[str, Any]:
+    """The client's body for a passthrough plan: untouched but for what Parley consumed.
+
+    Only the model id (an alias resolves to a concrete model) and Parley's own steering
+    fields change; everything else, unknown fields included, goes upstream as sent. The
+    common case (no tools, no plugins) costs one shallow copy.
+    """
+    body = dict(raw)
+    body["model"] = p.outer_model
+    body.pop("max_tool_calls", None)
+    body.pop("stop_server_tools_when", None)
+    plugins = body.get("plugins")
+    if isinstance(plugins, list):
+        kept = [x for x in plugins if not (isinstance(x, dict) and x.get("id") == C.FUSION_TOOL)]
+        if kept:
+            body["plugins"] = kept
+        else:
+            del body["plugins"]
+    if "tools" in body:
+        if p.client_tools:
+            body["tools"] = p.client_tools
+        else:
+            del body["tools"]
+            body.pop("tool_choice", None)
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and str(choice.get("type", "")).startswith(C.TOOL_PREFIXES):
+        del body["tool_choice"]  # it named a server tool that was withheld
+    return body
+
+
+@dataclass(frozen=True)
+class ToolStarted:
+    """The outer model called a server tool; it is running now."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+StreamItem = str | ToolStarted | ev.Event | ChatOutcome
+_END = object()
+
+
+async def stream(p: Plan, runtime: Runtime) -> AsyncGenerator[StreamItem, None]:
+    """Run a planned request, yielding the answer's text deltas (`str`), server tools as
+    they start, fusion progress events, and last the finished ChatOutcome.
+
+    Closing the iterator early cancels the run and every upstream call it started.
+    """
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    task = asyncio.create_task(
+        run(
+            p,
+            runtime,
+            on_text=queue.put_nowait,
+            on_event=queue.put_nowait,
+            on_tool=lambda name, args: queue.put_nowait(ToolStarted(name, args)),
+        )
+    )
+    task.add_done_callback(lambda _: queue.put_nowait(_END))
+    try:
+        while True:
+            item = await queue.get()
+            if item is _END:
+                break
+            yield item
+        yield task.result()  # re-raises what the run raised
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -11,6 +11,7 @@ from parley.cli.config_cmd import config
 from parley.cli.keys import keys
 from parley.cli.logs import logs
 from parley.cli.models_cmd import models, presets
+from parley.cli.serve import serve
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +35,7 @@ cli.add_command(models)
 cli.add_command(presets)
 cli.add_command(config)
 cli.add_command(keys)
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -103,6 +104,36 @@ class ChatCompletionsModel:
                     if chunk.get("error"):
                         raise self._error(_status_in(chunk["error"]) or 502, payload)
                     yield chunk
+        except TimeoutError:
+            raise self._timeout_error() from None
+        except aiohttp.ClientError as exc:
+            raise self._connect_error(exc) from None
+
+    @contextlib.asynccontextmanager
+    async def forward(
+        self, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send a client's body as it came (only the model id rewritten) and yield the open
+        response for the gateway's passthrough to pipe. A status >= 400 raises UpstreamError
+        as `complete()` does; so does a connection that breaks while the caller reads."""
+        payload = body
+        if body.get("model") != self.upstream_model:
+            payload = {**body, "model": self.upstream_model}
+        hdrs = {**self._headers, **headers}
+        if payload.get("stream"):
+            hdrs["Accept"] = "text/event-stream"
+        try:
+            async with self._session.post(
+                self._url,
+                data=json.dumps(payload).encode(),
+                headers=hdrs,
+                timeout=self._timeout,
+                proxy=self._proxy,
+                proxy_auth=self._proxy_auth,
+            ) as resp:
+                if resp.status >= 400:
+                    raise self._error(resp.status, await resp.read())
+                yield resp
         except TimeoutError:
             raise self._timeout_error() from None
         except aiohttp.ClientError as exc:

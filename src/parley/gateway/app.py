@@ -1,0 +1,157 @@
+"""The gateway's Starlette app: routes, the API-key check, and one HTTP session per process.
+
+    uvicorn --factory parley.gateway.app:create_app        # what `parley serve` runs
+
+Everything is built at startup inside the server's event loop: the aiohttp session (one per
+process, shared by every upstream call) and the Runtime around it. Tests and embedders
+pass `settings`, `models`, `search`, `fetcher`, or a ready `runtime`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Mapping
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from parley import _constants as C
+from parley.config import Settings, load_settings
+from parley.errors import ConfigError
+from parley.gateway.auth import ApiKeyMiddleware, load_api_keys
+from parley.gateway.chat_route import ChatEndpoint
+from parley.gateway.errors import error_body
+from parley.gateway.models_route import listing
+from parley.http import new_session
+from parley.models.base import ChatModel
+from parley.runtime import Runtime
+from parley.tools.web import Fetcher, SearchBackend
+
+MAX_BODY_ENV = "PARLEY_MAX_BODY_BYTES"
+
+
+class GatewayState:
+    """What every request reads: the Runtime (set at startup) and the limits."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings | None,
+        env: Mapping[str, str] | None,
+        models: Mapping[str, ChatModel] | None,
+        search: SearchBackend | None,
+        fetcher: Fetcher | None,
+        runtime: Runtime | None,
+        max_body: int,
+        heartbeat_s: float,
+    ) -> None:
+        self.settings = settings or (runtime.settings if runtime else load_settings(env))
+        self.env = env
+        self.models = models
+        self.search = search
+        self.fetcher = fetcher
+        self._runtime = runtime
+        self.max_body = max_body
+        self.heartbeat_s = heartbeat_s
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the gateway has not started: run it under an ASGI server")
+        return self._runtime
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        if self._runtime is not None:  # injected: its owner manages its session
+            yield
+            return
+        session = new_session()
+        self._runtime = Runtime.create(
+            session=session,
+            settings=self.settings,
+            env=self.env,
+            models=self.models,
+            search=self.search,
+            fetcher=self.fetcher,
+        )
+        try:
+            yield
+        finally:
+            self._runtime = None
+            await session.close()
+
+
+def _max_body_from_env(env: Mapping[str, str]) -> int:
+    raw = env.get(MAX_BODY_ENV)
+    if not raw:
+        return C.GATEWAY_MAX_BODY_BYTES
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigError(f"{MAX_BODY_ENV}={raw!r} must be a positive number of bytes")
+    return int(raw)
+
+
+def create_app(
+    *,
+    settings: Settings | None = None,
+    env: Mapping[str, str] | None = None,
+    models: Mapping[str, ChatModel] | None = None,
+    search: SearchBackend | None = None,
+    fetcher: Fetcher | None = None,
+    runtime: Runtime | None = None,
+    api_keys: list[str] | None = None,
+    max_body: int | None = None,
+    heartbeat_s: float = C.GATEWAY_HEARTBEAT_S,
+) -> Starlette:
+    """The gateway app. API keys default to `PARLEY_API_KEYS`; none means no check."""
+    environ = os.environ if env is None else env
+    state = GatewayState(
+        settings=settings,
+        env=env,
+        models=models,
+        search=search,
+        fetcher=fetcher,
+        runtime=runtime,
+        max_body=max_body or _max_body_from_env(environ),
+        heartbeat_s=heartbeat_s,
+    )
+    chat_endpoint = ChatEndpoint(state)
+
+    async def models_endpoint(request: Request) -> Response:
+        return JSONResponse(listing(state.runtime))
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes = [Route("/health", health, methods=["GET"])]
+    for prefix in ("/v1", "/api/v1"):
+        routes += [
+            Route(f"{prefix}/chat/completions", chat_endpoint, methods=["POST"]),
+            Route(f"{prefix}/models", models_endpoint, methods=["GET"]),
+        ]
+    keys = load_api_keys(environ) if api_keys is None else api_keys
+    middleware = [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=state.lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.gateway = state
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {
+        404: f"no route {request.url.path}; see GET /v1/models and POST /v1/chat/completions",
+        405: f"method {request.method} is not allowed here",
+    }
+    text = message.get(exc.status_code, exc.detail)
+    return JSONResponse(
+        error_body(exc.status_code, text, exc.status_code), exc.status_code, headers=exc.headers
+    )

@@ -1,0 +1,116 @@
+"""Small ASGI helpers: read a bounded body, answer with bytes, and notice a client leaving.
+
+The chat route is a plain ASGI callable rather than a Starlette request handler: the
+passthrough hop is measured against a bare proxy, and every layer shows up in its latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from typing import Any, TypeVar
+
+from parley.gateway.errors import HTTPError, encode, error_body, from_exception
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+T = TypeVar("T")
+
+JSON = b"application/json"
+
+
+class ClientGone(Exception):
+    """The client disconnected; the work its request started has been cancelled."""
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header (`name` in lower case)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body, or 413 as soon as it is known to exceed `limit` bytes."""
+    declared = header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = msg.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            parts.append(chunk)
+        if not msg.get("more_body", False):
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _too_large(limit: int) -> HTTPError:
+    return HTTPError(
+        413,
+        f"request body is larger than {limit} bytes; "
+        "the server's limit is set with `parley serve --max-body`",
+        "request_too_large",
+    )
+
+
+async def send_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes = JSON,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if extra:
+        headers += extra
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(send: Send, exc: BaseException) -> None:
+    status, body = from_exception(exc)
+    extra = [(b"www-authenticate", b"Bearer")] if status == 401 else None
+    await send_bytes(send, status, encode(body), extra=extra)
+
+
+async def send_json_error(send: Send, status: int, message: str, code: str) -> None:
+    await send_bytes(send, status, encode(error_body(status, message, code)))
+
+
+async def wait_disconnect(receive: Receive) -> None:
+    """Return when the client has gone (the body was already read)."""
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return
+
+
+async def until_disconnect(work: Coroutine[Any, Any, T], receive: Receive) -> T:
+    """Run `work`, cancelling it (and every upstream call under it) if the client leaves."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(wait_disconnect(receive))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        watch.cancel()
+    if task.cancelled():
+        raise ClientGone
+    return task.result()

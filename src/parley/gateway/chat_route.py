@@ -1,0 +1,82 @@
+"""POST /v1/chat/completions (and /api/v1/...): plan the request, then either pass it
+through untouched or run its server tools; streaming or not.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from parley import _constants as C
+from parley import chat
+from parley.gateway import passthrough, tooled
+from parley.gateway.asgi import ClientGone, Receive, Scope, Send, header, read_body, send_error
+from parley.gateway.errors import HTTPError
+
+if TYPE_CHECKING:
+    from parley.gateway.app import GatewayState
+
+_DEPTH = C.DEPTH_HEADER.encode()
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 that says what is wrong with it."""
+    if not raw.strip():
+        raise HTTPError(400, "request body is empty; send a JSON object", "invalid_json")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPError(400, f"request body is not valid JSON: {exc}", "invalid_json") from None
+    if not isinstance(data, dict):
+        raise HTTPError(
+            400, f"request body must be a JSON object, got {type(data).__name__}", "invalid_json"
+        )
+    return data
+
+
+def parse_depth(raw: bytes | None) -> int:
+    if raw is None:
+        return 0
+    text = raw.decode("latin-1").strip()
+    if not text.isdigit():
+        raise HTTPError(
+            400,
+            f"header {C.DEPTH_HEADER} must be a non-negative integer, got {text!r}",
+            "invalid_header",
+            C.DEPTH_HEADER,
+        )
+    return int(text)
+
+
+class ChatEndpoint:
+    """A plain ASGI endpoint; see `parley.gateway.asgi` for why."""
+
+    def __init__(self, state: GatewayState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._handle(scope, receive, send)
+        except ClientGone:
+            return
+        except Exception as exc:
+            await send_error(send, exc)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = parse_json(await read_body(scope, receive, self.state.max_body))
+        depth = parse_depth(header(scope, _DEPTH))
+        runtime = self.state.runtime
+        p = chat.plan(raw, runtime, depth=depth)
+        if not p.passthrough:
+            if p.request.stream:
+                await tooled.stream(p, runtime, send, receive, self.state.heartbeat_s)
+            else:
+                await tooled.complete(p, runtime, send, receive)
+            return
+        body = chat.passthrough_body(raw, p)
+        headers = {C.DEPTH_HEADER: str(depth)} if depth else {}
+        model = runtime.router.resolve(p.outer_model)
+        if p.request.stream:
+            await passthrough.stream(model, body, headers, send, receive)
+        else:
+            await passthrough.complete(model, body, headers, send, receive)

@@ -1,0 +1,92 @@
+"""Errors in OpenAI's shape, `{"error": {"message", "type", "code", "param"}}`, with the
+status a client can act on.
+
+Statuses: a request the client can fix is 4xx (bad JSON, wrong types, unknown model, too
+large); an upstream error keeps the upstream's status (429 stays 429), with 502 when the
+upstream could not be reached and 504 when it ran past its bound. A provider key missing on
+the server is a 500: the client cannot fix it, and a 401 would make SDKs blame the
+client's own key; the message names the variable the operator must set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from parley.errors import (
+    ConfigError,
+    InvalidParameter,
+    MissingExtraError,
+    MissingKeyError,
+    ParleyError,
+    UnknownModelError,
+    UpstreamError,
+    UpstreamTimeout,
+)
+
+log = logging.getLogger("parley.gateway")
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "insufficient_quota",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    408: "timeout_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+class HTTPError(Exception):
+    """An error the gateway answers with directly (before any upstream call)."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, param: str | None = None
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+        super().__init__(message)
+
+
+def error_body(
+    status: int, message: str, code: str | int | None = None, param: str | None = None
+) -> dict[str, Any]:
+    """The OpenAI error object for `status`."""
+    kind = _TYPES.get(status, "upstream_error" if status in (502, 503, 504) else "server_error")
+    return {"error": {"message": message, "type": kind, "code": code, "param": param}}
+
+
+def from_exception(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """(status, body) for anything a request can raise; internals never reach the client."""
+    if isinstance(exc, HTTPError):
+        return exc.status, error_body(exc.status, exc.message, exc.code, exc.param)
+    if isinstance(exc, InvalidParameter):
+        return 400, error_body(400, str(exc), "invalid_parameter", exc.field or None)
+    if isinstance(exc, UnknownModelError):
+        return 404, error_body(404, str(exc), "model_not_found", "model")
+    if isinstance(exc, UpstreamTimeout):
+        return 504, error_body(504, exc.message, "upstream_timeout")
+    if isinstance(exc, UpstreamError):
+        status = exc.status_code if exc.status_code and 400 <= exc.status_code < 600 else 502
+        return status, error_body(status, exc.message, status)
+    if isinstance(exc, MissingKeyError):
+        return 500, error_body(500, str(exc), "missing_provider_key")
+    if isinstance(exc, MissingExtraError):
+        return 500, error_body(500, str(exc), "missing_extra")
+    if isinstance(exc, ConfigError):
+        return 500, error_body(500, str(exc), "server_config")
+    if isinstance(exc, ParleyError):
+        return 400, error_body(400, str(exc), "invalid_request")
+    log.exception("unexpected error in a request", exc_info=exc)
+    return 500, error_body(500, "internal error; the server log has the details", "internal")
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode()

@@ -1,0 +1,41 @@
+"""GET /v1/models: the aliases, then every model the configuration names or routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parley import _constants as C
+from parley.runtime import Runtime
+
+ALIASES = (
+    C.FUSION_ALIAS,
+    C.FUSION_FLASH_ALIAS,
+    C.PARLEY_FUSION_ALIAS,
+    C.PARLEY_FUSION_FLASH_ALIAS,
+)
+LOCAL_BUILTIN = ("local/smollm2-135m-instruct", "local/gemma-3-270m")
+
+
+def model_ids(runtime: Runtime) -> list[str]:
+    s = runtime.settings
+    ids: list[str] = list(ALIASES)
+    ids += [m for m in (s.model, s.judge) if m]
+    ids += s.panel or []
+    for preset in s.presets.values():
+        ids += [m for m in (preset.outer, preset.model) if m]
+        ids += preset.analysis_models
+    ids += list(runtime.router.models)
+    ids += list(LOCAL_BUILTIN) + [f"local/{name}" for name in s.local.models]
+    return list(dict.fromkeys(ids))  # first mention wins, order kept
+
+
+def listing(runtime: Runtime) -> dict[str, Any]:
+    """OpenAI's list shape."""
+    data = []
+    for mid in model_ids(runtime):
+        owner = "parley" if mid in ALIASES or "/" not in mid else mid.lstrip("~").split("/")[0]
+        entry: dict[str, Any] = {"id": mid, "object": "model", "created": 0, "owned_by": owner}
+        if mid in ALIASES:
+            entry["description"] = "fusion: a panel deliberates, then the outer model answers"
+        data.append(entry)
+    return {"object": "list", "data": data}

@@ -1,0 +1,81 @@
+"""Requests with server tools (fusion, web_search, web_fetch, datetime): Parley runs the
+outer model's tool loop itself, through `parley.chat`, and answers when it is done.
+
+Streaming follows contract section 7: a heartbeat comment at once and whenever nothing
+else was written for a while or a server tool starts, the answer's text as ordinary
+chunks, the client's own tool calls if the model made any, a finish chunk, one chunk with
+empty `choices` and the usage summed over every call, then `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from parley import _constants as C
+from parley import chat
+from parley.gateway import sse
+from parley.gateway.asgi import Receive, Send, send_bytes, until_disconnect
+from parley.gateway.errors import encode
+from parley.gateway.streaming import Stream
+from parley.runtime import Runtime
+
+
+async def complete(p: chat.Plan, runtime: Runtime, send: Send, receive: Receive) -> None:
+    outcome = await until_disconnect(chat.run(p, runtime), receive)
+    await send_bytes(send, 200, encode(outcome.response))
+
+
+async def stream(
+    p: chat.Plan,
+    runtime: Runtime,
+    send: Send,
+    receive: Receive,
+    heartbeat_s: float = C.GATEWAY_HEARTBEAT_S,
+) -> None:
+    out = Stream(send, receive, p.outer_model)
+    await out.run(_produce(p, runtime, out, heartbeat_s))
+
+
+async def _produce(p: chat.Plan, runtime: Runtime, out: Stream, heartbeat_s: float) -> None:
+    await out.write(sse.HEARTBEAT)
+    items = chat.stream(p, runtime)
+    nxt: asyncio.Future[Any] = asyncio.ensure_future(anext(items))
+    opened = False
+    try:
+        while True:
+            done, _ = await asyncio.wait((nxt,), timeout=heartbeat_s)
+            if not done:
+                await out.write(sse.HEARTBEAT)  # keeps proxies and clients from giving up
+                continue
+            try:
+                item = nxt.result()
+            except StopAsyncIteration:
+                return
+            if isinstance(item, str):
+                if not opened:
+                    opened = True
+                    await out.write(out.chunks.role())
+                await out.write(out.chunks.text(item))
+            elif isinstance(item, chat.ToolStarted):
+                await out.write(sse.HEARTBEAT)
+            elif isinstance(item, chat.ChatOutcome):
+                if not opened:
+                    await out.write(out.chunks.role())
+                await _finish(out, item)
+            nxt = asyncio.ensure_future(anext(items))
+    finally:
+        if not nxt.done():
+            nxt.cancel()
+            await asyncio.gather(nxt, return_exceptions=True)
+        await items.aclose()
+
+
+async def _finish(out: Stream, outcome: chat.ChatOutcome) -> None:
+    calls = outcome.loop.client_tool_calls
+    if calls:
+        await out.write(out.chunks.tool_calls(calls))
+    finish = str(outcome.response["choices"][0].get("finish_reason") or "stop")
+    await out.write(out.chunks.finish(finish))
+    await out.write(out.chunks.usage(outcome.response["usage"]))
+    await out.write(sse.DONE)
