@@ -1,0 +1,169 @@
+"""The real `web_fetch` fetcher: SSRF-checked, redirect-checked, byte-capped, extracted.
+
+Every connection goes through `GuardedResolver`, which resolves a host once, checks every
+answer against the policy, and hands aiohttp only those checked addresses; so the socket
+opens to exactly the address that was checked, whatever DNS says a moment later. IP literals
+never reach a resolver in aiohttp, so each hop's URL is also checked before it is requested.
+Redirects are followed by hand, each hop checked again, at most `max_redirects`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from collections.abc import Mapping
+from urllib.parse import urljoin
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from parley.errors import MissingExtraError
+from parley.http import new_web_session
+from parley.tools.extract import ExtractError, extract, kind_of
+from parley.tools.netguard import DNSSource, NetPolicy, SystemDNS, URLRefused
+from parley.tools.web import FetchedPage
+
+MAX_REDIRECTS = 5
+MAX_BYTES = 5_000_000
+FETCH_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10.0
+ACCEPT = (
+    "text/markdown, text/html;q=0.9, application/xhtml+xml;q=0.9, text/plain;q=0.8, "
+    "application/json;q=0.7, application/pdf;q=0.6, */*;q=0.1"
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp resolver that returns only addresses the policy has checked."""
+
+    def __init__(self, policy: NetPolicy, dns: DNSSource | None = None) -> None:
+        self.policy = policy
+        self.dns = dns or SystemDNS()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addrs = await self.policy.resolve(host, port, self.dns)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(a),
+                port=port,
+                family=socket.AF_INET6 if a.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for a in addrs
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+class WebFetcher:
+    """Fetches one URL for `web_fetch`; failures come back as `FetchedPage.error`, not raised.
+
+    `policy` defaults to the environment's (`PARLEY_ALLOW_PRIVATE_URLS`); `dns` to the
+    system resolver. Each fetch uses its own short-lived session, so nothing it connected
+    to outlives the checks made for it.
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: NetPolicy | None = None,
+        dns: DNSSource | None = None,
+        env: Mapping[str, str] | None = None,
+        max_bytes: int = MAX_BYTES,
+        max_redirects: int = MAX_REDIRECTS,
+        timeout_s: float = FETCH_TIMEOUT_S,
+    ) -> None:
+        self.policy = policy or NetPolicy.from_env(env)
+        self.dns = dns
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self.timeout = aiohttp.ClientTimeout(
+            total=timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)
+        )
+
+    async def fetch(self, url: str) -> FetchedPage:
+        try:
+            resolver = GuardedResolver(self.policy, self.dns)
+            async with new_web_session(resolver, timeout=self.timeout) as session:
+                return await self._follow(session, url)
+        except URLRefused as exc:
+            return FetchedPage(url=url, error=f"refused: {exc}")
+        except (ExtractError, MissingExtraError) as exc:
+            return FetchedPage(url=url, error=str(exc))
+        except TimeoutError:
+            return FetchedPage(url=url, error=f"timed out after {self.timeout.total:g}s")
+        except aiohttp.ClientError as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, URLRefused):
+                return FetchedPage(url=url, error=f"refused: {cause}")
+            return FetchedPage(url=url, error=f"{type(exc).__name__}: {exc}")
+
+    async def _follow(self, session: aiohttp.ClientSession, url: str) -> FetchedPage:
+        current = url
+        for hop in range(self.max_redirects + 1):
+            try:
+                self.policy.check_url(current)
+            except URLRefused as exc:
+                if hop:
+                    raise URLRefused(f"redirect to {current} refused: {exc}") from None
+                raise
+            async with session.get(
+                current, allow_redirects=False, headers={"Accept": ACCEPT}
+            ) as resp:
+                if resp.status in _REDIRECTS:
+                    location = resp.headers.get("Location")
+                    if not location:
+                        return FetchedPage(url=url, error=f"HTTP {resp.status} with no Location")
+                    current = urljoin(current, location)
+                    continue
+                if resp.status >= 400:
+                    return FetchedPage(url=url, error=f"HTTP {resp.status} {resp.reason or ''}")
+                content_type = resp.headers.get("Content-Type", "")
+                body, truncated = await self._read(resp, content_type)
+            return await self._page(current, body, content_type, truncated)
+        return FetchedPage(url=url, error=f"more than {self.max_redirects} redirects")
+
+    async def _read(self, resp: aiohttp.ClientResponse, content_type: str) -> tuple[bytes, bool]:
+        """The body up to `max_bytes` (decompressed bytes count); True when cut short."""
+        too_big = bool(resp.content_length and resp.content_length > self.max_bytes)
+        if too_big and kind_of(content_type, b"") == "pdf":
+            raise ExtractError(f"the PDF is larger than the {self.max_bytes}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            room = self.max_bytes - size
+            if len(chunk) > room:
+                chunks.append(chunk[:room])
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), False
+
+    async def _page(self, url: str, body: bytes, content_type: str, truncated: bool) -> FetchedPage:
+        if truncated and kind_of(content_type, body) == "pdf":
+            raise ExtractError(f"the PDF is larger than the {self.max_bytes}-byte cap")
+        got = await extract(body, content_type, url)
+        content = got.content
+        if truncated:
+            content += f"\n\n[truncated: the page is larger than {self.max_bytes} bytes]"
+        return FetchedPage(url=url, title=got.title, content=content)
+
+
+FETCH_SWITCH_ENV = "PARLEY_WEB_FETCH"
+
+
+def default_fetcher(env: Mapping[str, str] | None = None) -> WebFetcher | None:
+    """The real fetcher, unless `PARLEY_WEB_FETCH=off` or the `web` extra is missing."""
+    env = os.environ if env is None else env
+    if env.get(FETCH_SWITCH_ENV, "").strip().lower() in ("0", "off", "false", "no"):
+        return None
+    if importlib.util.find_spec("trafilatura") is None:
+        return None
+    return WebFetcher(env=env)

@@ -1,0 +1,168 @@
+"""web_fetch against a loopback site of real documents: clean text in, boilerplate out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from parley.tools.extract import ExtractError, extract_sync, kind_of, markdownify_fallback
+from parley.tools.fetch import WebFetcher
+from parley.tools.netguard import NetPolicy
+from parley.tools.web import BEGIN_UNTRUSTED, END_UNTRUSTED, UNTRUSTED_NOTE, WebFetchTool
+from web_kit import PDF_LINES, Site, fetch_json, serve_site
+
+# page -> (title, text that must be there, boilerplate that must be gone)
+PAGES = {
+    "npm-ping.html": (
+        "npm-ping",
+        ["Ping the configured or given npm registry", "The base URL of the npm registry"],
+        ["Edit this page on GitHub", "npm command-line interface"],
+    ),
+    "node-punycode.html": (
+        "Punycode | Node.js v20.20.2 Documentation",
+        ["Punycode is a character encoding scheme defined by RFC 3492", "punycode.version"],
+        ["Assertion testing", "Other versions", "Asynchronous context tracking"],
+    ),
+    "what-is-rustdoc.html": (
+        "What is rustdoc? - The rustdoc book",
+        ["ships with a tool called `rustdoc`", "This covers the simplest use-cases"],
+        ["Keyboard shortcuts", "Print this book", "Next chapter", "Command-line arguments"],
+    ),
+    "libffi-closure-example.html": (
+        "Closure Example (libffi: the portable foreign function interface library)",
+        ["creates a new `puts` by binding", "ffi_closure_free(closure)"],
+        ["Next: Thread Safety", "Previous: The Closure API"],
+    ),
+}
+
+
+@pytest.fixture
+async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
+    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "127.0.0.1")
+    async with serve_site() as s:
+        yield s
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+async def test_html_page_becomes_clean_markdown(site: Site, name: str) -> None:
+    title, present, gone = PAGES[name]
+    page = await WebFetcher().fetch(site.url(f"site/{name}"))
+    assert page.error is None
+    assert page.title == title
+    for text in present:
+        assert text in page.content
+    for text in gone:
+        assert text not in page.content
+    assert "<div" not in page.content and "<script" not in page.content
+
+
+async def test_markdown_text_and_json_pass_through(site: Site) -> None:
+    fetcher = WebFetcher()
+    md = await fetcher.fetch(site.url("site/node-synopsis.md"))
+    assert md.title == "Usage and example"
+    assert md.content.startswith("# Usage and example")
+    txt = await fetcher.fetch(site.url("site/base-passwd-README.txt"))
+    assert txt.content.startswith("base-passwd for Debian")
+    js = await fetcher.fetch(site.url("site/semver-package.json"))
+    assert fetch_json(js.content)["name"] == "semver"
+
+
+async def test_pdf_text_and_title(site: Site) -> None:
+    page = await WebFetcher().fetch(site.url("report.pdf"))
+    assert page.error is None
+    assert page.title == "Parley test report"
+    for line in PDF_LINES:
+        assert line in page.content
+
+
+async def test_other_types_are_refused_with_what_is_readable(site: Site) -> None:
+    page = await WebFetcher().fetch(site.url("image.png"))
+    assert page.error is not None
+    assert "image/png" in page.error and "HTML" in page.error and "PDF" in page.error
+
+
+async def test_accept_header_prefers_markdown(site: Site) -> None:
+    page = await WebFetcher().fetch(site.url("headers"))
+    accept = fetch_json(page.content)["Accept"]
+    assert accept.startswith("text/markdown")
+    assert "text/html;q=0.9" in accept
+
+
+async def test_body_is_capped_while_streaming(site: Site) -> None:
+    page = await WebFetcher(max_bytes=100_000).fetch(site.url("big.txt"))
+    assert page.error is None
+    assert page.content.startswith("0123456789abcdef")
+    assert "[truncated: the page is larger than 100000 bytes]" in page.content
+    assert len(page.content) < 100_100
+
+
+async def test_redirects_are_followed_up_to_five(site: Site) -> None:
+    ok = await WebFetcher().fetch(site.url("chain/4"))  # 5 redirects, then the page
+    assert ok.error is None and ok.title == "npm-ping"
+    assert ok.url.endswith("/site/npm-ping.html")
+    too_many = await WebFetcher().fetch(site.url("chain/5"))
+    assert too_many.error == "more than 5 redirects"
+
+
+async def test_http_errors_come_back_as_failed_results(site: Site) -> None:
+    tool = WebFetchTool(WebFetcher())
+    out = await tool.run({"url": site.url("site/nope.html")})
+    data = fetch_json(out.content)
+    assert not out.ok
+    assert data == {"status": "failed", "error": "HTTP 404 Not Found", "url": data["url"]}
+    assert data["url"].endswith("/site/nope.html")
+
+
+async def test_tool_result_shape_and_untrusted_marking(site: Site) -> None:
+    tool = WebFetchTool(WebFetcher())
+    url = site.url("site/npm-ping.html")
+    out = await tool.run({"url": url})
+    data = fetch_json(out.content)
+    assert set(data) == {"url", "title", "content", "status", "retrieved_at"}
+    assert data["status"] == "completed" and data["url"] == url and data["title"] == "npm-ping"
+    assert data["retrieved_at"].endswith("+00:00")
+    content = data["content"]
+    assert content.startswith(UNTRUSTED_NOTE)
+    assert BEGIN_UNTRUSTED in content and content.endswith(END_UNTRUSTED)
+    assert [(s.url, s.title) for s in out.sources] == [(url, "npm-ping")]
+
+
+def test_kind_sniffing_without_a_content_type() -> None:
+    assert kind_of("", b"%PDF-1.4 ...") == "pdf"
+    assert kind_of("application/octet-stream", b"<!DOCTYPE html><html>") == "html"
+    assert kind_of("", b"plain words") == "text"
+    assert kind_of("", b"\x00\x01binary") == "unknown"
+    assert kind_of("application/ld+json", b"{}") == "json"
+
+
+def test_invalid_json_and_empty_pdf_are_clear_errors() -> None:
+    with pytest.raises(ExtractError, match="not valid JSON"):
+        extract_sync(b"{oops", "application/json")
+    with pytest.raises(ExtractError, match="cannot read the PDF"):
+        extract_sync(b"%PDF-1.4 broken", "application/pdf")
+
+
+TINY = (
+    "<html><head><title>Tiny</title></head><body><nav><a href='/'>Home</a></nav>"
+    "<main><h1>Tiny</h1><p>Short.</p></main><footer>Footer text</footer></body></html>"
+)
+
+
+def test_tiny_page_keeps_its_text_and_drops_boilerplate() -> None:
+    got = extract_sync(TINY.encode(), "text/html")
+    assert got.title == "Tiny"
+    assert "Short." in got.content
+    assert "Home" not in got.content and "Footer text" not in got.content
+
+
+def test_markdownify_fallback_keeps_main_and_drops_boilerplate() -> None:
+    text = markdownify_fallback(TINY)
+    assert text.startswith("# Tiny") and "Short." in text
+    assert "Home" not in text and "Footer text" not in text
+
+
+def test_policy_from_env_is_read_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "10.1.0.0/16, intranet.example")
+    policy = WebFetcher().policy
+    assert policy == NetPolicy.parse("10.1.0.0/16,intranet.example")

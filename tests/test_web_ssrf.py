@@ -1,0 +1,189 @@
+"""web_fetch never becomes a way into the user's own network (issue 5, SSRF)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncIterator
+
+import pytest
+
+from parley.tools.fetch import WebFetcher
+from parley.tools.netguard import NetPolicy, URLRefused, parse_ipv4_legacy
+from parley.tools.web import WebFetchTool
+from web_kit import ScriptedDNS, Site, serve_site
+
+# url -> words the refusal must contain
+REFUSED = {
+    "http://2130706433/": "127.0.0.1",  # decimal IPv4
+    "http://0177.0.0.1/": "127.0.0.1",  # octal IPv4
+    "http://0x7f.1/": "127.0.0.1",  # hex, two parts
+    "http://127.1/": "loopback",
+    "http://localhost/": "loopback",
+    "http://api.localhost:8080/": "loopback",
+    "http://0.0.0.0/": "unspecified",
+    "http://[::]/": "unspecified",
+    "http://[::1]/": "loopback",
+    "http://[::ffff:127.0.0.1]/": "IPv4-mapped",
+    "http://[::ffff:7f00:1]/": "IPv4-mapped",
+    "http://[64:ff9b::7f00:1]/": "NAT64",
+    "http://[64:ff9b::a9fe:a9fe]/": "NAT64",
+    "http://169.254.169.254/latest/meta-data/": "metadata",
+    "http://100.100.100.200/": "metadata",
+    "http://[fd00:ec2::254]/": "metadata",
+    "http://metadata.google.internal/computeMetadata/v1/": "metadata",
+    "http://10.0.0.1/": "private",
+    "http://172.16.5.4/": "private",
+    "http://192.168.1.1/": "private",
+    "http://100.64.0.1/": "carrier-grade NAT",
+    "http://169.254.1.1/": "link-local",
+    "http://[fe80::1]/": "link-local",
+    "http://[fc00::1]/": "unique local",
+    "http://224.0.0.1/": "multicast",
+    "http://[ff02::1]/": "multicast",
+    "http://[2002:7f00:1::]/": "6to4",
+    "ftp://example.com/file": "only http and https",
+    "file:///etc/passwd": "only http and https",
+}
+
+
+@pytest.mark.parametrize("url", sorted(REFUSED))
+async def test_ssrf_attempt_is_refused_with_a_clear_error(url: str) -> None:
+    page = await WebFetcher(policy=NetPolicy(), dns=ScriptedDNS({})).fetch(url)
+    assert page.error is not None and page.error.startswith("refused: ")
+    assert REFUSED[url] in page.error
+
+
+async def test_refusal_reaches_the_model_as_a_failed_result() -> None:
+    tool = WebFetchTool(WebFetcher(policy=NetPolicy()))
+    out = await tool.run({"url": "http://[::ffff:127.0.0.1]/admin"})
+    assert not out.ok
+    assert '"status": "failed"' in out.content and "IPv4-mapped" in out.content
+
+
+OTHER_PRIVATE = [
+    "http://127.0.0.2/",
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[64:ff9b::7f00:1]/",
+    "http://0.0.0.0/",
+    "http://localhost/",
+    "http://10.0.0.1/",
+    "http://169.254.169.254/",
+]
+
+
+@pytest.mark.parametrize("url", OTHER_PRIVATE)
+async def test_opening_one_address_keeps_the_others_closed(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "127.0.0.1")
+    page = await WebFetcher(dns=ScriptedDNS({})).fetch(url)
+    assert page.error is not None and page.error.startswith("refused: ")
+
+
+def test_metadata_stays_closed_even_when_its_network_is_opened() -> None:
+    policy = NetPolicy.parse("169.254.0.0/16,100.64.0.0/10")
+    policy.check_address(ipaddress.ip_address("169.254.1.1"), "169.254.1.1")
+    for addr in ("169.254.169.254", "100.100.100.200"):
+        with pytest.raises(URLRefused, match="metadata"):
+            policy.check_address(ipaddress.ip_address(addr), addr)
+
+
+@pytest.fixture
+async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
+    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "127.0.0.1")
+    async with serve_site() as s:
+        yield s
+
+
+async def test_redirect_from_allowed_host_to_refused_one(site: Site) -> None:
+    target = "http://169.254.169.254/latest/meta-data/"
+    page = await WebFetcher().fetch(site.url(f"redirect?to={target}"))
+    assert page.error is not None
+    assert page.error.startswith("refused: redirect to http://169.254.169.254/")
+    assert "metadata" in page.error
+    assert [r["path"] for r in site.requests] == ["/redirect"]
+
+
+async def test_redirect_to_a_name_that_resolves_privately_is_refused(site: Site) -> None:
+    dns = ScriptedDNS({"docs.test": [["127.0.0.1"]], "evil.test": [["10.9.8.7"]]})
+    start = site.url(f"redirect?to=http://evil.test:{site.port}/site/npm-ping.html", "docs.test")
+    page = await WebFetcher(dns=dns).fetch(start)
+    assert page.error is not None and "10.9.8.7" in page.error and "private" in page.error
+    assert dns.lookups == ["docs.test", "evil.test"]
+    assert [r["path"] for r in site.requests] == ["/redirect"]
+
+
+async def test_dns_answer_changing_after_the_check_cannot_redirect_the_connection(
+    site: Site,
+) -> None:
+    # First answer: the (opened) loopback site; every later answer: a private address.
+    dns = ScriptedDNS({"docs.test": [["127.0.0.1"], ["10.0.0.1"]]})
+    fetcher = WebFetcher(dns=dns)
+    page = await fetcher.fetch(site.url("site/npm-ping.html", "docs.test"))
+    # One lookup, checked, and the socket went to that checked address: the site saw it.
+    assert page.error is None and page.title == "npm-ping"
+    assert dns.lookups == ["docs.test"]
+    assert site.requests[-1]["host"] == f"docs.test:{site.port}"
+    # The next fetch gets the changed answer, and is refused before any connection.
+    again = await fetcher.fetch(site.url("site/npm-ping.html", "docs.test"))
+    assert again.error is not None and "10.0.0.1" in again.error
+    assert len(site.requests) == 1
+
+
+async def test_rebinding_the_other_way_is_refused_without_a_connection(site: Site) -> None:
+    dns = ScriptedDNS({"docs.test": [["10.0.0.1"], ["127.0.0.1"]]})
+    page = await WebFetcher(dns=dns).fetch(site.url("site/npm-ping.html", "docs.test"))
+    assert page.error is not None and "10.0.0.1" in page.error
+    assert dns.lookups == ["docs.test"] and site.requests == []
+
+
+async def test_a_mixed_answer_is_refused_whole(site: Site) -> None:
+    dns = ScriptedDNS({"docs.test": [["127.0.0.1", "192.168.0.9"]]})
+    page = await WebFetcher(dns=dns).fetch(site.url("site/npm-ping.html", "docs.test"))
+    assert page.error is not None and "192.168.0.9" in page.error
+    assert site.requests == []
+
+
+async def test_a_proxy_setting_does_not_route_around_the_check(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy would connect on our behalf to wherever it likes; the fetcher ignores it.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9/")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9/")
+    page = await WebFetcher().fetch(site.url("site/npm-ping.html"))
+    assert page.error is None and page.title == "npm-ping"
+
+
+async def test_an_opened_hostname_may_resolve_privately(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "intranet.test")
+    dns = ScriptedDNS({"intranet.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]})
+    ok = await WebFetcher(dns=dns).fetch(site.url("site/npm-ping.html", "intranet.test"))
+    assert ok.error is None
+    no = await WebFetcher(dns=dns).fetch(site.url("site/npm-ping.html", "other.test"))
+    assert no.error is not None and "loopback" in no.error
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("2130706433", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("0x7f.0.0.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("10.1", "10.0.0.1"),
+        ("192.168.257", "192.168.1.1"),
+        ("0", "0.0.0.0"),
+        ("8.8.8.8.", "8.8.8.8"),
+        ("example.com", None),
+        ("1.2.3.4.5", None),
+        ("256.1.1.1", None),
+        ("4294967296", None),
+        ("08.1.1.1", None),
+    ],
+)
+def test_ipv4_is_parsed_as_inet_aton_and_browsers_do(host: str, expected: str | None) -> None:
+    got = parse_ipv4_legacy(host)
+    assert (str(got) if got else None) == expected
