@@ -93,17 +93,13 @@ def show(as_json: bool, show_all: bool) -> None:
         data["presets"] = {
             k: v
             for k, v in data.get("presets", {}).items()
-            if k not in BUILTIN_PRESETS or v != _builtin(k)
+            if k not in BUILTIN_PRESETS or v != BUILTIN_PRESETS[k]
         }
     if as_json:
         print_json(data)
     else:
         click.echo(f"# {config_path()}")
         click.echo(to_toml(data))
-
-
-def _builtin(name: str) -> dict[str, Any]:
-    return {"analysis_models": [], "model": None, "outer": None, **BUILTIN_PRESETS[name]}
 
 
 @config.command()

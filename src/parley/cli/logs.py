@@ -57,9 +57,15 @@ def logs(ctx: click.Context, count: int, query: str | None, as_json: bool) -> No
     if not entries:
         console.print("No logged deliberations yet." if not query else "Nothing matches.")
         return
+    if not console.is_terminal:  # one line per entry, whole ids, for grep and cut
+        for e in entries:
+            when = e.created_at.replace("T", " ")[:16]
+            click.echo(f"{e.id}  {when}  {e.model}  {e.status}  {_clip(e.question, 80)}")
+        return
     table = Table(box=None, pad_edge=False)
-    for name in ("id", "when", "model", "panel", "status", "question"):
-        table.add_column(name, overflow="fold" if name == "question" else "ellipsis")
+    for name in ("id", "when", "model", "panel", "status"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("question", overflow="ellipsis", no_wrap=True)
     for e in entries:
         panel = {m for d in e.deliberations for m in d.panel}
         table.add_row(

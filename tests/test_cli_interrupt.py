@@ -1,0 +1,81 @@
+"""Ctrl-C mid-panel: upstream calls stop, what finished is logged, the exit code says so."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import signal
+import subprocess
+import threading
+from typing import IO
+
+from cli_kit import any_model, any_model_reply, cli_env, parley_cmd
+from parley.models.fake import FakeRequest, FunctionModel
+from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.store import LogStore
+
+
+def _lines(stream: IO[str]) -> queue.Queue[str]:
+    """Lines of a pipe, read in a thread, so the test can wait with a bound."""
+    q: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            q.put(line.rstrip("\n"))
+        q.put("")  # end of stream
+
+    threading.Thread(target=pump, daemon=True).start()
+    return q
+
+
+def test_ctrl_c_mid_panel_logs_the_finished_answers() -> None:
+    started = threading.Event()
+    release = threading.Event()
+
+    async def slow(req: FakeRequest) -> str:
+        started.set()
+        await asyncio.to_thread(release.wait)  # held until the test ends
+        return "too late"
+
+    upstream = FakeUpstream({"vendor/b": FunctionModel(slow)}, default=any_model())
+    with ThreadedUpstream(upstream) as up:
+        try:
+            proc = subprocess.Popen(
+                parley_cmd("ask", "Why is the sky blue?"),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=cli_env(up.base_url),
+            )
+            assert proc.stderr is not None
+            progress = _lines(proc.stderr)
+            # Wait, on events rather than time, until vendor/a has finished and vendor/b's
+            # request is being held by the fake upstream.
+            while not (line := progress.get(timeout=60)).startswith("vendor/a: done"):
+                assert line, "the CLI ended before the panel answered"
+            assert started.wait(timeout=60)
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=60)
+            rest = []
+            while (line := progress.get(timeout=60)) != "":
+                rest.append(line)
+        finally:
+            release.set()
+    assert proc.returncode == 130, rest
+    assert any(line.startswith("Interrupted; what finished is logged as") for line in rest)
+    assert "Traceback" not in "\n".join(rest)
+    assert out == ""
+    [entry] = LogStore().recent()
+    assert entry.status == "interrupted"
+    assert entry.question == "Why is the sky blue?"
+    [d] = entry.deliberations
+    assert d.status == "interrupted"
+    assert d.panel == ["vendor/a", "vendor/b"]
+    assert [(r.model, r.content) for r in d.responses] == [
+        ("vendor/a", any_model_reply_text("vendor/a"))
+    ]
+
+
+def any_model_reply_text(model: str) -> str:
+    return str(any_model_reply(FakeRequest({"model": model, "messages": []}, {}, 0, False)))

@@ -1,0 +1,132 @@
+"""The deliberation log: what `ask` records, `logs`, `logs show`, and continuing a conversation."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli_kit import any_model, cli_env
+from parley.cli import cli
+from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.store import LogStore, log_path
+from parley.store.migrations import MIGRATIONS, migrate
+
+
+@pytest.fixture
+def up() -> Iterator[FakeUpstream]:
+    with ThreadedUpstream(FakeUpstream(default=any_model())) as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def runner(up: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for key, value in cli_env(up.base_url).items():
+        monkeypatch.setenv(key, value)
+    return CliRunner()
+
+
+def _ask(runner: CliRunner, *args: str) -> dict[str, object]:
+    res = runner.invoke(cli, ["ask", "--json", *args])
+    assert res.exit_code == 0, res.output
+    out: dict[str, object] = json.loads(res.stdout)
+    return out
+
+
+def test_ask_logs_the_whole_exchange(runner: CliRunner) -> None:
+    out = _ask(runner, "Why is the sky blue?")
+    entry = LogStore().get(str(out["id"]))
+    assert entry.question == "Why is the sky blue?"
+    assert entry.answer == out["answer"]
+    assert entry.model == "vendor/outer"
+    assert entry.usage["total_tokens"] == out["usage"]["total_tokens"]  # type: ignore[index]
+    [d] = entry.deliberations
+    assert d.panel == ["vendor/a", "vendor/b"] and d.judge == "vendor/judge"
+    assert [r.model for r in d.responses] == ["vendor/a", "vendor/b"]
+    assert d.analysis is not None and d.analysis["blind_spots"]
+    assert d.status == "ok" and "total" in d.timings
+    assert log_path().is_relative_to(Path(os.environ["XDG_DATA_HOME"]))
+
+
+def test_logs_lists_searches_and_limits(runner: CliRunner) -> None:
+    _ask(runner, "Why is the sky blue?")
+    _ask(runner, "Why is grass green?")
+    listed = json.loads(runner.invoke(cli, ["logs", "--json"]).stdout)
+    assert [e["question"] for e in listed] == ["Why is grass green?", "Why is the sky blue?"]
+    assert listed[0]["panel"] == ["vendor/a", "vendor/b"]
+    assert len(json.loads(runner.invoke(cli, ["logs", "--json", "-n", "1"]).stdout)) == 1
+    found = json.loads(runner.invoke(cli, ["logs", "--json", "-q", "grass"]).stdout)
+    assert [e["question"] for e in found] == ["Why is grass green?"]
+    table = runner.invoke(cli, ["logs"]).stdout
+    assert "Why is grass green?" in table and listed[1]["id"] in table
+
+
+def test_logs_show_prints_every_part(runner: CliRunner) -> None:
+    out = _ask(runner, "-s", "Be brief.", "Why is the sky blue?")
+    res = runner.invoke(cli, ["logs", "show", str(out["id"])[:14]])
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    for part in (
+        "System",
+        "Be brief.",
+        "Question",
+        "Panel: vendor/a",
+        "Panel: vendor/b",
+        "Consensus",
+        "Blind spots",
+        "Answer",
+        str(out["answer"]),
+        "Usage",
+        "tokens",
+        "time: total",
+    ):
+        assert part in text, part
+    whole = json.loads(runner.invoke(cli, ["logs", "show", "--json"]).stdout)
+    assert whole["id"] == out["id"]
+    assert whole["deliberations"][0]["responses"][0]["content"].startswith("vendor/a says")
+
+
+def test_logs_show_unknown_id_is_one_line(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["logs", "show", "nope"])
+    assert res.exit_code == 1 and "no log entry 'nope'" in res.stderr
+
+
+def test_continue_sends_earlier_turns(runner: CliRunner, up: FakeUpstream) -> None:
+    first = _ask(runner, "-s", "Be brief.", "Why is the sky blue?")
+    second = _ask(runner, "-c", "And at sunset?")
+    assert second["conversation_id"] == first["conversation_id"]
+    outer = [r.body for r in up.requests if r.body["model"] == "vendor/outer"][-1]
+    assert [m["role"] for m in outer["messages"][:4]] == ["system", "user", "assistant", "user"]
+    assert outer["messages"][0]["content"] == "Be brief."
+    assert outer["messages"][1]["content"] == "Why is the sky blue?"
+    assert outer["messages"][2]["content"] == first["answer"]
+    assert outer["messages"][3]["content"] == "And at sunset?"
+    third = _ask(runner, "--cid", str(first["conversation_id"]), "And on Mars?")
+    assert third["conversation_id"] == first["conversation_id"]
+    assert len(LogStore().conversation(str(first["conversation_id"]))) == 3
+
+
+def test_continue_with_nothing_logged_says_so(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["ask", "-c", "Hello?"])
+    assert res.exit_code == 1 and "no logged conversation" in res.stderr
+
+
+def test_no_log_flag_and_config_switch(runner: CliRunner) -> None:
+    _ask(runner, "-n", "Not logged")
+    Path(os.environ["PARLEY_CONFIG"]).write_text("log = false\n")
+    _ask(runner, "Not logged either")
+    assert LogStore().recent() == []
+
+
+def test_migrations_are_applied_once_and_in_order(tmp_path: Path) -> None:
+    db = tmp_path / "logs.db"
+    conn = sqlite3.connect(db)
+    assert migrate(conn) == len(MIGRATIONS)
+    assert migrate(conn) == len(MIGRATIONS)  # a second open applies nothing
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    conn.close()
