@@ -264,3 +264,19 @@ async def test_a_malformed_stream_chunk_is_an_upstream_error(
     finally:
         await runner.cleanup()
     assert err.value.status_code == 502 and "{not json" in err.value.message
+
+
+async def test_reasoning_is_sent_in_each_providers_own_spelling(
+    session: aiohttp.ClientSession,
+) -> None:
+    fm = FunctionModel(lambda req: "ok")
+    async with FakeUpstream(default=fm) as up:
+        env = {"OPENAI_BASE_URL": up.base_url, "OPENROUTER_BASE_URL": up.base_url}
+        router = Router(load_settings(env=env), session, env=env)
+        body = {"messages": [{"role": "user", "content": "x"}], "reasoning": {"effort": "low"}}
+        await router.resolve("gpt-5").complete(body, {})  # OpenAI's own API
+        await router.resolve("openai/gpt-5").complete(body, {})  # through OpenRouter
+    to_openai, to_openrouter = (r.body for r in up.requests)
+    assert to_openai["reasoning_effort"] == "low" and "reasoning" not in to_openai
+    assert to_openrouter["reasoning"] == {"effort": "low"}
+    assert "reasoning_effort" not in to_openrouter

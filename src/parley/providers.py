@@ -127,6 +127,7 @@ class Router:
                 model_id=model_id,
                 api_key=route.api_key,
                 extra_headers=dict(route.headers),
+                openai_api=route.provider == "openai",
             )
         self._cache[model_id] = model
         return model

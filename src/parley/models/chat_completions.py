@@ -25,8 +25,11 @@ class ChatCompletionsModel:
         model_id: str,
         api_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        openai_api: bool = False,
     ) -> None:
         self._session = session
+        # OpenAI's own API takes `reasoning_effort` and rejects OpenRouter's `reasoning`.
+        self._openai_api = openai_api
         self._url = base_url.rstrip("/") + "/chat/completions"
         self.upstream_model = upstream_model
         self.model_id = model_id
@@ -45,6 +48,10 @@ class ChatCompletionsModel:
         payload = dict(body)
         payload["model"] = self.upstream_model
         payload["stream"] = stream
+        if self._openai_api and "reasoning" in payload:
+            reasoning = payload.pop("reasoning")
+            if isinstance(reasoning, dict) and reasoning.get("effort"):
+                payload.setdefault("reasoning_effort", reasoning["effort"])
         if stream:
             opts = dict(payload.get("stream_options") or {})
             opts.setdefault("include_usage", True)
