@@ -1,0 +1,186 @@
+"""What the gateway tests share: a real server on loopback in front of a FakeUpstream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from parley.config import load_settings
+from parley.gateway import create_app
+from parley.gateway.testing import ServerThread
+from parley.models.base import Turn
+from parley.models.fake import FakeRequest, FunctionModel, tool_call
+from parley.models.fake_server import FakeUpstream
+
+USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.001}
+ANALYSIS = json.dumps(
+    {
+        "consensus": ["The sky is blue."],
+        "contradictions": [],
+        "partial_coverage": [],
+        "unique_insights": [],
+        "blind_spots": [],
+    }
+)
+USER = [{"role": "user", "content": "Why is the sky blue?"}]
+
+
+def fixed(text: str) -> FunctionModel:
+    """Answers `text`, reporting USAGE for every call."""
+    return FunctionModel(lambda req: Turn(content=text, finish_reason="stop", usage=dict(USAGE)))
+
+
+def forced(req: FakeRequest) -> bool:
+    choice = req.body.get("tool_choice")
+    return isinstance(choice, dict) and choice.get("function", {}).get("name") == "fusion"
+
+
+def outer(*, eager: bool = True) -> FunctionModel:
+    """Calls fusion when offered (or only when forced, if not `eager`), then answers with
+    how many panel responses it got."""
+
+    def reply(req: FakeRequest) -> Turn:
+        if not req.tool_results and (forced(req) or (eager and "fusion" in req.tools)):
+            t = tool_call("fusion", {"question": req.last_user})
+        else:
+            result = json.loads(req.tool_results[-1]) if req.tool_results else {}
+            n = len(result.get("responses", []))
+            t = Turn(content=f"Final answer from {n} panel responses.", finish_reason="stop")
+        t.usage = dict(USAGE)
+        return t
+
+    return FunctionModel(reply)
+
+
+def default_models() -> dict[str, FunctionModel]:
+    return {
+        "vendor/a": fixed("A: Rayleigh scattering."),
+        "vendor/b": fixed("B: short wavelengths scatter more."),
+        "vendor/judge": fixed(ANALYSIS),
+        "vendor/outer": outer(),
+    }
+
+
+def settings() -> Any:
+    trio = {"analysis_models": ["vendor/a", "vendor/b"], "model": "vendor/judge"}
+    return load_settings(
+        overrides={
+            "model": "vendor/outer",
+            "panel": ["vendor/a", "vendor/b"],
+            "judge": "vendor/judge",
+            "presets": {
+                "general-high": {**trio, "outer": "vendor/outer"},
+                "general-fast": {
+                    "analysis_models": ["vendor/a"],
+                    "model": "vendor/judge",
+                    "outer": "vendor/outer",
+                },
+            },
+        }
+    )
+
+
+@dataclass
+class Gateway:
+    url: str
+    upstream: FakeUpstream
+    models: Mapping[str, FunctionModel]
+
+    @property
+    def v1(self) -> str:
+        return self.url + "/v1"
+
+    def calls(self, model: str) -> int:
+        return len(self.models[model].requests)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    models: Mapping[str, FunctionModel] | None = None, **app_kw: Any
+) -> AsyncIterator[Gateway]:
+    models = dict(models or default_models())
+    async with FakeUpstream(models) as up:
+        env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url}
+        app = create_app(settings=settings(), env=env, **app_kw)
+        async with ServerThread(app) as url:
+            yield Gateway(url, up, models)
+
+
+async def post(
+    url: str, body: Any, headers: Mapping[str, str] | None = None, raw: bytes | None = None
+) -> tuple[int, Any]:
+    """(status, JSON body or text) of one POST."""
+    async with aiohttp.ClientSession() as s:
+        kw: dict[str, Any] = {"data": raw} if raw is not None else {"json": body}
+        async with s.post(url, headers=dict(headers or {}), **kw) as r:
+            text = await r.text()
+            try:
+                return r.status, json.loads(text)
+            except ValueError:
+                return r.status, text
+
+
+async def sse_events(
+    url: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> list[str]:
+    """The events of a streamed answer, as raw text blocks (comments included)."""
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(url, json=body, headers=dict(headers or {})) as r,
+    ):
+        assert r.status == 200, await r.text()
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        text = (await r.read()).decode()
+    return [e for e in text.split("\n\n") if e]
+
+
+def data_of(events: list[str]) -> list[Any]:
+    """The JSON payloads of `data:` events ([DONE] kept as the string)."""
+    out: list[Any] = []
+    for e in events:
+        if e.startswith("data: "):
+            payload = e[len("data: ") :]
+            out.append(payload if payload == "[DONE]" else json.loads(payload))
+    return out
+
+
+class Gate:
+    """Upstream replies that wait until released, and say when they started and were
+    cancelled: synchronisation by events, never by sleeping."""
+
+    def __init__(self, expected: int = 1) -> None:
+        self.expected = expected
+        self.started = asyncio.Event()
+        self.gone = asyncio.Event()
+        self._started = 0
+        self._gone = 0
+
+    def model(self) -> FunctionModel:
+        async def reply(req: FakeRequest) -> str:
+            self._started += 1
+            if self._started >= self.expected:
+                self.started.set()
+            try:
+                await asyncio.Event().wait()  # until the client's request is cancelled
+            except asyncio.CancelledError:
+                self._gone += 1
+                if self._gone >= self.expected:
+                    self.gone.set()
+                raise
+            return "unreachable"
+
+        return FunctionModel(reply)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    for k, v in headers.items():
+        if k.lower() == name.lower():
+            return v
+    return None
