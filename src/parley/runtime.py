@@ -16,6 +16,8 @@ from parley.models.base import ChatModel
 from parley.providers import Router
 from parley.tools.base import ServerTool
 from parley.tools.clock import DatetimeTool
+from parley.tools.fetch import default_fetcher
+from parley.tools.search.select import default_search
 from parley.tools.web import Fetcher, SearchBackend, WebFetchTool, WebSearchTool
 from parley.wire import ServerToolSpec
 
@@ -43,7 +45,17 @@ class Runtime:
         search: SearchBackend | None = None,
         fetcher: Fetcher | None = None,
     ) -> Runtime:
+        """Wire a runtime; web backends not injected come from the environment.
+
+        Search: `parley.tools.search.select.default_search` (first service with
+        credentials, else a local folder, else none). Fetch: the SSRF-guarded `WebFetcher`
+        when the `web` extra is installed, unless `PARLEY_WEB_FETCH=off`.
+        """
         settings = settings or load_settings(env)
+        if search is None:
+            search = default_search(env, session)
+        if fetcher is None:
+            fetcher = default_fetcher(env)
         return cls(Router(settings, session, env=env, models=models), search, fetcher)
 
     def server_tools(
@@ -70,18 +82,29 @@ class Runtime:
                         raise InvalidParameter(
                             f"{field_name}[{i}]",
                             "web_search has no backend here; configure one (SEARXNG_URL, "
-                            "BRAVE_API_KEY, TAVILY_API_KEY, EXA_API_KEY) or drop the tool",
+                            "BRAVE_API_KEY, TAVILY_API_KEY, EXA_API_KEY, PARLEY_SEARCH_DIR "
+                            "for a local folder, or PARLEY_SEARCH=ddgs) or drop the tool",
                         )
                     continue
-                tools.append(WebSearchTool(self.search, spec.parameters))
+                tools.append(
+                    WebSearchTool(
+                        self.search, spec.parameters, field=f"{field_name}[{i}].parameters"
+                    )
+                )
             elif name == C.WEB_FETCH_TOOL:
                 if self.fetcher is None:
                     if explicit:
                         raise InvalidParameter(
-                            f"{field_name}[{i}]", "web_fetch is not available in this runtime"
+                            f"{field_name}[{i}]",
+                            "web_fetch is not available here: install parley-llm[web] "
+                            "(and leave PARLEY_WEB_FETCH unset), or drop the tool",
                         )
                     continue
-                tools.append(WebFetchTool(self.fetcher, spec.parameters))
+                tools.append(
+                    WebFetchTool(
+                        self.fetcher, spec.parameters, field=f"{field_name}[{i}].parameters"
+                    )
+                )
             elif name == C.DATETIME_TOOL:
                 tz = str(spec.parameters.get("timezone") or "UTC")
                 tools.append(DatetimeTool(tz, self.now))

@@ -1,0 +1,29 @@
+"""Search backends for `web_search`: SearXNG, Brave, Tavily, Exa, ddgs and a local folder.
+
+Each is a `SearchBackend` (`async search(query, *, max_results)`); the service backends also
+take `allowed_domains`/`excluded_domains` (their `filters_domains` is true). `default_search`
+picks one from the environment (see `parley.tools.search.select`).
+"""
+
+from __future__ import annotations
+
+from parley.tools.search._common import SearchError
+from parley.tools.search.brave import BraveSearch
+from parley.tools.search.ddgs_backend import DdgsSearch
+from parley.tools.search.exa import ExaSearch
+from parley.tools.search.local import LocalSearch
+from parley.tools.search.searxng import SearxngSearch
+from parley.tools.search.select import backend_named, default_search
+from parley.tools.search.tavily import TavilySearch
+
+__all__ = [
+    "BraveSearch",
+    "DdgsSearch",
+    "ExaSearch",
+    "LocalSearch",
+    "SearchError",
+    "SearxngSearch",
+    "TavilySearch",
+    "backend_named",
+    "default_search",
+]

@@ -1,0 +1,427 @@
+"""Each web_search backend against a loopback stand-in speaking the service's wire format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from parley.errors import ConfigError, InvalidParameter
+from parley.runtime import Runtime
+from parley.tools.fakes import FakeSearch
+from parley.tools.search import (
+    BraveSearch,
+    DdgsSearch,
+    ExaSearch,
+    LocalSearch,
+    SearchError,
+    SearxngSearch,
+    TavilySearch,
+    default_search,
+)
+from parley.tools.web import SearchHit, WebSearchTool
+from parley.wire import ServerToolSpec
+from web_kit import SITE
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+KEY = "sk-test-secret-0123456789"
+
+
+@asynccontextmanager
+async def stand_in(method: str, path: str, handler: Handler) -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_route(method, path, handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    assert site._server is not None
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def _seen(store: list[dict[str, Any]], request: web.Request, body: Any = None) -> None:
+    store.append({"query": dict(request.query), "headers": dict(request.headers), "body": body})
+
+
+# --- SearXNG: GET /search?q=...&format=json -> {"results": [{url, title, content, ...}]}
+
+
+async def test_searxng_json_api() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        _seen(seen, request)
+        return web.json_response(
+            {
+                "query": request.query["q"],
+                "number_of_results": 2,
+                "results": [
+                    {
+                        "url": "https://docs.python.org/3/library/asyncio.html",
+                        "title": "asyncio — Asynchronous I/O",
+                        "content": "asyncio is a library to write concurrent code.",
+                        "engine": "duckduckgo",
+                        "parsed_url": ["https", "docs.python.org", "/3/library/asyncio.html"],
+                        "template": "default.html",
+                        "engines": ["duckduckgo", "brave"],
+                        "positions": [1, 2],
+                        "score": 4.0,
+                        "category": "general",
+                    },
+                    {"url": "https://realpython.com/async-io-python/", "title": "Async IO"},
+                ],
+                "answers": [],
+                "corrections": [],
+                "infoboxes": [],
+                "suggestions": [],
+                "unresponsive_engines": [],
+            }
+        )
+
+    async with stand_in("GET", "/search", handler) as base:
+        hits = await SearxngSearch(base + "/").search("python asyncio", max_results=5)
+    assert seen[0]["query"] == {"q": "python asyncio", "format": "json", "pageno": "1"}
+    assert hits == [
+        SearchHit(
+            "https://docs.python.org/3/library/asyncio.html",
+            "asyncio — Asynchronous I/O",
+            "asyncio is a library to write concurrent code.",
+        ),
+        SearchHit("https://realpython.com/async-io-python/", "Async IO", ""),
+    ]
+
+
+async def test_searxng_without_json_format_says_how_to_enable_it() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=403, text="Forbidden")
+
+    async with stand_in("GET", "/search", handler) as base:
+        with pytest.raises(SearchError, match=r"HTTP 403.*search\.formats") as err:
+            await SearxngSearch(base).search("x", max_results=5)
+    assert err.value.status_code == 403
+
+
+# --- Brave: GET /res/v1/web/search, X-Subscription-Token -> {"web": {"results": [...]}}
+
+
+async def test_brave_web_search() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        _seen(seen, request)
+        return web.json_response(
+            {
+                "type": "search",
+                "query": {"original": request.query["q"], "more_results_available": True},
+                "mixed": {"type": "mixed", "main": [{"type": "web", "index": 0, "all": False}]},
+                "web": {
+                    "type": "search",
+                    "family_friendly": True,
+                    "results": [
+                        {
+                            "type": "search_result",
+                            "title": "Rayleigh scattering - Wikipedia",
+                            "url": "https://en.wikipedia.org/wiki/Rayleigh_scattering",
+                            "is_source_local": False,
+                            "description": "<strong>Rayleigh</strong> scattering is the "
+                            "scattering of light by particles &amp; molecules.",
+                            "profile": {"name": "Wikipedia", "url": "https://en.wikipedia.org"},
+                            "language": "en",
+                        }
+                    ],
+                },
+            }
+        )
+
+    async with stand_in("GET", "/res/v1/web/search", handler) as base:
+        hits = await BraveSearch(KEY, base_url=base).search(
+            "why is the sky blue", max_results=25, allowed_domains=["wikipedia.org"]
+        )
+    assert seen[0]["query"] == {"q": "why is the sky blue site:wikipedia.org", "count": "20"}
+    assert seen[0]["headers"]["X-Subscription-Token"] == KEY
+    assert seen[0]["headers"]["Accept"] == "application/json"
+    assert hits == [
+        SearchHit(
+            "https://en.wikipedia.org/wiki/Rayleigh_scattering",
+            "Rayleigh scattering - Wikipedia",
+            "Rayleigh scattering is the scattering of light by particles & molecules.",
+        )
+    ]
+
+
+async def test_brave_bad_key_names_the_variable_and_hides_the_key() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        token = request.headers.get("X-Subscription-Token", "")
+        return web.json_response(
+            {
+                "type": "ErrorResponse",
+                "error": {
+                    "code": "SUBSCRIPTION_TOKEN_INVALID",
+                    "detail": f"token {token} is invalid",
+                },
+            },
+            status=401,
+        )
+
+    async with stand_in("GET", "/res/v1/web/search", handler) as base:
+        with pytest.raises(SearchError) as err:
+            await BraveSearch(KEY, base_url=base).search("x", max_results=5)
+    assert "BRAVE_API_KEY" in str(err.value) and "401" in str(err.value)
+    assert KEY not in str(err.value) and KEY not in repr(BraveSearch(KEY))
+
+
+# --- Tavily: POST /search, Authorization: Bearer -> {"results": [{title, url, content, score}]}
+
+
+async def test_tavily_search() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        _seen(seen, request, await request.json())
+        return web.json_response(
+            {
+                "query": "sky",
+                "follow_up_questions": None,
+                "answer": None,
+                "images": [],
+                "results": [
+                    {
+                        "title": "Why Is the Sky Blue? | NASA Space Place",
+                        "url": "https://spaceplace.nasa.gov/blue-sky/",
+                        "content": "Sunlight reaches Earth's atmosphere and is scattered.",
+                        "score": 0.98,
+                        "raw_content": None,
+                    }
+                ],
+                "response_time": 1.09,
+            }
+        )
+
+    async with stand_in("POST", "/search", handler) as base:
+        hits = await TavilySearch(KEY, base_url=base).search(
+            "sky", max_results=3, allowed_domains=["nasa.gov"], excluded_domains=["x.com"]
+        )
+    assert seen[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+    assert seen[0]["body"] == {
+        "query": "sky",
+        "max_results": 3,
+        "search_depth": "basic",
+        "include_domains": ["nasa.gov"],
+        "exclude_domains": ["x.com"],
+    }
+    assert hits == [
+        SearchHit(
+            "https://spaceplace.nasa.gov/blue-sky/",
+            "Why Is the Sky Blue? | NASA Space Place",
+            "Sunlight reaches Earth's atmosphere and is scattered.",
+        )
+    ]
+
+
+# --- Exa: POST /search, x-api-key -> {"results": [{id, url, title, text, highlights}]}
+
+
+async def test_exa_search() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        _seen(seen, request, await request.json())
+        return web.json_response(
+            {
+                "requestId": "b5947044c4b78efa9552a7c89b306d95",
+                "resolvedSearchType": "neural",
+                "results": [
+                    {
+                        "id": "https://arxiv.org/abs/2307.06435",
+                        "title": "A Comprehensive Overview of Large Language Models",
+                        "url": "https://arxiv.org/abs/2307.06435",
+                        "publishedDate": "2023-07-12T00:00:00.000Z",
+                        "author": "Naveed, Humza",
+                        "text": "Large Language Models (LLMs) have recently demonstrated "
+                        "remarkable capabilities.",
+                    },
+                    {
+                        "id": "x",
+                        "title": "Second",
+                        "url": "https://example.org/2",
+                        "highlights": ["first point", "second point"],
+                        "highlightScores": [0.4, 0.3],
+                    },
+                ],
+                "costDollars": {"total": 0.005},
+            }
+        )
+
+    async with stand_in("POST", "/search", handler) as base:
+        hits = await ExaSearch(KEY, base_url=base).search(
+            "llm survey", max_results=2, excluded_domains=["reddit.com"]
+        )
+    assert seen[0]["headers"]["x-api-key"] == KEY
+    assert seen[0]["body"] == {
+        "query": "llm survey",
+        "numResults": 2,
+        "contents": {"text": {"maxCharacters": 500}},
+        "excludeDomains": ["reddit.com"],
+    }
+    assert [h.url for h in hits] == ["https://arxiv.org/abs/2307.06435", "https://example.org/2"]
+    assert hits[0].snippet.startswith("Large Language Models (LLMs)")
+    assert hits[1].snippet == "first point … second point"
+
+
+# --- ddgs: the library's client is injected (it would go to the internet)
+
+
+class FakeDDGS:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def text(self, query: str, **kwargs: Any) -> list[dict[str, Any]]:
+        self.calls.append((query, kwargs))
+        return [
+            {"title": "Rust", "href": "https://www.rust-lang.org/", "body": "A language."},
+            {"title": "no href", "body": "dropped"},
+        ]
+
+
+async def test_ddgs_backend_uses_the_client_text_api() -> None:
+    client = FakeDDGS()
+    hits = await DdgsSearch(client).search("rust", max_results=4, excluded_domains=["x.com"])
+    assert client.calls == [("rust -site:x.com", {"max_results": 4})]
+    assert hits == [SearchHit("https://www.rust-lang.org/", "Rust", "A language.")]
+
+
+async def test_ddgs_no_results_is_an_empty_list() -> None:
+    class Empty:
+        def text(self, query: str, **kwargs: Any) -> list[dict[str, Any]]:
+            raise RuntimeError("No results found.")
+
+    assert await DdgsSearch(Empty()).search("zzz", max_results=5) == []
+
+
+# --- local: BM25 over a folder of real documents
+
+
+async def test_local_backend_ranks_real_documents() -> None:
+    backend = LocalSearch(SITE)
+    hits = await backend.search("punycode encoding RFC 3492", max_results=3)
+    assert hits[0].title == "Punycode | Node.js v20.20.2 Documentation"
+    assert hits[0].url == (SITE / "node-punycode.html").resolve().as_uri()
+    assert "Punycode" in hits[0].snippet
+    assert len({h.url for h in hits}) == len(hits)
+    ffi = await backend.search("closure ffi_closure_alloc", max_results=1)
+    assert [h.title for h in ffi] == [
+        "Closure Example (libffi: the portable foreign function interface library)"
+    ]
+    md = await backend.search("hello-world.js web server", max_results=1)
+    assert md[0].title == "Usage and example"
+    txt = await backend.search("update-passwd master files uids gids", max_results=1)
+    assert txt[0].url.endswith("base-passwd-README.txt")
+    assert await backend.search("qwertyuiop", max_results=3) == []
+
+
+def test_local_backend_needs_a_real_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PARLEY_SEARCH_DIR"):
+        LocalSearch(tmp_path / "missing")
+
+
+# --- choosing the default backend
+
+
+def test_default_is_the_first_service_with_credentials(tmp_path: Path) -> None:
+    assert default_search({}) is None
+    env = {"EXA_API_KEY": KEY, "TAVILY_API_KEY": KEY, "PARLEY_SEARCH_DIR": str(tmp_path)}
+    assert isinstance(default_search(env), TavilySearch)
+    assert isinstance(default_search({**env, "BRAVE_API_KEY": KEY}), BraveSearch)
+    assert isinstance(default_search({**env, "SEARXNG_URL": "http://s"}), SearxngSearch)
+    assert isinstance(default_search({"EXA_API_KEY": KEY}), ExaSearch)
+    assert isinstance(default_search({"PARLEY_SEARCH_DIR": str(tmp_path)}), LocalSearch)
+    assert isinstance(default_search({**env, "PARLEY_SEARCH": "ddgs"}), DdgsSearch)
+    assert default_search({**env, "PARLEY_SEARCH": "off"}) is None
+    brave = default_search({"BRAVE_API_KEY": KEY, "BRAVE_BASE_URL": "http://127.0.0.1:9"})
+    assert isinstance(brave, BraveSearch) and brave.base_url == "http://127.0.0.1:9"
+
+
+def test_a_chosen_backend_without_its_setting_names_it() -> None:
+    with pytest.raises(ConfigError, match="PARLEY_SEARCH=brave needs BRAVE_API_KEY"):
+        default_search({"PARLEY_SEARCH": "brave"})
+    with pytest.raises(ConfigError, match="one of searxng, brave"):
+        default_search({"PARLEY_SEARCH": "bing"})
+
+
+def test_runtime_wires_the_env_backend_and_injected_fakes_win() -> None:
+    env = {"TAVILY_API_KEY": KEY, "PARLEY_CONFIG": "/nonexistent/parley.toml"}
+    assert isinstance(Runtime.create(env=env).search, TavilySearch)
+    fake = FakeSearch()
+    assert Runtime.create(env=env, search=fake).search is fake
+    assert Runtime.create(env={"PARLEY_CONFIG": "/nonexistent/parley.toml"}).search is None
+
+
+# --- the tool's parameters
+
+
+@pytest.mark.parametrize("bad", [0, 26, "5", True])
+def test_max_results_out_of_range_names_the_field(bad: Any) -> None:
+    runtime = Runtime.create(env={"PARLEY_CONFIG": "/nonexistent/parley.toml"}, search=FakeSearch())
+    spec = ServerToolSpec(type="openrouter:web_search", parameters={"max_results": bad})
+    with pytest.raises(InvalidParameter) as err:
+        runtime.server_tools([spec])
+    assert err.value.field == "tools[0].parameters.max_results"
+    assert "1 to 25" in str(err.value)
+
+
+def test_domain_lists_must_be_lists_of_names() -> None:
+    with pytest.raises(InvalidParameter, match="allowed_domains"):
+        WebSearchTool(FakeSearch(), {"allowed_domains": "example.com"})
+
+
+async def test_search_tool_results_domains_and_sources() -> None:
+    hits = [
+        SearchHit(f"https://{h}/p{i}", f"T{i}", "s")
+        for i, h in enumerate(
+            ["a.example.com", "b.org", "example.com", "spam.example.com", "c.net"] * 3
+        )
+    ]
+    tool = WebSearchTool(
+        FakeSearch(hits),
+        {
+            "max_results": 2,
+            "allowed_domains": ["example.com"],
+            "excluded_domains": ["spam.example.com"],
+        },
+    )
+    out = await tool.run({"query": "q"})
+    data = json.loads(out.content)
+    assert data["results"] == [
+        {"url": "https://a.example.com/p0", "title": "T0", "snippet": "s"},
+        {"url": "https://example.com/p2", "title": "T2", "snippet": "s"},
+    ]
+    assert [s.url for s in out.sources] == ["https://a.example.com/p0", "https://example.com/p2"]
+    assert out.web_search
+
+
+async def test_search_tool_default_max_results_is_five_and_max_uses_holds() -> None:
+    hits = [SearchHit(f"https://e{i}.org/", f"T{i}") for i in range(30)]
+    tool = WebSearchTool(FakeSearch(hits), {"max_uses": 1})
+    first = json.loads((await tool.run({"query": "q"})).content)
+    assert len(first["results"]) == 5
+    second = await tool.run({"query": "q"})
+    assert not second.ok and "max_uses (1)" in second.content
+
+
+async def test_a_failing_backend_is_a_failed_result_not_an_exception() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=500, text="boom")
+
+    async with stand_in("POST", "/search", handler) as base:
+        out = await WebSearchTool(TavilySearch(KEY, base_url=base)).run({"query": "q"})
+    data = json.loads(out.content)
+    assert data["status"] == "failed" and "Tavily answered HTTP 500" in data["error"]
