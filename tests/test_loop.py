@@ -271,3 +271,21 @@ def test_streamed_tool_call_deltas_are_assembled() -> None:
         ("c2", "datetime", "{}"),
     ]
     assert turn.finish_reason == "tool_calls"
+
+
+async def test_the_last_turn_asks_for_the_answer_when_the_budget_is_spent() -> None:
+    from parley.tools.loop import BUDGET_SPENT
+
+    model = FunctionModel(_endless)
+    res = await run_tool_loop(model, _body(), [Echo()], max_steps=1, headers={})
+    assert model.requests[-1].messages[-1] == {"role": "user", "content": BUDGET_SPENT}
+    assert res.messages[-2]["role"] == "tool"  # the record keeps the conversation as it was
+
+
+async def test_a_model_that_answers_by_itself_gets_no_budget_note() -> None:
+    def once(req: FakeRequest) -> Turn | str:
+        return tool_call("echo", {"text": "x"}) if not req.tool_results else "answer"
+
+    model = FunctionModel(once)
+    await run_tool_loop(model, _body(), [Echo()], max_steps=4, headers={})
+    assert model.requests[-1].messages[-1]["role"] == "tool"

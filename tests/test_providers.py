@@ -280,3 +280,37 @@ async def test_reasoning_is_sent_in_each_providers_own_spelling(
     assert to_openai["reasoning_effort"] == "low" and "reasoning" not in to_openai
     assert to_openrouter["reasoning"] == {"effort": "low"}
     assert "reasoning_effort" not in to_openrouter
+
+
+async def test_tool_turns_are_sent_as_text_when_a_request_offers_no_tools(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Anthropic and Bedrock reject tool blocks in a request that defines no tools."""
+    fm = FunctionModel(lambda req: "ok")
+    history = [
+        {"role": "user", "content": "Sky?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "web_search", "arguments": '{"query": "sky"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": '{"results": []}'},
+    ]
+    tools = [{"type": "function", "function": {"name": "web_search", "parameters": {}}}]
+    async with FakeUpstream({"vendor/m": fm}) as up:
+        model = _adapter(session, up)
+        await model.complete({"messages": history}, {})
+        await model.complete({"messages": history, "tools": tools}, {})
+    as_text, structured = (r.body["messages"] for r in up.requests)
+    assert [m["role"] for m in as_text] == ["user", "assistant", "user"]
+    assert as_text[1]["content"] == '[Called web_search with {"query": "sky"}]'
+    assert as_text[2]["content"] == '[Result of web_search]\n{"results": []}'
+    assert not any("tool_calls" in m for m in as_text)
+    assert structured == history
+    assert fm.requests[0].tool_results == fm.requests[1].tool_results == ['{"results": []}']

@@ -130,6 +130,48 @@ class TurnBuilder:
         return t
 
 
+# How a tool result reads once written as text (see `tool_turns_as_text`).
+TOOL_RESULT_PREFIX = "[Result of "
+
+
+def has_tool_turns(messages: list[dict[str, Any]]) -> bool:
+    return any(m.get("role") == "tool" or m.get("tool_calls") for m in messages)
+
+
+def tool_turns_as_text(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation with its tool calls and results written as plain text.
+
+    For a request that offers no tools (the last turn after a spent budget, the outer
+    model's answer after fusion, the judge's re-ask): Anthropic and Bedrock reject tool
+    blocks in a request that defines no tools, and text reads the same to every model.
+    """
+    names: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        role = m.get("role")
+        if role == "assistant" and m.get("tool_calls"):
+            lines = [content_text(m.get("content"))] if m.get("content") else []
+            for call in m["tool_calls"]:
+                fn = call.get("function") or {}
+                names[str(call.get("id", ""))] = str(fn.get("name") or "a tool")
+                lines.append(f"[Called {fn.get('name')} with {fn.get('arguments') or '{}'}]")
+            out.append({"role": "assistant", "content": "\n".join(lines)})
+        elif role == "tool":
+            name = names.get(str(m.get("tool_call_id", "")), "a tool")
+            text = content_text(m.get("content"))
+            out.append({"role": "user", "content": f"{TOOL_RESULT_PREFIX}{name}]\n{text}"})
+        else:
+            out.append(m)
+    return out
+
+
+def content_text(content: Any) -> str:
+    """A message's content as text, whether a string or a list of parts."""
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
 async def run_turn(
     model: ChatModel,
     body: dict[str, Any],

@@ -11,6 +11,7 @@ import aiohttp
 
 from parley.errors import UpstreamError, UpstreamTimeout
 from parley.http import env_proxy, upstream_timeout
+from parley.models.base import has_tool_turns, tool_turns_as_text
 
 
 class ChatCompletionsModel:
@@ -48,6 +49,9 @@ class ChatCompletionsModel:
         payload = dict(body)
         payload["model"] = self.upstream_model
         payload["stream"] = stream
+        messages = payload.get("messages") or []
+        if not payload.get("tools") and has_tool_turns(messages):
+            payload["messages"] = tool_turns_as_text(messages)
         if self._openai_api and "reasoning" in payload:
             reasoning = payload.pop("reasoning")
             if isinstance(reasoning, dict) and reasoning.get("effort"):

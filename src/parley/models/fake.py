@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from parley.models.base import Turn, turn_from_response
+from parley.models.base import TOOL_RESULT_PREFIX, Turn, turn_from_response
 
 Reply = str | Turn | dict[str, Any]
 ReplyFn = Callable[["FakeRequest"], Reply | Awaitable[Reply]]
@@ -59,7 +59,20 @@ class FakeRequest:
 
     @property
     def tool_results(self) -> list[str]:
-        return [str(m.get("content")) for m in self.messages if m.get("role") == "tool"]
+        """Tool results in the conversation, also where they arrive written as text (a turn
+        that offers no tools, over HTTP)."""
+        out = []
+        for m in self.messages:
+            content = m.get("content")
+            if m.get("role") == "tool":
+                out.append(str(content))
+            elif (
+                m.get("role") == "user"
+                and isinstance(content, str)
+                and content.startswith(TOOL_RESULT_PREFIX)
+            ):
+                out.append(content.partition("\n")[2])
+        return out
 
 
 def tool_call(name: str, arguments: dict[str, Any], call_id: str | None = None) -> Turn:

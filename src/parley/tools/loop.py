@@ -18,6 +18,12 @@ from parley.tools.base import ServerTool, ToolOutput
 from parley.usage import Usage
 from parley.wire import Source
 
+# The last turn's request, once the step budget is spent or a stop condition fired.
+BUDGET_SPENT = (
+    "You have used all the tool calls you may make. Answer now, in text, from what you "
+    "have found so far; do not call any tool."
+)
+
 
 @dataclass
 class LoopHooks:
@@ -114,6 +120,8 @@ async def run_tool_loop(
         elif client_tools and final:
             # Client tools stay callable after the server budget is spent: only ours stop.
             req["tools"] = list(client_tools)
+        if final and steps:
+            req["messages"].append({"role": "user", "content": BUDGET_SPENT})
         turn = await run_turn(model, req, headers, hooks.on_text)
         usage.add_upstream(turn.usage)
         calls = turn.tool_calls if not final or client_tools else []
