@@ -1,0 +1,88 @@
+"""Pages found and fetched by panel and judge reach FusionResult.sources, once per URL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from parley.config import load_settings
+from parley.fusion.run import deliberate
+from parley.models.base import Turn
+from parley.models.fake import FakeRequest, FunctionModel, tool_call
+from parley.runtime import Runtime
+from parley.tools.fakes import FakeSearch
+from parley.tools.fetch import WebFetcher
+from parley.tools.web import SearchHit
+from web_kit import serve_site
+
+ANALYSIS = json.dumps(
+    {
+        "consensus": ["npm ping checks the registry."],
+        "contradictions": [],
+        "partial_coverage": [],
+        "unique_insights": [],
+        "blind_spots": [],
+    }
+)
+
+
+def researcher(answer: str) -> FunctionModel:
+    """Searches, fetches the first result, then answers from what it read."""
+
+    def reply(req: FakeRequest) -> Turn | str:
+        if not req.tool_results:
+            return tool_call("web_search", {"query": "npm ping"})
+        if len(req.tool_results) == 1:
+            first = json.loads(req.tool_results[0])["results"][0]["url"]
+            return tool_call("web_fetch", {"url": first})
+        page = json.loads(req.tool_results[-1])
+        assert page["status"] == "completed", page
+        return f"{answer} ({page['title']})"
+
+    return FunctionModel(reply)
+
+
+def fetching_judge(url: str) -> FunctionModel:
+    def reply(req: FakeRequest) -> Turn | str:
+        if "web_fetch" in req.tools and not req.tool_results:
+            return tool_call("web_fetch", {"url": url})
+        return ANALYSIS
+
+    return FunctionModel(reply, name="judge")
+
+
+async def test_sources_from_search_and_fetch_are_deduplicated_by_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "127.0.0.1")
+    async with serve_site() as site:
+        ping = site.url("site/npm-ping.html")
+        rustdoc = site.url("site/what-is-rustdoc.html")
+        search = FakeSearch(
+            [SearchHit(ping, "npm ping (search title)", "..."), SearchHit(rustdoc, "rustdoc")]
+        )
+        models = {
+            "vendor/a": researcher("A"),
+            "vendor/b": researcher("B"),
+            "vendor/judge": fetching_judge(rustdoc),
+        }
+        settings = load_settings(
+            overrides={"panel": ["vendor/a", "vendor/b"], "judge": "vendor/judge"}
+        )
+        runtime = Runtime.create(
+            settings=settings, models=models, search=search, fetcher=WebFetcher()
+        )
+        d = await deliberate("What does npm ping do?", runtime=runtime)
+    result = d.result
+    assert result is not None and result.status == "ok"
+    assert sorted(r.content for r in result.responses) == ["A (npm-ping)", "B (npm-ping)"]
+    urls = [s.url for s in result.sources]
+    assert sorted(urls) == sorted([ping, rustdoc])  # two panelists x (search + fetch) + judge
+    assert len(urls) == len(set(urls))
+    # Both panelists and the judge really went to the site: 2 fetches of ping, 1 of rustdoc.
+    assert sorted(r["path"] for r in site.requests) == [
+        "/site/npm-ping.html",
+        "/site/npm-ping.html",
+        "/site/what-is-rustdoc.html",
+    ]
