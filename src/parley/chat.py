@@ -145,7 +145,7 @@ def plan(raw: dict[str, Any], runtime: Runtime, *, depth: int = 0) -> Plan:
             fusion_where = f"tools[{i}].parameters"
         else:
             server_specs.append(spec)
-            runtime.server_tools([spec], field_name=f"tools[{i}]")
+            _check_server_tool(runtime, spec, f"tools[{i}]")
     if depth >= 1:
         fusion_raw = None  # one level of deliberation, whatever the client sends
     fusion = FusionParams.parse(fusion_raw, fusion_where) if fusion_raw is not None else None
@@ -169,6 +169,16 @@ def plan(raw: dict[str, Any], runtime: Runtime, *, depth: int = 0) -> Plan:
         depth,
         body,
     )
+
+
+def _check_server_tool(runtime: Runtime, spec: ServerToolSpec, where: str) -> None:
+    """Build the tool once so that a bad one is a 400 naming `where`, before any call."""
+    try:
+        runtime.server_tools([spec], field_name="tools")
+    except InvalidParameter as exc:
+        # The runtime numbers the one-element list it was given; renumber to the request's.
+        field = where + exc.field.removeprefix("tools[0]")
+        raise InvalidParameter(field, str(exc).removeprefix(f"{exc.field}: ")) from None
 
 
 def _tool_choice(
