@@ -14,6 +14,7 @@ from aiohttp import web
 from parley.errors import ConfigError, InvalidParameter
 from parley.runtime import Runtime
 from parley.tools.fakes import FakeSearch
+from parley.tools.fetch import WebFetcher, default_fetcher
 from parley.tools.search import (
     BraveSearch,
     DdgsSearch,
@@ -425,3 +426,23 @@ async def test_a_failing_backend_is_a_failed_result_not_an_exception() -> None:
         out = await WebSearchTool(TavilySearch(KEY, base_url=base)).run({"query": "q"})
     data = json.loads(out.content)
     assert data["status"] == "failed" and "Tavily answered HTTP 500" in data["error"]
+
+
+async def test_local_hits_can_be_fetched_and_nothing_outside_the_folder() -> None:
+    hit = (await LocalSearch(SITE).search("what is rustdoc", max_results=1))[0]
+    fetcher = WebFetcher(local_root=SITE)
+    page = await fetcher.fetch(hit.url)
+    assert page.error is None and page.title == "What is rustdoc? - The rustdoc book"
+    assert "ships with a tool called `rustdoc`" in page.content
+    outside = await fetcher.fetch("file:///etc/passwd")
+    assert outside.error is not None and "outside the local search folder" in outside.error
+    sneaky = await fetcher.fetch(SITE.as_uri() + "/../../conftest.py")
+    assert sneaky.error is not None and "outside the local search folder" in sneaky.error
+    unset = await WebFetcher().fetch(hit.url)
+    assert unset.error is not None and "only http and https" in unset.error
+
+
+def test_default_fetcher_reads_the_local_folder_and_can_be_switched_off() -> None:
+    fetcher = default_fetcher({"PARLEY_SEARCH_DIR": str(SITE)})
+    assert fetcher is not None and fetcher.local_root == SITE.resolve()
+    assert default_fetcher({"PARLEY_WEB_FETCH": "off"}) is None

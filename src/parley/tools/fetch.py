@@ -9,11 +9,14 @@ Redirects are followed by hand, each hop checked again, at most `max_redirects`.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import socket
 from collections.abc import Mapping
-from urllib.parse import urljoin
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -22,6 +25,8 @@ from parley.errors import MissingExtraError
 from parley.http import new_web_session
 from parley.tools.extract import ExtractError, extract, kind_of
 from parley.tools.netguard import DNSSource, NetPolicy, SystemDNS, URLRefused
+from parley.tools.search.local import ENV as LOCAL_ENV
+from parley.tools.search.local import SUFFIXES
 from parley.tools.web import FetchedPage
 
 MAX_REDIRECTS = 5
@@ -79,8 +84,11 @@ class WebFetcher:
         max_bytes: int = MAX_BYTES,
         max_redirects: int = MAX_REDIRECTS,
         timeout_s: float = FETCH_TIMEOUT_S,
+        local_root: str | Path | None = None,
     ) -> None:
         self.policy = policy or NetPolicy.from_env(env)
+        # `file://` URLs under this folder are read (the local search backend's hits).
+        self.local_root = Path(local_root).expanduser().resolve() if local_root else None
         self.dns = dns
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
@@ -90,6 +98,8 @@ class WebFetcher:
 
     async def fetch(self, url: str) -> FetchedPage:
         try:
+            if url[:5].lower() == "file:" and self.local_root is not None:
+                return await self._local(url)
             resolver = GuardedResolver(self.policy, self.dns)
             async with new_web_session(resolver, timeout=self.timeout) as session:
                 return await self._follow(session, url)
@@ -104,6 +114,11 @@ class WebFetcher:
             if isinstance(cause, URLRefused):
                 return FetchedPage(url=url, error=f"refused: {cause}")
             return FetchedPage(url=url, error=f"{type(exc).__name__}: {exc}")
+
+    async def _local(self, url: str) -> FetchedPage:
+        assert self.local_root is not None
+        ctype, raw = await asyncio.to_thread(_read_local, self.local_root, url, self.max_bytes + 1)
+        return await self._page(url, raw[: self.max_bytes], ctype, len(raw) > self.max_bytes)
 
     async def _follow(self, session: aiohttp.ClientSession, url: str) -> FetchedPage:
         current = url
@@ -156,6 +171,19 @@ class WebFetcher:
         return FetchedPage(url=url, title=got.title, content=content)
 
 
+def _read_local(root: Path, url: str, n: int) -> tuple[str, bytes]:
+    """(content type, first `n` bytes) of a document under `root`; nothing outside it."""
+    path = Path(url2pathname(urlsplit(url).path)).resolve()
+    if not path.is_relative_to(root):
+        raise URLRefused(f"{url} is outside the local search folder ({root})")
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None or not path.is_file():
+        raise ExtractError(f"{url}: no such document in the local search folder")
+    with path.open("rb") as fh:
+        body = fh.read(n)
+    return {"html": "text/html", "markdown": "text/markdown"}.get(kind, "text/plain"), body
+
+
 FETCH_SWITCH_ENV = "PARLEY_WEB_FETCH"
 
 
@@ -166,4 +194,5 @@ def default_fetcher(env: Mapping[str, str] | None = None) -> WebFetcher | None:
         return None
     if importlib.util.find_spec("trafilatura") is None:
         return None
-    return WebFetcher(env=env)
+    folder = env.get(LOCAL_ENV, "").strip()
+    return WebFetcher(env=env, local_root=folder if folder and Path(folder).is_dir() else None)
