@@ -204,3 +204,28 @@ def test_a_judge_set_in_the_config_beats_the_outer_model_default() -> None:
     runtime = make_runtime({}, judge="vendor/configured")
     tool = FusionTool(runtime, FusionParams(), outer_model="vendor/outer")
     assert tool.prepare(QUESTION).judge == "vendor/configured"
+
+
+def test_no_panel_anywhere_is_an_error_naming_the_field() -> None:
+    settings = load_settings(overrides={"preset": "missing"})
+    runtime = Runtime.create(settings=settings, models={})
+    with pytest.raises(InvalidParameter) as err:
+        Deliberation(runtime, QUESTION)
+    assert err.value.field == "parameters.analysis_models"
+    assert "'missing'" in str(err.value)
+
+
+async def test_an_unusable_fusion_request_fails_before_any_model_runs() -> None:
+    from parley.chat import run as run_chat
+
+    outer = answer("should not run")
+    runtime = make_runtime(panel_models() | {"vendor/outer": outer})  # no search backend
+    request = {
+        "model": "vendor/outer",
+        "messages": [{"role": "user", "content": QUESTION}],
+        "tools": [{"type": "openrouter:fusion", "parameters": {"tools": [{"type": "web_search"}]}}],
+    }
+    with pytest.raises(InvalidParameter) as err:
+        await run_chat(plan(request, runtime), runtime)
+    assert err.value.field == "parameters.tools[0]"
+    assert outer.requests == []

@@ -8,7 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from parley import _constants as C
-from parley.errors import MissingKeyError, ParleyError, UnknownModelError, UpstreamError
+from parley.errors import (
+    InvalidParameter,
+    MissingKeyError,
+    ParleyError,
+    UnknownModelError,
+    UpstreamError,
+)
 from parley.fusion import events as ev
 from parley.fusion.judge import (
     RESPONSE_FORMAT,
@@ -70,6 +76,22 @@ def _names_bad_model(error: str) -> bool:
     return "unknown model" in low or "not a valid model" in low
 
 
+def panel_for(runtime: Runtime, params: FusionParams) -> list[str]:
+    """The panel: the parameters', else the config's `panel`, else the current preset's."""
+    settings = runtime.settings
+    preset = settings.presets.get(settings.preset)
+    panel = list(
+        params.analysis_models or settings.panel or (preset.analysis_models if preset else [])
+    )
+    if not panel:
+        raise InvalidParameter(
+            "parameters.analysis_models",
+            f"no panel: pass analysis_models, set `panel` in the config, or pick a preset "
+            f"that exists (preset {settings.preset!r} is not defined)",
+        )
+    return panel
+
+
 def dedupe_sources(sources: list[Source]) -> list[Source]:
     seen: dict[str, Source] = {}
     for s in sources:
@@ -104,13 +126,7 @@ class Deliberation:
         self.params = params or FusionParams()
         settings = runtime.settings
         preset = settings.presets.get(settings.preset)
-        self.panel: list[str] = list(
-            self.params.analysis_models
-            or settings.panel
-            or (preset.analysis_models if preset else [])
-        )
-        if not self.panel:
-            raise ParleyError("No panel: set analysis_models, `panel` in config, or a preset")
+        self.panel = panel_for(runtime, self.params)
         # The outer model is only the built-in default; a judge set in the config wins.
         self.judge: str = (
             self.params.model

@@ -8,7 +8,7 @@ from typing import Any
 
 from parley import _constants as C
 from parley.fusion import events as ev
-from parley.fusion.run import Deliberation
+from parley.fusion.run import Deliberation, panel_for
 from parley.runtime import Runtime
 from parley.tools.base import ToolOutput, function_def
 from parley.wire import FusionParams
@@ -50,6 +50,10 @@ class FusionTool:
         self.on_event = on_event
         self.calls = 0
         self.deliberations: list[Deliberation] = []
+        # A panel that cannot be formed or a web tool with no backend is the request's
+        # fault: say so before any model runs, not as a tool error mid-answer.
+        panel_for(runtime, params)
+        runtime.server_tools(params.tools, field_name="parameters.tools")
 
     def definition(self) -> dict[str, Any]:
         return function_def(
