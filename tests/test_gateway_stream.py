@@ -167,3 +167,20 @@ async def test_disconnect_during_non_streaming_fusion_cancels_the_panel() -> Non
             await asyncio.gather(req, return_exceptions=True)
         await asyncio.wait_for(gate.gone.wait(), 10)
         assert gw.upstream.cancelled == 2 and gw.upstream.in_flight == 0
+
+
+async def test_fusion_progress_events_when_asked_for() -> None:
+    async with running() as gw:
+        body = {"model": "vendor/outer", "messages": USER, "tools": FUSION, "stream": True}
+        events = await sse_events(gw.v1 + CHAT, body, {"x-parley-fusion-events": "1"})
+        plain = await sse_events(gw.v1 + CHAT, body)
+    named = [e.split("\n")[0].removeprefix("event: ") for e in events if e.startswith("event:")]
+    assert named.count("response.fusion_call.panel.added") == 2
+    assert named.count("response.fusion_call.panel.completed") == 2
+    assert named[-3:] == [
+        "response.fusion_call.analysis.in_progress",
+        "response.fusion_call.analysis.completed",
+        "response.fusion_call.completed",
+    ]
+    assert data_of(events)[-1] == "[DONE]"
+    assert not any(e.startswith("event:") for e in plain)

@@ -308,9 +308,11 @@ StreamItem = str | ToolStarted | ev.Event | ChatOutcome
 _END = object()
 
 
-async def stream(p: Plan, runtime: Runtime) -> AsyncGenerator[StreamItem, None]:
+async def stream(
+    p: Plan, runtime: Runtime, *, events: bool = False
+) -> AsyncGenerator[StreamItem, None]:
     """Run a planned request, yielding the answer's text deltas (`str`), server tools as
-    they start, fusion progress events, and last the finished ChatOutcome.
+    they start, fusion progress events (with `events`), and last the finished ChatOutcome.
 
     Closing the iterator early cancels the run and every upstream call it started.
     """
@@ -320,7 +322,8 @@ async def stream(p: Plan, runtime: Runtime) -> AsyncGenerator[StreamItem, None]:
             p,
             runtime,
             on_text=queue.put_nowait,
-            on_event=queue.put_nowait,
+            # Without listeners the panel runs unstreamed, which costs less.
+            on_event=queue.put_nowait if events else None,
             on_tool=lambda name, args: queue.put_nowait(ToolStarted(name, args)),
         )
     )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from parley.gateway.app import GatewayState
 
 _DEPTH = C.DEPTH_HEADER.encode()
+# Opt-in header for fusion progress events in a Chat Completions stream.
+EVENTS_HEADER = b"x-parley-fusion-events"
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
@@ -69,7 +71,8 @@ class ChatEndpoint:
         p = chat.plan(raw, runtime, depth=depth)
         if not p.passthrough:
             if p.request.stream:
-                await tooled.stream(p, runtime, send, receive, self.state.heartbeat_s)
+                events = (header(scope, EVENTS_HEADER) or b"").lower() in (b"1", b"true")
+                await tooled.stream(p, runtime, send, receive, self.state.heartbeat_s, events)
             else:
                 await tooled.complete(p, runtime, send, receive)
             return

@@ -2,7 +2,8 @@
 
 Comment heartbeats while server tools run, the answer as ordinary chunks, one chunk with
 empty `choices` and the summed usage, then `data: [DONE]`. An error after the stream has
-started is a data event carrying `error`. Never `id:` lines: some clients would resend
+started is a data event carrying `error`. Fusion progress, when a client asks for it, goes
+out as named events with OpenRouter's event names. Never `id:` lines: some clients would resend
 them as Last-Event-ID and expect a resumable stream.
 """
 
@@ -25,6 +26,11 @@ HEADERS = [
 def data(obj: Any) -> bytes:
     """One `data:` event."""
     return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+
+
+def event(name: str, obj: Any) -> bytes:
+    """A named event; Chat Completions clients that did not ask for it never see one."""
+    return b"event: " + name.encode() + b"\n" + data(obj)
 
 
 class Chunks:

@@ -14,6 +14,7 @@ from typing import Any
 
 from parley import _constants as C
 from parley import chat
+from parley.fusion import events as ev
 from parley.gateway import sse
 from parley.gateway.asgi import Receive, Send, send_bytes, until_disconnect
 from parley.gateway.errors import encode
@@ -32,14 +33,20 @@ async def stream(
     send: Send,
     receive: Receive,
     heartbeat_s: float = C.GATEWAY_HEARTBEAT_S,
+    events: bool = False,
 ) -> None:
+    """Stream the answer; with `events`, fusion progress goes out too as named events
+    (`event: response.fusion_call.panel.added` ...), for clients that asked for them."""
     out = Stream(send, receive, p.outer_model)
-    await out.run(_produce(p, runtime, out, heartbeat_s))
+    await out.run(_produce(p, runtime, out, heartbeat_s, events))
 
 
-async def _produce(p: chat.Plan, runtime: Runtime, out: Stream, heartbeat_s: float) -> None:
+async def _produce(
+    p: chat.Plan, runtime: Runtime, out: Stream, heartbeat_s: float, events: bool
+) -> None:
     await out.write(sse.HEARTBEAT)
-    items = chat.stream(p, runtime)
+    items = chat.stream(p, runtime, events=events)
+    seq = 0
     nxt: asyncio.Future[Any] = asyncio.ensure_future(anext(items))
     opened = False
     try:
@@ -63,6 +70,10 @@ async def _produce(p: chat.Plan, runtime: Runtime, out: Stream, heartbeat_s: flo
                 if not opened:
                     await out.write(out.chunks.role())
                 await _finish(out, item)
+            else:
+                seq += 1
+                wire = ev.to_wire(item, out.chunks.base["id"], seq)
+                await out.write(sse.event(item.wire_type, wire))
             nxt = asyncio.ensure_future(anext(items))
     finally:
         if not nxt.done():
