@@ -38,6 +38,15 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[di
         "PARLEY_PRESET",
         "PARLEY_UPSTREAM_TIMEOUT",
         "PARLEY_API_KEYS",
+        # web tools: no real search service or opened private network leaks in
+        "SEARXNG_URL",
+        "BRAVE_API_KEY",
+        "TAVILY_API_KEY",
+        "EXA_API_KEY",
+        "PARLEY_SEARCH",
+        "PARLEY_SEARCH_DIR",
+        "PARLEY_ALLOW_PRIVATE_URLS",
+        "PARLEY_WEB_FETCH",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PARLEY_CONFIG", str(tmp_path / "config.toml"))
