@@ -197,3 +197,10 @@ async def test_the_final_synthesis_call_gets_no_web_tools() -> None:
     await run_chat(plan(request, runtime), runtime)
     assert [t["function"]["name"] for t in seen[0]["tools"]] == ["fusion"]
     assert "tools" not in seen[1]
+
+
+async def test_the_judge_sees_the_question_even_when_it_came_in_parts() -> None:
+    j = judge()
+    question = [{"role": "user", "content": [{"type": "text", "text": QUESTION}]}]
+    await deliberate(question, runtime=make_runtime(panel_models(judge=j)))
+    assert f"## Question\n{QUESTION}\n" in j.requests[0].last_user

@@ -23,7 +23,7 @@ from parley.fusion.judge import (
     read_verdict,
     reask_message,
 )
-from parley.models.base import ChatModel, run_turn
+from parley.models.base import ChatModel, content_text, run_turn
 from parley.runtime import Runtime
 from parley.tools.loop import LoopHooks, run_tool_loop
 from parley.usage import Usage
@@ -53,8 +53,8 @@ def _question_text(question: str | list[dict[str, Any]]) -> str:
     if isinstance(question, str):
         return question
     for m in reversed(question):
-        if m.get("role") == "user" and isinstance(m.get("content"), str):
-            return str(m["content"])
+        if m.get("role") == "user" and (text := content_text(m.get("content"))):
+            return text
     return ""
 
 
