@@ -166,3 +166,8 @@ def test_policy_from_env_is_read_at_construction(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "10.1.0.0/16, intranet.example")
     policy = WebFetcher().policy
     assert policy == NetPolicy.parse("10.1.0.0/16,intranet.example")
+
+
+def test_charset_from_a_meta_tag_when_the_header_has_none() -> None:
+    html = "<html><head><meta charset='iso-8859-1'><title>Café crème</title></head></html>"
+    assert extract_sync(html.encode("latin-1"), "text/html").title == "Café crème"

@@ -89,9 +89,17 @@ def _looks_textual(body: bytes) -> bool:
     return True
 
 
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
+
+
 def decode(body: bytes, content_type: str) -> str:
+    """Text of `body`: the header's charset, else a <meta> charset, else UTF-8."""
     match = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.I)
-    charset = match.group(1) if match else "utf-8"
+    if match:
+        charset = match.group(1)
+    else:
+        meta = _CHARSET.search(body, 0, 4096)
+        charset = meta.group(1).decode("ascii") if meta else "utf-8"
     try:
         return body.decode(charset, errors="replace")
     except LookupError:
