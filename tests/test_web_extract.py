@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from parley.tools.extract import ExtractError, extract_sync, kind_of, markdownify_fallback
+from parley.tools.extract import ExtractError, extract, extract_sync, kind_of, markdownify_fallback
 from parley.tools.fetch import WebFetcher
 from parley.tools.netguard import NetPolicy
 from parley.tools.web import BEGIN_UNTRUSTED, END_UNTRUSTED, UNTRUSTED_NOTE, WebFetchTool
-from web_kit import PDF_LINES, Site, fetch_json, serve_site
+from web_kit import PDF_LINES, SITE, Site, fetch_json, serve_site
 
 # page -> (title, text that must be there, boilerplate that must be gone)
 PAGES = {
@@ -171,3 +171,9 @@ def test_policy_from_env_is_read_at_construction(monkeypatch: pytest.MonkeyPatch
 def test_charset_from_a_meta_tag_when_the_header_has_none() -> None:
     html = "<html><head><meta charset='iso-8859-1'><title>Café crème</title></head></html>"
     assert extract_sync(html.encode("latin-1"), "text/html").title == "Café crème"
+
+
+async def test_extraction_past_its_time_bound_is_a_clear_error() -> None:
+    html = (SITE / "node-punycode.html").read_bytes()
+    with pytest.raises(ExtractError, match="took longer than 0s"):
+        await extract(html, "text/html", limit_s=0)
