@@ -15,10 +15,24 @@ def test_ask_json_against_loopback_upstream(models: dict[str, FunctionModel]) ->
     with ThreadedUpstream(FakeUpstream(models)) as up:
         env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url}
         proc = subprocess.run(
-            [sys.executable, "-m", "parley", "ask", "--model", "vendor/outer",
-             "--panel", "vendor/a,vendor/b", "--judge", "vendor/judge", "--json",
-             "Why is the sky blue?"],
-            capture_output=True, text=True, env=env, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "parley",
+                "ask",
+                "--model",
+                "vendor/outer",
+                "--panel",
+                "vendor/a,vendor/b",
+                "--judge",
+                "vendor/judge",
+                "--json",
+                "Why is the sky blue?",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
         )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -26,5 +40,10 @@ def test_ask_json_against_loopback_upstream(models: dict[str, FunctionModel]) ->
     assert out["fusion"]["status"] == "ok"
     assert [r["model"] for r in out["fusion"]["responses"]] == ["vendor/a", "vendor/b"]
     assert set(out["fusion"]["analysis"]) == {
-        "consensus", "contradictions", "partial_coverage", "unique_insights", "blind_spots"}
+        "consensus",
+        "contradictions",
+        "partial_coverage",
+        "unique_insights",
+        "blind_spots",
+    }
     assert out["usage"]["total_tokens"] > 0

@@ -36,15 +36,17 @@ def test_answer_streams_to_stdout_while_it_is_written() -> None:
     gate = threading.Event()
     outer = GatedModel(any_model_reply, gate, before=3)
     upstream = FakeUpstream({"vendor/outer": outer}, default=any_model())
-    with ThreadedUpstream(upstream) as up:
-        proc = subprocess.Popen(
+    with (
+        ThreadedUpstream(upstream) as up,
+        subprocess.Popen(
             parley_cmd("ask", "-n", "Why is the sky blue?"),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
             env=cli_env(up.base_url),
-        )
+        ) as proc,
+    ):
         try:
             assert proc.stdout is not None
             first = proc.stdout.read(len("The sky "))

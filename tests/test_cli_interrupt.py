@@ -15,14 +15,14 @@ from parley.models.fake_server import FakeUpstream, ThreadedUpstream
 from parley.store import LogStore
 
 
-def _lines(stream: IO[str]) -> queue.Queue[str]:
-    """Lines of a pipe, read in a thread, so the test can wait with a bound."""
-    q: queue.Queue[str] = queue.Queue()
+def _lines(stream: IO[str]) -> queue.Queue[str | None]:
+    """Lines of a pipe, read in a thread, so the test can wait with a bound; None at the end."""
+    q: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
         for line in stream:
             q.put(line.rstrip("\n"))
-        q.put("")  # end of stream
+        q.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
     return q
@@ -38,32 +38,40 @@ def test_ctrl_c_mid_panel_logs_the_finished_answers() -> None:
         return "too late"
 
     upstream = FakeUpstream({"vendor/b": FunctionModel(slow)}, default=any_model())
-    with ThreadedUpstream(upstream) as up:
+    with (
+        ThreadedUpstream(upstream) as up,
+        subprocess.Popen(
+            parley_cmd("ask", "Why is the sky blue?"),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(up.base_url),
+        ) as proc,
+    ):
         try:
-            proc = subprocess.Popen(
-                parley_cmd("ask", "Why is the sky blue?"),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=cli_env(up.base_url),
-            )
-            assert proc.stderr is not None
+            assert proc.stderr is not None and proc.stdout is not None
             progress = _lines(proc.stderr)
             # Wait, on events rather than time, until vendor/a has finished and vendor/b's
             # request is being held by the fake upstream.
-            while not (line := progress.get(timeout=60)).startswith("vendor/a: done"):
-                assert line, "the CLI ended before the panel answered"
+            while True:
+                line = progress.get(timeout=60)
+                assert line is not None, "the CLI ended before the panel answered"
+                if line.startswith("vendor/a: done"):
+                    break
             assert started.wait(timeout=60)
             proc.send_signal(signal.SIGINT)
-            out, _ = proc.communicate(timeout=60)
+            proc.wait(timeout=60)  # not communicate(): the pump thread owns stderr
+            out = proc.stdout.read()
             rest = []
-            while (line := progress.get(timeout=60)) != "":
-                rest.append(line)
+            while (more := progress.get(timeout=60)) is not None:
+                rest.append(more)
         finally:
             release.set()
+            if proc.poll() is None:
+                proc.kill()
     assert proc.returncode == 130, rest
-    assert any(line.startswith("Interrupted; what finished is logged as") for line in rest)
+    assert any(line.startswith("Interrupted; what finished is logged as") for line in rest), rest
     assert "Traceback" not in "\n".join(rest)
     assert out == ""
     [entry] = LogStore().recent()
