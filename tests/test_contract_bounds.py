@@ -15,6 +15,7 @@ from parley.chat import plan
 from parley.chat import run as run_chat
 from parley.client import Parley
 from parley.config import load_settings
+from parley.errors import InvalidParameter
 from parley.fusion.run import Deliberation
 from parley.http import new_session
 from parley.models.base import Turn
@@ -247,3 +248,25 @@ def test_panel_and_judge_tools_never_include_fusion() -> None:
     runtime = make_runtime({}, search=FakeSearch())
     for specs in (None, FusionParams.parse({"tools": [{"type": "openrouter:datetime"}]}).tools):
         assert C.FUSION_TOOL not in {t.name for t in runtime.server_tools(specs)}
+
+
+BAD_STOPS: list[Any] = [
+    [],
+    [{"type": "step_count_is", "step_count": 0}],
+    [{"type": "max_cost"}],
+    [{"type": "when_bored"}],
+    [{"type": "has_tool_call", "tool_name": ""}],
+]
+
+
+@pytest.mark.parametrize("conditions", BAD_STOPS)
+def test_a_bad_stop_condition_is_an_error_naming_the_field(conditions: Any) -> None:
+    request = {
+        "model": "vendor/outer",
+        "messages": [{"role": "user", "content": QUESTION}],
+        "tools": [{"type": "openrouter:datetime"}],
+        "stop_server_tools_when": conditions,
+    }
+    with pytest.raises(InvalidParameter) as err:
+        plan(request, make_runtime({}))
+    assert err.value.field == "stop_server_tools_when"

@@ -6,13 +6,14 @@ OpenRouter add fields often; Parley's own options forbid unknown fields so typos
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -49,6 +50,24 @@ class ChatRequest(Passthrough):
     max_tool_calls: int | None = Field(default=None, ge=1, le=C.OUTER_MAX_TOOL_CALLS_MAX)
     stop_server_tools_when: list[dict[str, Any]] | None = None
 
+    @field_validator("stop_server_tools_when")
+    @classmethod
+    def _stop_conditions(cls, v: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        # Checked here so that a bad condition is a 400, not a crash half way through a loop.
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("give at least one condition, or leave the field out")
+        out = []
+        for i, cond in enumerate(v):
+            try:
+                out.append(_STOP_CONDITION.validate_python(cond).model_dump())
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = ".".join(str(p) for p in err["loc"][1:]) or "type"
+                raise ValueError(f"condition {i}: {loc}: {err['msg']}") from None
+        return out
+
     @field_validator("messages")
     @classmethod
     def _messages_not_empty(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -58,6 +77,41 @@ class ChatRequest(Passthrough):
             if "role" not in m:
                 raise ValueError("every message needs a 'role'")
         return v
+
+
+class StepCountIs(Passthrough):
+    type: Literal["step_count_is"]
+    step_count: int = Field(ge=1)
+
+
+class HasToolCall(Passthrough):
+    type: Literal["has_tool_call"]
+    tool_name: str = Field(min_length=1)
+
+
+class MaxTokensUsed(Passthrough):
+    type: Literal["max_tokens_used"]
+    max_tokens: int = Field(ge=1)
+
+
+class MaxCost(Passthrough):
+    type: Literal["max_cost"]
+    max_cost_in_dollars: float = Field(ge=0)
+
+
+class FinishReasonIs(Passthrough):
+    type: Literal["finish_reason_is"]
+    reason: str = Field(min_length=1)
+
+
+_STOP_CONDITION: TypeAdapter[
+    StepCountIs | HasToolCall | MaxTokensUsed | MaxCost | FinishReasonIs
+] = TypeAdapter(
+    Annotated[
+        StepCountIs | HasToolCall | MaxTokensUsed | MaxCost | FinishReasonIs,
+        Field(discriminator="type"),
+    ]
+)
 
 
 class ChatMessage(Passthrough):

@@ -57,9 +57,10 @@ class StopWhen:
                 return True
             if kind == "has_tool_call" and c.get("tool_name") in called:
                 return True
-            if kind == "max_tokens_used" and usage.total_tokens >= int(c.get("max_tokens", 0)):
+            # OpenRouter's words for these two: "exceeds" the threshold.
+            if kind == "max_tokens_used" and usage.total_tokens > int(c.get("max_tokens", 0)):
                 return True
-            if kind == "max_cost" and (usage.cost or 0.0) >= float(c.get("max_cost_in_dollars", 0)):
+            if kind == "max_cost" and (usage.cost or 0.0) > float(c.get("max_cost_in_dollars", 0)):
                 return True
             if kind == "finish_reason_is" and turn.finish_reason == c.get("reason"):
                 return True
