@@ -130,3 +130,13 @@ def test_migrations_are_applied_once_and_in_order(tmp_path: Path) -> None:
     assert migrate(conn) == len(MIGRATIONS)  # a second open applies nothing
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     conn.close()
+
+
+def test_an_unwritable_log_costs_a_warning_not_the_answer(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARLEY_LOG_DB", str(tmp_path))  # a directory: SQLite cannot open it
+    res = runner.invoke(cli, ["ask", "-q", "Why is the sky blue?"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("The sky is blue")
+    assert res.stderr.startswith("Warning: not logged:")

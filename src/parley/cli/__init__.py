@@ -39,4 +39,4 @@ cli.add_command(serve)
 
 
 def main() -> None:
-    cli()
+    cli(prog_name="parley")  # also under `python -m parley`

@@ -31,6 +31,7 @@ from parley.cli.show import print_deliberation, usage_line
 from parley.cli.view import LiveView, PlainProgress
 from parley.client import Parley
 from parley.config import Settings
+from parley.errors import ConfigError
 from parley.fusion import events as ev
 from parley.store import (
     Entry,
@@ -223,6 +224,14 @@ async def _run(
         )
 
 
+def _save(store: LogStore, entry: Entry) -> None:
+    """Log an exchange; a log that cannot be written costs a warning, never the answer."""
+    try:
+        store.save(entry)
+    except ConfigError as exc:
+        click.echo(f"Warning: not logged: {exc}", err=True)
+
+
 def render_json(outcome: ChatOutcome, entry_id: str | None, conversation_id: str) -> dict[str, Any]:
     """`--json`: the answer, the fusion result (the first, as the wire shows it), the usage."""
     fusion = [d.result.to_wire() for d in outcome.deliberations if d.result is not None]
@@ -352,7 +361,7 @@ def ask(
             if x.text:
                 click.echo()
             if store is not None:
-                store.save(x.interrupted_entry())
+                _save(store, x.interrupted_entry())
             click.echo(
                 f"Interrupted; what finished is logged as {x.entry_id}."
                 if store is not None
@@ -369,11 +378,11 @@ def ask(
             question=x.question,
             system=x.system,
         )
-        if store is not None:
-            store.save(entry)
         if as_json:
             print_json(render_json(outcome, entry.id if store else None, conv.id))
         else:
             out.finish(entry.answer)
         if show_usage:
             click.echo(usage_line(entry.usage, entry.cost), err=True)
+        if store is not None:
+            _save(store, entry)
