@@ -39,6 +39,9 @@ OUT_OF_RANGE = [
     ({"reasoning": {"max_tokens": -1}}, "parameters.reasoning.max_tokens"),
     ({"reasoning": {"budget": 5}}, "parameters.reasoning.budget"),
     ({"analysis_modles": ["v/a"]}, "parameters.analysis_modles"),
+    ({"max_tool_calls": True}, "parameters.max_tool_calls"),
+    ({"max_tool_calls": "8"}, "parameters.max_tool_calls"),
+    ({"temperature": "0.5"}, "parameters.temperature"),
 ]
 
 
@@ -73,6 +76,7 @@ BOUNDARIES = [
     {"max_tool_calls": 16},
     {"temperature": 0},
     {"temperature": 2},
+    {"temperature": 0.7},
     {"tools": []},
     {"tools": [{"type": "openrouter:datetime"}] * 8},
     {"reasoning": {"effort": "high", "max_tokens": 0}},

@@ -47,7 +47,9 @@ class ChatRequest(Passthrough):
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     plugins: list[dict[str, Any]] | None = None
-    max_tool_calls: int | None = Field(default=None, ge=1, le=C.OUTER_MAX_TOOL_CALLS_MAX)
+    max_tool_calls: int | None = Field(
+        default=None, ge=1, le=C.OUTER_MAX_TOOL_CALLS_MAX, strict=True
+    )
     stop_server_tools_when: list[dict[str, Any]] | None = None
 
     @field_validator("stop_server_tools_when")
@@ -159,7 +161,7 @@ class ChatChunk(Passthrough):
 
 class Reasoning(Strict):
     effort: Literal["max", "xhigh", "high", "medium", "low", "minimal", "none"] | None = None
-    max_tokens: int | None = Field(default=None, ge=0)
+    max_tokens: int | None = Field(default=None, ge=0, strict=True)
 
 
 class ServerToolSpec(Strict):
@@ -196,10 +198,13 @@ class FusionParams(Strict):
         default=C.INNER_MAX_TOOL_CALLS_DEFAULT,
         ge=C.INNER_MAX_TOOL_CALLS_MIN,
         le=C.INNER_MAX_TOOL_CALLS_MAX,
+        strict=True,  # `true` or "8" is a client bug to report, not a number to guess
     )
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1, strict=True)
     reasoning: Reasoning | None = None
-    temperature: float | None = Field(default=None, ge=C.TEMPERATURE_MIN, le=C.TEMPERATURE_MAX)
+    temperature: float | None = Field(
+        default=None, ge=C.TEMPERATURE_MIN, le=C.TEMPERATURE_MAX, strict=True
+    )
     tools: list[ServerToolSpec] | None = Field(default=None, max_length=C.INNER_TOOLS_MAX)
     # Accepted for OpenRouter compatibility; prompt caching is the upstream's business.
     cache_control: dict[str, Any] | None = None
