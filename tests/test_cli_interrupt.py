@@ -32,9 +32,15 @@ def test_ctrl_c_mid_panel_logs_the_finished_answers() -> None:
     started = threading.Event()
     release = threading.Event()
 
+    hung_up = threading.Event()
+
     async def slow(req: FakeRequest) -> str:
         started.set()
-        await asyncio.to_thread(release.wait)  # held until the test ends
+        try:
+            await asyncio.to_thread(release.wait)  # held until the test ends
+        except asyncio.CancelledError:
+            hung_up.set()  # the CLI closed the connection: its upstream call was cancelled
+            raise
         return "too late"
 
     upstream = FakeUpstream({"vendor/b": FunctionModel(slow)}, default=any_model())
@@ -66,6 +72,7 @@ def test_ctrl_c_mid_panel_logs_the_finished_answers() -> None:
             rest = []
             while (more := progress.get(timeout=60)) is not None:
                 rest.append(more)
+            assert hung_up.wait(timeout=60)
         finally:
             release.set()
             if proc.poll() is None:
