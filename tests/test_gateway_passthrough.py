@@ -183,3 +183,17 @@ async def test_in_process_models_pass_through_the_model_protocol() -> None:
             )
             == "in-process answer"
         )
+
+
+async def test_disconnect_cancels_a_streaming_passthrough() -> None:
+    gate = Gate()
+    models = {**default_models(), "vendor/slow": gate.model()}
+    async with running(models) as gw:
+        body = {"model": "vendor/slow", "messages": USER, "stream": True}
+        async with aiohttp.ClientSession() as s:
+            req = asyncio.ensure_future(s.post(gw.v1 + "/chat/completions", json=body))
+            await gate.started.wait()
+            req.cancel()
+            await asyncio.gather(req, return_exceptions=True)
+        await asyncio.wait_for(gate.gone.wait(), 10)
+        assert gw.upstream.cancelled == 1 and gw.upstream.in_flight == 0
