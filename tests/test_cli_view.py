@@ -98,3 +98,16 @@ def test_plain_progress_writes_lines_not_frames() -> None:
     progress(ev.PanelDelta("m", 0, "b "))
     progress(ev.PanelFailed("m", 0, "boom", 500, 0.1))
     assert buf.getvalue().splitlines() == ["m: waiting", "m: writing", "m: failed boom (500)"]
+
+
+def test_ctrl_c_leaves_running_lines_marked_stopped() -> None:
+    console, buf = _terminal()
+    view = LiveView(console, "outer", animate=False)
+    view(ev.PanelAdded("a", 0))
+    view(ev.PanelAdded("b", 1))
+    view(ev.PanelCompleted("a", 0, "text", 1.0))
+    view.stop(interrupted=True)
+    states = [line.state for line in view.state.panel]
+    assert states == ["done", "stopped"]
+    assert view.state.answer.state == "stopped"
+    assert "■" in buf.getvalue()

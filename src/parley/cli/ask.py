@@ -167,9 +167,9 @@ class Output:
         elif not self.ended_with_newline:
             click.echo()
 
-    def stop_progress(self) -> None:
+    def stop_progress(self, *, interrupted: bool = False) -> None:
         if self.progress is not None:
-            self.progress.stop()
+            self.progress.stop(interrupted=interrupted)
 
 
 @dataclass
@@ -357,7 +357,7 @@ def ask(
                 )
             )
         except KeyboardInterrupt:
-            out.stop_progress()
+            out.stop_progress(interrupted=True)
             if x.text:
                 click.echo()
             if store is not None:

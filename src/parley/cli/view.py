@@ -64,7 +64,13 @@ class ProgressState:
     def __init__(self, outer_model: str = "") -> None:
         self.panel: list[Line] = []
         self.judge: Line | None = None
-        self.answer = Line(outer_model, "waiting", "waiting for the panel")
+        self.answer = Line(outer_model, "pending", "waiting for the panel")
+
+    def interrupt(self) -> None:
+        """Mark whatever was still running as stopped (Ctrl-C)."""
+        for line in [*self.panel, self.judge, self.answer]:
+            if line is not None and line.state in _ACTIVE | {"pending"}:
+                line.state, line.detail = "stopped", "stopped"
 
     def apply(self, event: ev.Event) -> Line | None:
         """Update from one event; returns the line that changed, if any."""
@@ -130,11 +136,15 @@ def _icon(line: Line, spinners: dict[int, Spinner]) -> RenderableType:
         return Text("✗", style="red")
     if line.state == "streaming":
         return Text("↓", style="cyan")
+    if line.state == "stopped":
+        return Text("■", style="yellow")
     return Text("·", style="dim")
 
 
 def _style(line: Line) -> str:
-    return {"done": "green", "failed": "red", "skipped": "dim"}.get(line.state, "")
+    return {"done": "green", "failed": "red", "skipped": "dim", "pending": "dim"}.get(
+        line.state, ""
+    )
 
 
 class LiveView:
@@ -158,7 +168,7 @@ class LiveView:
             grid.add_row(
                 _icon(line, self._spinners), line.model, Text(line.describe(), _style(line))
             )
-        judge = self.state.judge or Line("", "waiting", "waiting for the panel")
+        judge = self.state.judge or Line("", "pending", "waiting for the panel")
         grid.add_row(
             _icon(judge, self._spinners),
             "Judge",
@@ -187,8 +197,10 @@ class LiveView:
         else:
             self._live.update(self.render(), refresh=True)
 
-    def stop(self) -> None:
+    def stop(self, *, interrupted: bool = False) -> None:
         """Leave the last frame on screen (the answer follows below it)."""
+        if interrupted:
+            self.state.interrupt()
         if self.state.answer.state == "writing":
             self.state.answer.state, self.state.answer.detail = "streaming", "answer below"
         if self._live is not None:
@@ -220,5 +232,5 @@ class PlainProgress:
             text = f"{line.model}: {what}"
         print(text, file=self.stream, flush=True)
 
-    def stop(self) -> None:
+    def stop(self, *, interrupted: bool = False) -> None:
         """Nothing to tidy: plain lines are already written."""
