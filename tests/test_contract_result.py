@@ -259,3 +259,21 @@ def test_optional_parts_are_omitted_not_null() -> None:
     out = FusionResult(status="ok", responses=[PanelResponse(model="m", content="c")]).to_wire()
     assert out == {"status": "ok", "responses": [{"model": "m", "content": "c"}]}
     assert None not in json.loads(json.dumps(out)).values()
+
+
+async def test_partial_failure_over_http_keeps_the_upstream_status_and_message() -> None:
+    models = panel_models(b=failing(429, "Rate limit exceeded for vendor/b"))
+    async with FakeUpstream(models) as up, new_session() as session:
+        runtime = Runtime.create(
+            session=session,
+            settings=load_settings(
+                overrides={"panel": ["vendor/a", "vendor/b"], "judge": "vendor/judge"}
+            ),
+            env={"OPENROUTER_BASE_URL": up.base_url},
+        )
+        d = await deliberate(QUESTION, runtime=runtime)
+    out = _wire(d)
+    assert out["status"] == "ok" and out["analysis"] == ANALYSIS
+    assert out["failed_models"] == [
+        {"model": "vendor/b", "error": "Rate limit exceeded for vendor/b", "status_code": 429}
+    ]

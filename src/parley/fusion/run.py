@@ -276,7 +276,8 @@ class Deliberation:
     def _fail(self, index: int, model_id: str, exc: Exception, t0: float) -> None:
         status: int | None = None
         if isinstance(exc, UpstreamError):
-            status, message = exc.status_code, exc.message
+            # The adapter prefixes the model id; failed_models names the model already.
+            status, message = exc.status_code, exc.message.removeprefix(f"{model_id}: ")
         elif isinstance(exc, MissingKeyError):
             status, message = 401, str(exc)
         elif isinstance(exc, UnknownModelError):
