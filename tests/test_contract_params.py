@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from contract_kit import QUESTION, answer, judge, make_runtime, panel_models
+from contract_kit import ANALYSIS_JSON, QUESTION, answer, judge, make_runtime, panel_models
 from parley import _constants as C
 from parley.chat import plan
 from parley.config import load_settings
@@ -233,3 +233,14 @@ async def test_an_unusable_fusion_request_fails_before_any_model_runs() -> None:
         await run_chat(plan(request, runtime), runtime)
     assert err.value.field == "parameters.tools[0]"
     assert outer.requests == []
+
+
+async def test_max_tool_calls_bounds_the_judge_too() -> None:
+    def checks_forever(req: FakeRequest) -> Turn | str:
+        return tool_call("web_search", {"query": "check"}) if req.tools else ANALYSIS_JSON
+
+    j = FunctionModel(checks_forever)
+    runtime = make_runtime(panel_models(judge=j), search=FakeSearch())
+    d = await deliberate(QUESTION, runtime=runtime, params={"max_tool_calls": 2})
+    assert [bool(r.tools) for r in j.requests] == [True, True, False]
+    assert d.result is not None and d.result.analysis is not None
