@@ -9,7 +9,6 @@ from typing import Any
 
 from parley import _constants as C
 from parley.errors import (
-    InvalidParameter,
     MissingKeyError,
     ParleyError,
     UnknownModelError,
@@ -23,7 +22,14 @@ from parley.fusion.judge import (
     read_verdict,
     reask_message,
 )
-from parley.models.base import ChatModel, content_text, run_turn
+from parley.fusion.panel import (
+    all_failed_reason,
+    dedupe_sources,
+    panel_for,
+    panel_messages,
+    question_text,
+)
+from parley.models.base import ChatModel, run_turn
 from parley.runtime import Runtime
 from parley.tools.loop import LoopHooks, run_tool_loop
 from parley.usage import Usage
@@ -37,70 +43,6 @@ from parley.wire import (
 )
 
 _DONE = object()
-
-
-def panel_messages(question: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The panel's prompt; it always ends with a user turn, as some providers require."""
-    if isinstance(question, str):
-        return [{"role": "user", "content": question}]
-    messages = [dict(m) for m in question]
-    if not messages or messages[-1].get("role") != "user":
-        messages.append({"role": "user", "content": "Answer the question above."})
-    return messages
-
-
-def _question_text(question: str | list[dict[str, Any]]) -> str:
-    if isinstance(question, str):
-        return question
-    for m in reversed(question):
-        if m.get("role") == "user" and (text := content_text(m.get("content"))):
-            return text
-    return ""
-
-
-def all_failed_reason(failed: list[FailedModel]) -> FailureReason:
-    """Why every panelist failed, most actionable first: credits, then rate limits."""
-    codes = {f.status_code for f in failed}
-    if 402 in codes:
-        return "insufficient_credits"
-    if 429 in codes:
-        return "rate_limited"
-    if any(f.status_code == 404 or _names_bad_model(f.error) for f in failed):
-        return "invalid_model"
-    return "all_panels_failed"
-
-
-def _names_bad_model(error: str) -> bool:
-    # OpenRouter answers an unknown id with a 400 "... is not a valid model ID".
-    low = error.lower()
-    return "unknown model" in low or "not a valid model" in low
-
-
-def panel_for(runtime: Runtime, params: FusionParams) -> list[str]:
-    """The panel: the parameters', else the config's `panel`, else the current preset's."""
-    settings = runtime.settings
-    preset = settings.presets.get(settings.preset)
-    panel = list(
-        params.analysis_models or settings.panel or (preset.analysis_models if preset else [])
-    )
-    if not panel:
-        raise InvalidParameter(
-            "parameters.analysis_models",
-            f"no panel: pass analysis_models, set `panel` in the config, or pick a preset "
-            f"that exists (preset {settings.preset!r} is not defined)",
-        )
-    return panel
-
-
-def dedupe_sources(sources: list[Source]) -> list[Source]:
-    seen: dict[str, Source] = {}
-    for s in sources:
-        kept = seen.get(s.url)
-        if kept is None:
-            seen[s.url] = Source(url=s.url, title=s.title)
-        elif not kept.title and s.title:
-            kept.title = s.title
-    return list(seen.values())
 
 
 def _rejects_schema(message: str) -> bool:
@@ -305,7 +247,7 @@ class Deliberation:
 
     async def _judge_attempts(self, responses: list[PanelResponse]) -> Verdict:
         body: dict[str, Any] = {
-            "messages": judge_messages(_question_text(self.question), responses),
+            "messages": judge_messages(question_text(self.question), responses),
             "temperature": C.JUDGE_TEMPERATURE,
             "response_format": RESPONSE_FORMAT,
         }

@@ -8,7 +8,8 @@ from typing import Any
 
 from parley import _constants as C
 from parley.fusion import events as ev
-from parley.fusion.run import Deliberation, panel_for
+from parley.fusion.panel import panel_for
+from parley.fusion.run import Deliberation
 from parley.runtime import Runtime
 from parley.tools.base import ToolOutput, function_def
 from parley.wire import FusionParams
