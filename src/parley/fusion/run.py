@@ -31,7 +31,7 @@ from parley.fusion.panel import (
 )
 from parley.models.base import ChatModel, run_turn
 from parley.runtime import Runtime
-from parley.tools.loop import LoopHooks, run_tool_loop
+from parley.tools.loop import LoopHooks, LoopResult, run_tool_loop
 from parley.usage import Usage
 from parley.wire import (
     FailedModel,
@@ -280,7 +280,7 @@ class Deliberation:
         except Exception as exc:  # a judge's bug must not cost the panel's answers
             return Verdict(None, "judge_upstream_error", f"{type(exc).__name__}: {exc}")
 
-    async def _judge_loop(self, model: ChatModel, body: dict[str, Any]) -> Any:
+    async def _judge_loop(self, model: ChatModel, body: dict[str, Any]) -> LoopResult:
         res = await run_tool_loop(
             model,
             body,
