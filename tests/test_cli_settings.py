@@ -123,3 +123,9 @@ def test_models_reports_an_unreachable_provider_in_place(monkeypatch: pytest.Mon
     res = CliRunner().invoke(cli, ["models"])
     assert res.exit_code == 0, res.output
     assert "openai" in res.stdout and "cannot list models" in res.stdout
+
+
+def test_keys_set_under_an_unknown_name_says_so() -> None:
+    res = CliRunner().invoke(cli, ["keys", "set", "openruoter"], input=SECRET)
+    assert res.exit_code == 0
+    assert "no provider is named 'openruoter'" in res.stderr and "openrouter" in res.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from parley.cli._common import cli_errors, print_json
+from parley.cli._common import cli_errors, load_cli_settings, print_json
 from parley.config import keys_path, load_keys
 
 # The variable each built-in provider reads; a saved key is used when it is unset.
@@ -75,6 +75,13 @@ def set_key(name: str) -> None:
         current[name] = value
         write_keys(path, current)
     click.echo(f"Saved the key for {name} ({mask(value)}) in {path}", err=True)
+    known = sorted({*KEY_ENVS, *load_cli_settings().providers})
+    if name not in known:
+        click.echo(
+            f"Note: no provider is named {name!r} (known: {', '.join(known)}); "
+            "a provider in the config file uses the key saved under its name.",
+            err=True,
+        )
 
 
 @keys.command("list")
