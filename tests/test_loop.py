@@ -110,6 +110,7 @@ async def test_client_tools_stay_offered_after_the_server_budget_is_spent() -> N
         ["get_weather"],
     ]
     assert [c["function"]["name"] for c in res.client_tool_calls] == ["get_weather"]
+    assert model.requests[-1].messages[-1]["role"] == "tool"  # no "do not call tools" note
 
 
 async def test_unknown_tool_names_get_an_error_result_and_the_loop_goes_on() -> None:

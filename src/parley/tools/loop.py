@@ -121,7 +121,7 @@ async def run_tool_loop(
         elif client_tools and final:
             # Client tools stay callable after the server budget is spent: only ours stop.
             req["tools"] = list(client_tools)
-        if final and steps:
+        if final and steps and "tools" not in req:
             req["messages"].append({"role": "user", "content": BUDGET_SPENT})
         turn = await run_turn(model, req, headers, hooks.on_text)
         usage.add_upstream(turn.usage)
