@@ -140,3 +140,24 @@ def test_an_unwritable_log_costs_a_warning_not_the_answer(
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("The sky is blue")
     assert res.stderr.startswith("Warning: not logged:")
+
+
+def test_event_recorder_keeps_what_finished_and_splits_runs() -> None:
+    from parley.fusion import events as ev
+    from parley.store import EventRecorder
+
+    rec = EventRecorder()
+    for run in range(2):
+        rec(ev.PanelAdded("m", 0))
+        rec(ev.PanelAdded("m", 1))  # the same model twice is still one panel
+        rec(ev.PanelCompleted("m", 0, f"answer {run}", 1.5))
+        rec(ev.PanelFailed("m", 1, "boom", 500, 0.5))
+        if run == 0:
+            rec(ev.AnalysisInProgress("j"))
+            rec(ev.AnalysisCompleted(None, "judge_not_valid_json"))
+    first, second = rec.interrupted()
+    assert first.panel == second.panel == ["m", "m"]
+    assert first.judge == "j" and first.failure_reason == "judge_not_valid_json"
+    assert [r.content for r in second.responses] == ["answer 1"]
+    assert second.failed == [{"model": "m", "error": "boom", "status_code": 500}]
+    assert second.status == "interrupted"

@@ -104,17 +104,14 @@ class EventRecorder:
         self.records: list[DeliberationRecord] = []
         self._started: float | None = None
 
-    def _current(self, model: str) -> DeliberationRecord:
-        rec = self.records[-1] if self.records else None
-        if rec is None or rec.status != "running" or model in rec.panel:
-            rec = DeliberationRecord("", [])
-            self.records.append(rec)
-            self._started = time.perf_counter()
-        return rec
-
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.PanelAdded):
-            self._current(event.model).panel.append(event.model)
+            running = self.records and self.records[-1].status == "running"
+            # Members are added in panel order, so index 0 opens a new deliberation.
+            if event.index == 0 or not running:
+                self.records.append(DeliberationRecord("", []))
+                self._started = time.perf_counter()
+            self.records[-1].panel.append(event.model)
             return
         if not self.records:
             return
