@@ -187,7 +187,8 @@ async def test_a_panelist_that_times_out_fails_and_the_others_are_kept(
         "vendor/slow": FunctionModel(hang),
         "vendor/judge": FunctionModel(lambda req: ANALYSIS_JSON),
     }
-    monkeypatch.setenv("PARLEY_UPSTREAM_TIMEOUT", "0.3")
+    # Generous enough that the fast panelist and the judge finish on a loaded machine.
+    monkeypatch.setenv("PARLEY_UPSTREAM_TIMEOUT", "1.5")
     async with FakeUpstream(models) as up, new_session() as s:
         runtime = Runtime.create(
             session=s,
