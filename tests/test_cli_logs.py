@@ -108,7 +108,11 @@ def test_continue_sends_earlier_turns(runner: CliRunner, up: FakeUpstream) -> No
     assert outer["messages"][3]["content"] == "And at sunset?"
     third = _ask(runner, "--cid", str(first["conversation_id"]), "And on Mars?")
     assert third["conversation_id"] == first["conversation_id"]
-    assert len(LogStore().conversation(str(first["conversation_id"]))) == 3
+    # `parley logs` shows exchange ids; any of them (or a prefix) names the conversation.
+    fourth = _ask(runner, "--cid", str(third["id"])[:15], "And on Venus?")
+    assert fourth["conversation_id"] == first["conversation_id"]
+    assert first["id"] == first["conversation_id"]
+    assert len(LogStore().conversation(str(first["conversation_id"]))) == 4
 
 
 def test_continue_with_nothing_logged_says_so(runner: CliRunner) -> None:

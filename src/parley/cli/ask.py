@@ -95,7 +95,7 @@ class Conversation:
 
 def conversation_for(store: LogStore | None, cid: str | None, cont: bool) -> Conversation:
     if not (cid or cont):
-        return Conversation(new_id())
+        return Conversation(new_id())  # also the id of its first exchange
     store = store or LogStore()  # continuing reads the log even when this turn is not logged
     if cont and not cid:
         cid = store.latest_conversation()
@@ -103,8 +103,8 @@ def conversation_for(store: LogStore | None, cid: str | None, cont: bool) -> Con
             raise click.ClickException("no logged conversation to continue; ask without -c")
     assert cid is not None
     entries = store.conversation(cid)
-    if not entries:
-        raise click.ClickException(f"no conversation {cid!r} in the log; `parley logs` lists ids")
+    if not entries:  # an exchange's id (or a prefix of it) names its conversation too
+        entries = store.conversation(store.get(cid).conversation_id)
     history: list[dict[str, Any]] = []
     for e in entries:
         if e.answer:  # an interrupted turn with no answer would leave the model a gap
@@ -112,7 +112,7 @@ def conversation_for(store: LogStore | None, cid: str | None, cont: bool) -> Con
                 {"role": "user", "content": e.question},
                 {"role": "assistant", "content": e.answer},
             ]
-    return Conversation(cid, history, entries[0].system, entries[-1].model)
+    return Conversation(entries[0].conversation_id, history, entries[0].system, entries[-1].model)
 
 
 def read_question(question: str | None) -> str:
@@ -274,7 +274,7 @@ def answer_text(outcome: ChatOutcome) -> str:
 @click.option("-u", "--usage", "show_usage", is_flag=True, help="Print tokens and cost on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 @click.option("-c", "--continue", "cont", is_flag=True, help="Continue the latest conversation.")
-@click.option("--cid", help="Continue the conversation with this id.")
+@click.option("--cid", help="Continue the conversation with this id (or an exchange's id).")
 @click.option("-n", "--no-log", is_flag=True, help="Do not log this exchange.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
@@ -321,6 +321,8 @@ def ask(
             system if system is not None else conv.system,
             model or conv.model,
         )
+        if not (cid or cont):
+            x.entry_id = conv.id
         panel_ids = _split(panel)
         if preset and not panel_ids:
             chosen = settings.preset_named(preset)
