@@ -246,10 +246,6 @@ def render_json(outcome: ChatOutcome, entry_id: str | None, conversation_id: str
     }
 
 
-def answer_text(outcome: ChatOutcome) -> str:
-    return answer_of(outcome)
-
-
 @click.command()
 @click.argument("question", required=False)
 @click.option("-m", "--model", help="Outer model that writes the final answer.")
