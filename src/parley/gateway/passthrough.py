@@ -12,6 +12,7 @@ from typing import Any
 
 from parley.gateway import sse
 from parley.gateway.asgi import JSON, Receive, Send, send_bytes, until_disconnect
+from parley.gateway.errors import encode
 from parley.gateway.streaming import Stream
 from parley.models.base import ChatModel
 from parley.models.chat_completions import ChatCompletionsModel
@@ -37,7 +38,7 @@ async def _complete(
             payload = await resp.read()
             ctype = resp.headers.get("Content-Type", "application/json").encode()
         return payload, ctype
-    return sse.data(await model.complete(body, headers))[6:-2], JSON
+    return encode(await model.complete(body, headers)), JSON
 
 
 async def stream(
