@@ -2,6 +2,9 @@
 model's tool loop (fusion included), and build the response with usage summed over every call.
 
 The gateway and the CLI both call `plan()` then `run()`; only how they render differs.
+`stream()` is `run()` as an async iterator (text deltas, tool starts, fusion events, then
+the outcome), for the gateway's SSE; `passthrough_body()` is what goes upstream when a plan
+involves no server tool at all.
 """
 
 from __future__ import annotations
