@@ -109,7 +109,7 @@ def show(entry_id: str | None, as_json: bool) -> None:
 
 @logs.command()
 def path() -> None:
-    """Print where the log database is.
+    """Print where the log database is (PARLEY_LOG_DB overrides it).
 
     \b
     Example:
