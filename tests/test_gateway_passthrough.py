@@ -4,6 +4,7 @@ upstream's answer reaches the client as it was sent (contract section 1, issue 4
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import aiohttp
 from openai import AsyncOpenAI, RateLimitError
@@ -197,3 +198,32 @@ async def test_disconnect_cancels_a_streaming_passthrough() -> None:
             await asyncio.gather(req, return_exceptions=True)
         await asyncio.wait_for(gate.gone.wait(), 10)
         assert gw.upstream.cancelled == 1 and gw.upstream.in_flight == 0
+
+
+class BreaksMidStream:
+    """An in-process model whose stream fails after its first chunk."""
+
+    async def complete(self, body: dict[str, object], headers: object) -> dict[str, object]:
+        raise AssertionError("not used")
+
+    async def stream(
+        self, body: dict[str, object], headers: object
+    ) -> AsyncIterator[dict[str, object]]:
+        yield {
+            "id": "x",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": "Hel"}}],
+        }
+        raise UpstreamError("connection reset by the provider", 502)
+
+
+async def test_passthrough_error_after_the_first_chunk_is_a_data_event() -> None:
+    app = create_app(settings=settings(), models={"inproc/breaks": BreaksMidStream()})  # type: ignore[dict-item]
+    async with ServerThread(app) as url:
+        body = {"model": "inproc/breaks", "messages": USER, "stream": True}
+        chunks = data_of(await sse_events(url + "/v1/chat/completions", body))
+    assert chunks[0]["choices"][0]["delta"]["content"] == "Hel"
+    assert chunks[-1]["error"]["code"] == 502
+    assert "connection reset" in chunks[-1]["error"]["message"]
