@@ -23,6 +23,26 @@ class SearchError(ParleyError):
         super().__init__(message)
 
 
+class KeyedBackend:
+    """A hosted search API reached with a key: the constructor and a repr that hides it."""
+
+    filters_domains = True
+    default_base_url = ""
+
+    def __init__(
+        self,
+        api_key: str,
+        session: aiohttp.ClientSession | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        self._key = api_key
+        self.session = session
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+
+    def __repr__(self) -> str:  # never show the key
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+
 def plain(text: Any) -> str:
     """Snippet text without the <strong> highlighting some services add."""
     return " ".join(html.unescape(_TAG.sub("", str(text or ""))).split())

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import aiohttp
-
-from parley.tools.search._common import plain, request_json, site_query
+from parley.tools.search._common import KeyedBackend, plain, request_json, site_query
 from parley.tools.web import SearchHit
 
 ENV = "BRAVE_API_KEY"
@@ -13,23 +11,10 @@ BASE_URL = "https://api.search.brave.com"
 MAX_COUNT = 20  # the API's own bound for `count`
 
 
-class BraveSearch:
+class BraveSearch(KeyedBackend):
     """Brave's web results: `web.results[]` with url, title and description."""
 
-    filters_domains = True
-
-    def __init__(
-        self,
-        api_key: str,
-        session: aiohttp.ClientSession | None = None,
-        base_url: str = BASE_URL,
-    ) -> None:
-        self._key = api_key
-        self.session = session
-        self.base_url = base_url.rstrip("/")
-
-    def __repr__(self) -> str:  # never show the key
-        return f"BraveSearch(base_url={self.base_url!r})"
+    default_base_url = BASE_URL
 
     async def search(
         self,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
-from parley.tools.search._common import plain, request_json
+from parley.tools.search._common import KeyedBackend, plain, request_json
 from parley.tools.web import SearchHit
 
 ENV = "EXA_API_KEY"
@@ -15,23 +13,10 @@ BASE_URL = "https://api.exa.ai"
 SNIPPET_CHARS = 500
 
 
-class ExaSearch:
+class ExaSearch(KeyedBackend):
     """Exa's `results[]`: url and title, the snippet from highlights, summary or text."""
 
-    filters_domains = True
-
-    def __init__(
-        self,
-        api_key: str,
-        session: aiohttp.ClientSession | None = None,
-        base_url: str = BASE_URL,
-    ) -> None:
-        self._key = api_key
-        self.session = session
-        self.base_url = base_url.rstrip("/")
-
-    def __repr__(self) -> str:  # never show the key
-        return f"ExaSearch(base_url={self.base_url!r})"
+    default_base_url = BASE_URL
 
     async def search(
         self,

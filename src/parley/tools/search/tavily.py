@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import aiohttp
-
-from parley.tools.search._common import plain, request_json
+from parley.tools.search._common import KeyedBackend, plain, request_json
 from parley.tools.web import SearchHit
 
 ENV = "TAVILY_API_KEY"
@@ -13,23 +11,10 @@ BASE_URL = "https://api.tavily.com"
 MAX_RESULTS = 20  # the API's own bound
 
 
-class TavilySearch:
+class TavilySearch(KeyedBackend):
     """Tavily's `results[]` with url, title and content (the snippet)."""
 
-    filters_domains = True
-
-    def __init__(
-        self,
-        api_key: str,
-        session: aiohttp.ClientSession | None = None,
-        base_url: str = BASE_URL,
-    ) -> None:
-        self._key = api_key
-        self.session = session
-        self.base_url = base_url.rstrip("/")
-
-    def __repr__(self) -> str:  # never show the key
-        return f"TavilySearch(base_url={self.base_url!r})"
+    default_base_url = BASE_URL
 
     async def search(
         self,
