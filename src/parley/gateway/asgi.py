@@ -101,16 +101,30 @@ async def wait_disconnect(receive: Receive) -> None:
 
 
 async def until_disconnect(work: Coroutine[Any, Any, T], receive: Receive) -> T:
-    """Run `work`, cancelling it (and every upstream call under it) if the client leaves."""
-    task = asyncio.ensure_future(work)
-    watch = asyncio.ensure_future(wait_disconnect(receive))
-    try:
-        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not task.done():
+    """Run `work`, cancelling it (and every upstream call under it) if the client leaves.
+
+    `work` runs in the calling task and only the watcher gets a task of its own: one task
+    per request fewer on the passthrough path.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    def leave(watch: asyncio.Future[None]) -> None:
+        nonlocal gone
+        if not watch.cancelled() and watch.exception() is None:
+            gone = True
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+
+    watch = asyncio.ensure_future(wait_disconnect(receive))
+    watch.add_done_callback(leave)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if gone:
+            task.uncancel()
+            raise ClientGone from None
+        raise
+    finally:
+        watch.remove_done_callback(leave)
         watch.cancel()
-    if task.cancelled():
-        raise ClientGone
-    return task.result()
