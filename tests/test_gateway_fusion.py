@@ -9,9 +9,12 @@ from typing import Any
 
 from openai import AsyncOpenAI
 
-from gateway_kit import USAGE, USER, default_models, header, outer, post, running
+from gateway_kit import USAGE, USER, default_models, header, outer, post, running, settings
+from parley.gateway import create_app
+from parley.gateway.testing import ServerThread
 from parley.models.base import Turn
 from parley.models.fake import FakeRequest, FunctionModel, tool_call, tool_calls
+from parley.runtime import Runtime
 
 CHAT = "/chat/completions"
 
@@ -273,3 +276,14 @@ async def test_client_tools_beside_server_tools_come_back_to_the_client() -> Non
         calls = r.choices[0].message.tool_calls or []
         assert [tc.function.name for tc in calls] == ["get_weather"]  # type: ignore[union-attr]
         assert r.model_dump()["usage"]["server_tool_use_details"]["tool_calls_executed"] == 1
+
+
+async def test_an_injected_runtime_serves_fusion_from_in_process_models() -> None:
+
+    runtime = Runtime.create(settings=settings(), models=default_models())
+    async with ServerThread(create_app(runtime=runtime)) as url:
+        status, data = await post(
+            url + "/v1/chat/completions", {"model": "openrouter/fusion", "messages": USER}
+        )
+    assert status == 200, data
+    assert data["choices"][0]["message"]["content"] == "Final answer from 2 panel responses."
