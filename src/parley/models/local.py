@@ -1,0 +1,321 @@
+"""`local/<name>`: GGUF models run in-process by llama.cpp, behind the ChatModel protocol.
+
+Built in: `local/smollm2-135m-instruct` and `local/gemma-3-270m` (the `local` extra);
+any other GGUF file can be named in config:
+
+    [local]
+    threads = 2            # default: all cores
+    context = 4096         # tokens per sequence
+    [local.models]
+    qwen = "~/models/qwen2.5-0.5b-instruct-q4_k_m.gguf"    # then: local/qwen
+
+Requests and answers are OpenAI-shaped, so the tool loop, the judge and the gateway treat
+a local model like any other. What differs:
+- tools are not run by local models: a request that offers tools is answered in text,
+  except when `tool_choice` forces a function, which yields that call (a single string
+  argument is filled with the last user message, other arguments are generated under a
+  grammar from the function's JSON schema);
+- `response_format` json_schema/json_object is enforced by a grammar (see local_grammar),
+  and closed if the token budget runs out, so the JSON is valid by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from parley.config import LocalConfig
+from parley.errors import InvalidParameter, MissingExtraError, UpstreamError
+from parley.models.base import TurnBuilder
+from parley.models.local_files import LocalSpec, find_spec
+
+if TYPE_CHECKING:
+    from parley.models.local_batch import Engine, Job, ModelInfo, Rendered
+
+# Defaults for local models (kept beside the code that reads them; see _constants for why
+# the rest live there).
+MAX_TOKENS_DEFAULT = 384
+CONTEXT_DEFAULT = 4096
+SLOTS = 4  # sequences decoded together per model; more requests wait for a free slot
+TEMPERATURE_DEFAULT = 0.7
+REPEAT_PENALTY_DEFAULT = 1.1
+
+
+def local_model(model_id: str, config: LocalConfig) -> LocalChatModel:
+    """The ChatModel for `local/<name>`; the model file loads on first use, once per process."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise MissingExtraError(f"{model_id} (local models)", "local")
+    spec = find_spec(model_id.removeprefix("local/"), dict(config.models))
+    return LocalChatModel(
+        model_id,
+        spec,
+        threads=config.threads or default_threads(),
+        context=config.context or CONTEXT_DEFAULT,
+    )
+
+
+def default_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class LocalChatModel:
+    """A local GGUF model; every instance for the same file shares one loaded engine."""
+
+    def __init__(
+        self, model_id: str, spec: LocalSpec, *, threads: int, context: int, slots: int = SLOTS
+    ) -> None:
+        self.model_id = model_id
+        self.spec = spec
+        self.threads = threads
+        self.context = context
+        self.slots = slots
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from parley.models.local_batch import engine_for
+
+            key = self.spec.source if self.spec.source in ("smollm2", "gemma") else self.spec.name
+            self._engine = engine_for(
+                f"{key}:{self.spec.source}",
+                self.spec.name,
+                self.spec.path,
+                threads=self.threads,
+                context=self.context,
+                slots=self.slots,
+            )
+        return self._engine
+
+    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        builder = TurnBuilder()
+        async for chunk in self.stream(body, headers):
+            builder.feed(chunk)
+        turn = builder.finish()
+        message = turn.message()
+        if message["content"] is None and not turn.tool_calls:
+            message["content"] = ""
+        return {
+            "id": turn.response_id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.model_id,
+            "choices": [{"index": 0, "message": message, "finish_reason": turn.finish_reason}],
+            "usage": turn.usage,
+        }
+
+    async def stream(
+        self, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> AsyncIterator[dict[str, Any]]:
+        rid = f"gen-local-{uuid.uuid4().hex[:24]}"
+        messages = list(body.get("messages") or [])
+        forced = _forced_tool(body)
+        if forced is not None:
+            async for chunk in self._tool_call(rid, body, messages, forced):
+                yield chunk
+            return
+        first = True
+        async for kind, value in self._generate(body, messages, _response_format(body)):
+            if kind == "text":
+                delta: dict[str, Any] = {"content": value}
+                if first:
+                    delta["role"] = "assistant"
+                    first = False
+                yield self._chunk(rid, delta)
+            else:
+                yield self._chunk(rid, {}, finish=value[0])
+                yield self._usage_chunk(rid, value[1], value[2])
+
+    async def _tool_call(
+        self, rid: str, body: dict[str, Any], messages: list[dict[str, Any]], tool: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        fn = tool.get("function") or {}
+        name = str(fn.get("name", ""))
+        params = fn.get("parameters") or {"type": "object", "properties": {}}
+        props = params.get("properties") or {}
+        usage = (0, 0)
+        if len(props) == 1 and next(iter(props.values())).get("type") == "string":
+            # One text argument (fusion's `question`): the user's own words are the most
+            # faithful self-contained restatement a small model can give.
+            arguments = json.dumps({next(iter(props)): _last_user(messages)}, ensure_ascii=False)
+        else:
+            ask = {
+                "role": "user",
+                "content": f"Call the function `{name}` ({fn.get('description', '')}). "
+                "Reply with its JSON arguments only.",
+            }
+            fmt = {"type": "json_schema", "json_schema": {"schema": params}}
+            parts: list[str] = []
+            async for kind, value in self._generate(body, [*messages, ask], fmt):
+                if kind == "text":
+                    parts.append(value)
+                else:
+                    usage = (value[1], value[2])
+            arguments = "".join(parts)
+        call = {
+            "index": 0,
+            "id": f"call_{uuid.uuid4().hex[:12]}",
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }
+        yield self._chunk(rid, {"role": "assistant", "tool_calls": [call]})
+        yield self._chunk(rid, {}, finish="tool_calls")
+        yield self._usage_chunk(rid, *usage)
+
+    async def _generate(
+        self, body: dict[str, Any], messages: list[dict[str, Any]], fmt: dict[str, Any] | None
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """Run one job on the engine; yields ("text", str) then ("end", (finish, p, c))."""
+        from parley.models.local_batch import Job
+
+        job = self._job(body, messages, fmt)
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+
+        def sink(ev: tuple[Any, ...]) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, ev)
+
+        job.sink = sink
+        assert isinstance(job, Job)
+        self.engine.submit(job)
+        try:
+            while True:
+                ev = await events.get()
+                if ev[0] == "text":
+                    yield "text", ev[1]
+                elif ev[0] == "end":
+                    yield "end", (ev[1], ev[2], ev[3])
+                    return
+                else:
+                    raise UpstreamError(str(ev[1]), status_code=500, model=self.model_id)
+        finally:
+            job.cancelled = True  # the caller stopped listening: free the slot
+
+    def _job(
+        self, body: dict[str, Any], messages: list[dict[str, Any]], fmt: dict[str, Any] | None
+    ) -> Job:
+        from parley.models.local_batch import Job, Sampling
+        from parley.models.local_prompt import PLAIN_STOPS, render_chat, render_plain
+
+        plain = self.spec.prompt == "plain"
+
+        def render(info: ModelInfo) -> Rendered:
+            return render_plain(messages) if plain else render_chat(messages, info)
+
+        grammar, schema = _grammar(fmt)
+        stop = _stops(body.get("stop"))
+        if plain and grammar is None:
+            stop += PLAIN_STOPS
+        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise InvalidParameter("max_tokens", "must be a positive integer")
+        temperature = body.get("temperature")
+        penalty = body.get("repetition_penalty", body.get("repeat_penalty"))
+        sampling = Sampling(
+            temperature=float(TEMPERATURE_DEFAULT if temperature is None else temperature),
+            top_p=float(body.get("top_p") or 0.95),
+            top_k=int(body.get("top_k") or 40),
+            min_p=float(body.get("min_p") or 0.05),
+            # Repetition penalties would punish the quotes and commas JSON must repeat.
+            repeat_penalty=1.0
+            if grammar
+            else float(REPEAT_PENALTY_DEFAULT if penalty is None else penalty),
+            frequency_penalty=float(body.get("frequency_penalty") or 0.0),
+            presence_penalty=float(body.get("presence_penalty") or 0.0),
+            seed=body.get("seed") if isinstance(body.get("seed"), int) else None,
+        )
+        return Job(
+            render=render,
+            sink=lambda ev: None,
+            max_tokens=int(max_tokens or MAX_TOKENS_DEFAULT),
+            sampling=sampling,
+            stop=stop,
+            grammar=grammar,
+            schema=schema,
+        )
+
+    def _chunk(self, rid: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": rid,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": self.model_id,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    def _usage_chunk(self, rid: str, prompt: int, completion: int) -> dict[str, Any]:
+        return {
+            "id": rid,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": self.model_id,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+                "cost": 0.0,
+            },
+        }
+
+
+def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("function")]
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        return next((t for t in tools if t["function"].get("name") == name), None)
+    if choice == "required" and tools:
+        return tools[0]
+    return None
+
+
+def _last_user(messages: list[dict[str, Any]]) -> str:
+    from parley.models.local_prompt import _text
+
+    for m in reversed(messages):
+        if m.get("role") == "user" and _text(m.get("content")).strip():
+            return _text(m.get("content")).strip()
+    return ""
+
+
+def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
+    fmt = body.get("response_format")
+    return (
+        fmt if isinstance(fmt, dict) and fmt.get("type") in ("json_schema", "json_object") else None
+    )
+
+
+_GRAMMARS: dict[str, str] = {}
+
+
+def _grammar(fmt: dict[str, Any] | None) -> tuple[str | None, Any]:
+    if fmt is None:
+        return None, None
+    if fmt.get("type") == "json_object":
+        schema: Any = {"type": "object"}
+    else:
+        js = fmt.get("json_schema") or {}
+        schema = js.get("schema") if isinstance(js, dict) else None
+        if not isinstance(schema, dict):
+            raise InvalidParameter("response_format.json_schema.schema", "must be an object")
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _GRAMMARS:
+        from parley.models.local_grammar import grammar_for
+
+        _GRAMMARS[key] = grammar_for(schema)
+    return _GRAMMARS[key], schema
+
+
+def _stops(stop: Any) -> tuple[str, ...]:
+    if isinstance(stop, str):
+        return (stop,) if stop else ()
+    if isinstance(stop, list):
+        return tuple(s for s in stop if isinstance(s, str) and s)
+    return ()
