@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from parley import offline
 from parley.chat import ChatOutcome
 from parley.cli._common import (
     cli_errors,
@@ -80,7 +81,10 @@ def fusion_params(
 
 def settings_for_ask(preset: str | None) -> Settings:
     """The one place `ask` loads its settings (defaults for a keyless setup plug in here)."""
-    return load_cli_settings(preset=preset)
+    settings, notice = offline.apply(load_cli_settings(preset=preset))  # no key: local models
+    if notice:
+        click.echo(notice, err=True)
+    return settings
 
 
 @dataclass
