@@ -56,6 +56,11 @@ GATEWAY_MAX_BODY_BYTES = 20 * 1024 * 1024
 # A stream with server tools running sends a comment at least this often.
 GATEWAY_HEARTBEAT_S = 2.0
 
+# Web tools: a hard cap on calls per request, across its outer loop, panel and judge, so a
+# wide panel cannot multiply the per-loop caps into hundreds of fetches.
+WEB_FETCHES_PER_REQUEST = 60
+WEB_SEARCHES_PER_REQUEST = 120
+
 # Judge.
 JUDGE_REASK_ATTEMPTS = 1
 

@@ -227,6 +227,7 @@ async def run(
 ) -> ChatOutcome:
     """Run a planned request to its final answer."""
     started = time.perf_counter()
+    runtime = runtime.for_request()
     tools: list[ServerTool] = runtime.server_tools(p.server_specs) if p.server_specs else []
     fusion_tool: FusionTool | None = None
     if p.fusion is not None:

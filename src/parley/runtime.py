@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ from parley.tools.base import ServerTool
 from parley.tools.clock import DatetimeTool
 from parley.tools.fetch import default_fetcher
 from parley.tools.search.select import default_search
-from parley.tools.web import Fetcher, SearchBackend, WebFetchTool, WebSearchTool
+from parley.tools.web import Fetcher, SearchBackend, WebFetchTool, WebQuota, WebSearchTool
 from parley.wire import ServerToolSpec
 
 
@@ -29,6 +30,15 @@ class Runtime:
     fetcher: Fetcher | None = None
     now: Callable[[], datetime] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set on the per-request copy that `for_request()` makes; None on the shared runtime.
+    quota: WebQuota | None = None
+
+    def for_request(self) -> Runtime:
+        """This runtime with a fresh web quota for one request; already one: itself, so a
+        deliberation inside a request draws on that request's quota."""
+        if self.quota is not None:
+            return self
+        return dataclasses.replace(self, quota=WebQuota())
 
     @property
     def settings(self) -> Settings:
@@ -88,7 +98,10 @@ class Runtime:
                     continue
                 tools.append(
                     WebSearchTool(
-                        self.search, spec.parameters, field=f"{field_name}[{i}].parameters"
+                        self.search,
+                        spec.parameters,
+                        field=f"{field_name}[{i}].parameters",
+                        quota=self.quota,
                     )
                 )
             elif name == C.WEB_FETCH_TOOL:
@@ -102,7 +115,10 @@ class Runtime:
                     continue
                 tools.append(
                     WebFetchTool(
-                        self.fetcher, spec.parameters, field=f"{field_name}[{i}].parameters"
+                        self.fetcher,
+                        spec.parameters,
+                        field=f"{field_name}[{i}].parameters",
+                        quota=self.quota,
                     )
                 )
             elif name == C.DATETIME_TOOL:

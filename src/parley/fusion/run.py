@@ -63,7 +63,7 @@ class Deliberation:
         judge_default: str | None = None,
         depth: int = 0,
     ) -> None:
-        self.runtime = runtime
+        self.runtime = runtime.for_request()
         self.question = question
         self.params = params or FusionParams()
         settings = runtime.settings

@@ -106,6 +106,14 @@ def mark_untrusted(text: str) -> str:
     return f"{UNTRUSTED_NOTE}\n{BEGIN_UNTRUSTED}\n{text}\n{END_UNTRUSTED}"
 
 
+@dataclass
+class WebQuota:
+    """Web tool calls one request may still make, shared by every tool instance it builds."""
+
+    fetches: int = C.WEB_FETCHES_PER_REQUEST
+    searches: int = C.WEB_SEARCHES_PER_REQUEST
+
+
 class WebSearchTool:
     """`web_search`: results `{url, title, snippet}` from the configured backend."""
 
@@ -117,9 +125,11 @@ class WebSearchTool:
         parameters: dict[str, Any] | None = None,
         *,
         field: str = "parameters",
+        quota: WebQuota | None = None,
     ) -> None:
         p = parameters or {}
         self.backend = backend
+        self.quota = quota
         self.max_results = _int_param(
             p, "max_results", field, MAX_RESULTS_DEFAULT, 1, MAX_RESULTS_CAP
         )
@@ -144,6 +154,13 @@ class WebSearchTool:
             return ToolOutput.error("web_search needs a non-empty 'query'")
         if self.uses >= self.max_uses:
             return ToolOutput.error(f"web_search max_uses ({self.max_uses}) reached")
+        if self.quota is not None:
+            if self.quota.searches <= 0:
+                return ToolOutput.error(
+                    f"web_search: this request's cap of {C.WEB_SEARCHES_PER_REQUEST} searches "
+                    "is spent; answer from what you have"
+                )
+            self.quota.searches -= 1
         self.uses += 1
         n = self.max_results
         try:
@@ -194,9 +211,11 @@ class WebFetchTool:
         parameters: dict[str, Any] | None = None,
         *,
         field: str = "parameters",
+        quota: WebQuota | None = None,
     ) -> None:
         p = parameters or {}
         self.fetcher = fetcher
+        self.quota = quota
         self.max_uses = _int_param(p, "max_uses", field, FETCH_MAX_USES_CAP, 1, FETCH_MAX_USES_CAP)
         self.max_tokens = _int_param(
             p,
@@ -233,6 +252,14 @@ class WebFetchTool:
             return ToolOutput.error(
                 f"web_fetch max_uses ({self.max_uses}) reached for this request", url=url
             )
+        if self.quota is not None:
+            if self.quota.fetches <= 0:
+                return ToolOutput.error(
+                    f"web_fetch: this request's cap of {C.WEB_FETCHES_PER_REQUEST} fetches is "
+                    "spent; answer from what you have",
+                    url=url,
+                )
+            self.quota.fetches -= 1
         self.uses += 1
         try:
             page = await self.fetcher.fetch(url)
