@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from tests.conftest import judge_fn
+
 from parley import (
     Deliberation,
     FakeFetcher,
@@ -16,7 +18,6 @@ from parley import (
 )
 from parley.config import load_settings
 from parley.tools.web import WebQuota
-from tests.conftest import judge_fn
 
 PAGE = "https://example.org/page"
 
