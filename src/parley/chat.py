@@ -21,6 +21,7 @@ from parley.errors import InvalidParameter
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
 from parley.fusion.tool import FusionTool
+from parley.models.base import content_text
 from parley.runtime import Runtime
 from parley.tools.base import ServerTool
 from parley.tools.loop import LoopHooks, LoopResult, StopWhen, run_tool_loop
@@ -205,7 +206,20 @@ def _tool_choice(
         return force(name), "auto"
     if choice == "required":
         return (force(C.FUSION_TOOL) if has_fusion else "required"), "auto"
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        fn = choice.get("function")
+        if isinstance(fn, dict) and fn.get("name") == C.FUSION_TOOL:
+            # The plain OpenAI spelling of forcing fusion: once, like the server-tool form.
+            return (choice, "auto") if has_fusion else (None, None)
     return choice, choice
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    """The last user message as text ('' when there is none)."""
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            return content_text(m.get("content"))
+    return ""
 
 
 @dataclass
@@ -232,7 +246,12 @@ async def run(
     fusion_tool: FusionTool | None = None
     if p.fusion is not None:
         fusion_tool = FusionTool(
-            runtime, p.fusion, outer_model=p.outer_model, depth=p.depth, on_event=on_event
+            runtime,
+            p.fusion,
+            outer_model=p.outer_model,
+            depth=p.depth,
+            on_event=on_event,
+            fallback_question=last_user_text(p.request.messages),
         )
         tools.append(fusion_tool)
     headers = {C.DEPTH_HEADER: str(p.depth)} if p.depth else {}

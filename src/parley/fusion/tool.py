@@ -43,8 +43,12 @@ class FusionTool:
         outer_model: str | None,
         depth: int = 0,
         on_event: Callable[[ev.Event], None] | None = None,
+        fallback_question: str = "",
     ) -> None:
         self.runtime = runtime
+        # Asked when the model calls fusion without a question (some do, with `{}`):
+        # the user's own last message is the best restatement there is.
+        self.fallback_question = fallback_question
         self.params = params
         self.outer_model = outer_model
         self.depth = depth
@@ -88,6 +92,8 @@ class FusionTool:
         question = next(
             (str(arguments[k]) for k in ("question", "prompt", "query") if arguments.get(k)), ""
         )
+        if not question.strip():
+            question = self.fallback_question
         if not question.strip():
             return ToolOutput.error("fusion needs a non-empty 'question'")
         d = self.prepare(question)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from parley import _constants as C
 from parley.models.base import ChatModel, Turn, run_turn
 from parley.tools.base import ServerTool, ToolOutput
 from parley.usage import Usage
@@ -65,6 +66,18 @@ class StopWhen:
             if kind == "finish_reason_is" and turn.finish_reason == c.get("reason"):
                 return True
         return False
+
+
+def _canonical(name: str, by_name: Mapping[str, ServerTool]) -> str:
+    """A server tool's own name for what a model called it: some models call a tool by
+    its request type (`openrouter:fusion`) or a mangled form (`openrouter_fusion`)."""
+    if name in by_name:
+        return name
+    for prefix in C.TOOL_PREFIXES:
+        for p in (prefix, prefix[:-1] + "_"):
+            if name.startswith(p) and name[len(p) :] in by_name:
+                return name[len(p) :]
+    return name
 
 
 def _parse_args(raw: Any) -> dict[str, Any] | None:
@@ -132,6 +145,10 @@ async def run_tool_loop(
             messages.append(turn.message())
             return LoopResult(turn, messages, usage, sources, steps)
         theirs = [c for c in calls if c.get("function", {}).get("name") in client_names]
+        for c in calls:
+            fn = c.get("function")
+            if isinstance(fn, dict) and fn.get("name") not in client_names:
+                fn["name"] = _canonical(str(fn.get("name") or ""), by_name)
         if theirs or final:
             turn.tool_calls = theirs
             messages.append(turn.message())
