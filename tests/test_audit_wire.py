@@ -639,3 +639,32 @@ async def test_a_model_calling_fusion_by_its_request_type_still_runs_it(name: st
         )
         assert json.loads(r.choices[0].message.content or "")["status"] == "ok"
         assert gw.calls("vendor/a") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"tools": [1]}, "tools[0]"),
+        ({"plugins": [{"id": "fusion"}, 3]}, "plugins[1]"),
+        ({"tool_choice": 5}, "tool_choice"),
+        (
+            {"stop_server_tools_when": [{"type": "step_count_is"}]},
+            "stop_server_tools_when[0].step_count",
+        ),
+        ({"stop_server_tools_when": [{"type": "soon"}]}, "stop_server_tools_when[0].type"),
+        (
+            {"tools": fusion_tool(tools=[{"type": "openrouter:web_search", "x": 1}])},
+            "tools[0].parameters.tools[0].x",
+        ),
+        (
+            {"tools": fusion_tool(analysis_models=["vendor/a", 3])},
+            "tools[0].parameters.analysis_models[1]",
+        ),
+    ],
+)
+async def test_list_items_are_named_with_brackets(body: dict[str, Any], field: str) -> None:
+    async with running(models()) as gw:
+        status, data = await post(gw.v1 + CHAT, {"model": "vendor/outer", "messages": USER, **body})
+        assert status == 400, data
+        assert data["error"]["param"] == field
+        assert data["error"]["message"].startswith(field + ":")

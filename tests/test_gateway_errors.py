@@ -50,7 +50,7 @@ async def test_malformed_bodies_are_400(raw: bytes, fragment: str) -> None:
         ({"model": "vendor/a", "messages": [{"content": "no role"}]}, "messages"),
         ({"model": 7, "messages": USER}, "model"),
         ({"model": "vendor/a", "messages": USER, "tools": "x"}, "tools"),
-        ({"model": "vendor/a", "messages": USER, "tools": [1]}, "tools.0"),
+        ({"model": "vendor/a", "messages": USER, "tools": [1]}, "tools[0]"),
         ({"model": "vendor/a", "messages": USER, "max_tool_calls": 0}, "max_tool_calls"),
         ({"model": "vendor/a", "messages": USER, "stream": "sometimes"}, "stream"),
         (

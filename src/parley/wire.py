@@ -65,9 +65,13 @@ class ChatRequest(Passthrough):
             try:
                 out.append(_STOP_CONDITION.validate_python(cond).model_dump())
             except ValidationError as exc:
+                # Not a ValueError, so pydantic lets it through with the item's own path
+                # (the loc would otherwise include the union's tag).
                 err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"][1:]) or "type"
-                raise ValueError(f"condition {i}: {loc}: {err['msg']}") from None
+                sub = field_path(err["loc"][1:]) or "type"
+                raise InvalidParameter(
+                    f"stop_server_tools_when[{i}].{sub}", _message(err, bool(sub))
+                ) from None
         return out
 
     @field_validator("messages")
@@ -259,16 +263,45 @@ def parse_or_raise(model: type[M], data: Any, where: str) -> M:
         raise invalid_from(exc, where) from None
 
 
+# What pydantic puts in an error's location for a union member rather than a field.
+_NOT_FIELDS = {"str", "int", "float", "bool", "dict", "list", "none", "function-after"}
+
+
+def _is_field(part: int | str) -> bool:
+    return isinstance(part, int) or (part.isidentifier() and part not in _NOT_FIELDS)
+
+
+def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """A pydantic location as the request spells it: `tools[0].parameters.temperature`."""
+    out = ""
+    for part in filter(_is_field, loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _message(err: Any, named: bool) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown field; check its spelling against the documentation"
+    if "input" in err and named and err["type"] not in ("missing",):
+        return f"{msg} (got {err['input']!r})"
+    return msg
+
+
 def invalid_from(exc: ValidationError, where: str) -> InvalidParameter:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    field = f"{where}.{loc}" if where and loc else (where or loc)
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field; check its spelling against the documentation"
-    elif "input" in err and loc and err["type"] not in ("missing",):
-        msg = f"{msg} (got {err['input']!r})"
-    return InvalidParameter(field, msg)
+    loc = field_path(err["loc"])
+    if not all(map(_is_field, err["loc"])):
+        # A union (`str | object`): the first member's complaint would mislead.
+        err = {**err, "type": "union", "msg": "has the wrong type"}
+    if where and loc:
+        field = where + loc if loc.startswith("[") else f"{where}.{loc}"
+    else:
+        field = where or loc
+    return InvalidParameter(field, _message(err, bool(loc)))
 
 
 # --- Fusion result ----------------------------------------------------------------------
