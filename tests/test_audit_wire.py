@@ -668,3 +668,54 @@ async def test_list_items_are_named_with_brackets(body: dict[str, Any], field: s
         assert status == 400, data
         assert data["error"]["param"] == field
         assert data["error"]["message"].startswith(field + ":")
+
+
+# --- progress events (opt-in) --------------------------------------------------------------
+
+
+def thinker(thought: str, answer: str) -> FunctionModel:
+    return FunctionModel(
+        lambda req: Turn(content=answer, reasoning=thought, finish_reason="stop", usage=USAGE)
+    )
+
+
+async def test_panel_reasoning_streams_as_reasoning_delta_events() -> None:
+    ms = models(**{"vendor/a": thinker("Considering both sides", "A: blue.")})
+    async with running(ms) as gw:
+        events = await sse_events(
+            gw.v1 + CHAT,
+            {
+                "model": "vendor/outer",
+                "messages": USER,
+                "stream": True,
+                "tools": fusion_tool(
+                    analysis_models=["vendor/a", "vendor/b"], model="vendor/judge"
+                ),
+            },
+            {"x-parley-fusion-events": "1"},
+        )
+    named = {}
+    for e in events:
+        if e.startswith("event: "):
+            head, _, data = e.partition("\n")
+            named.setdefault(head.removeprefix("event: "), []).append(
+                json.loads(data.removeprefix("data: "))
+            )
+    (thought,) = named["response.fusion_call.panel.reasoning.delta"]
+    assert thought["model"] == "vendor/a"
+    assert thought["delta"] == "Considering both sides"
+    assert {"item_id", "output_index", "sequence_number"} <= set(thought)
+    # reasoning is progress only: the panel's answer is its text
+    done = {d["model"]: d["content"] for d in named["response.fusion_call.panel.completed"]}
+    assert done["vendor/a"] == "A: blue."
+    seqs = [d["sequence_number"] for ds in named.values() for d in ds]
+    assert len(set(seqs)) == len(seqs)
+
+
+async def test_library_events_include_reasoning_deltas() -> None:
+    ms = models(**{"vendor/a": thinker("hmm", "A")})
+    async with parley.Parley(models=ms) as p:
+        d = p.deliberation("q", panel=["vendor/a"], judge="vendor/judge")
+        got = [e async for e in d.events()]
+    kinds = [type(e).__name__ for e in got]
+    assert kinds.index("PanelReasoningDelta") < kinds.index("PanelCompleted")

@@ -25,6 +25,7 @@ from parley.fusion.events import (
     PanelCompleted,
     PanelDelta,
     PanelFailed,
+    PanelReasoningDelta,
     PanelToolCall,
 )
 from parley.fusion.run import Deliberation, deliberate, deliberate_sync
@@ -61,6 +62,7 @@ __all__ = [
     "PanelCompleted",
     "PanelDelta",
     "PanelFailed",
+    "PanelReasoningDelta",
     "PanelToolCall",
     "Parley",
     "ParleyError",

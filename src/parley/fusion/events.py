@@ -27,6 +27,16 @@ class PanelDelta:
 
 
 @dataclass(frozen=True)
+class PanelReasoningDelta:
+    """Reasoning text a panelist streamed (models that think out loud)."""
+
+    model: str
+    index: int
+    delta: str
+    wire_type = "response.fusion_call.panel.reasoning.delta"
+
+
+@dataclass(frozen=True)
 class PanelToolCall:
     """A panelist or the judge started a server tool (searching, fetching)."""
 
@@ -78,6 +88,7 @@ class FusionCompleted:
 Event = (
     PanelAdded
     | PanelDelta
+    | PanelReasoningDelta
     | PanelToolCall
     | PanelCompleted
     | PanelFailed
@@ -97,7 +108,7 @@ def to_wire(event: Event, item_id: str, sequence_number: int) -> dict[str, Any]:
     }
     if isinstance(event, PanelAdded):
         out["model"] = event.model
-    elif isinstance(event, PanelDelta):
+    elif isinstance(event, PanelDelta | PanelReasoningDelta):
         out.update(model=event.model, delta=event.delta)
     elif isinstance(event, PanelToolCall):
         out.update(model=event.model, tool=event.tool, arguments=event.arguments)

@@ -188,6 +188,9 @@ class Deliberation:
             if self._stream_text
             else None,
             on_tool=lambda name, args: emit(ev.PanelToolCall(model_id, index, name, args)),
+            on_reasoning=(lambda d: emit(ev.PanelReasoningDelta(model_id, index, d)))
+            if self._stream_text
+            else None,
         )
         try:
             res = await run_tool_loop(

@@ -60,7 +60,7 @@ def turn_from_response(data: dict[str, Any]) -> Turn:
         finish_reason=choice.get("finish_reason"),
         usage=data.get("usage"),
         model=str(data.get("model") or ""),
-        reasoning=str(msg.get("reasoning") or ""),
+        reasoning=str(msg.get("reasoning") or msg.get("reasoning_content") or ""),
         response_id=str(data.get("id") or ""),
     )
 
@@ -74,6 +74,9 @@ class TurnBuilder:
         self._calls: dict[int, dict[str, Any]] = {}
         self._args: dict[int, list[str]] = {}
         self.turn = Turn()
+        # The reasoning text the last `feed` added (OpenRouter's `reasoning`, or the
+        # `reasoning_content` of DeepSeek, vLLM and llama.cpp's server).
+        self.reasoning_delta = ""
 
     def feed(self, chunk: dict[str, Any]) -> str:
         """Take one chunk; return the text it added (for progress events)."""
@@ -85,14 +88,17 @@ class TurnBuilder:
         if chunk.get("id"):
             t.response_id = str(chunk["id"])
         text = ""
+        self.reasoning_delta = ""
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
             piece = delta.get("content")
             if piece:
                 self._parts.append(piece)
                 text += piece
-            if delta.get("reasoning"):
-                self._reasoning.append(str(delta["reasoning"]))
+            thought = delta.get("reasoning") or delta.get("reasoning_content")
+            if thought:
+                self._reasoning.append(str(thought))
+                self.reasoning_delta += str(thought)
             for tc in delta.get("tool_calls") or []:
                 self._feed_call(tc)
             if choice.get("finish_reason"):
@@ -177,14 +183,18 @@ async def run_turn(
     body: dict[str, Any],
     headers: Mapping[str, str],
     on_text: Callable[[str], None] | None = None,
+    on_reasoning: Callable[[str], None] | None = None,
 ) -> Turn:
-    """One call; streams when someone listens for text, so progress shows as it is written."""
-    if on_text is None:
+    """One call; streams when someone listens for text or reasoning, so progress shows as
+    it is written."""
+    if on_text is None and on_reasoning is None:
         return turn_from_response(await model.complete(body, headers))
     builder = TurnBuilder()
     async for chunk in model.stream(body, headers):
         piece = builder.feed(chunk)
-        if piece:
+        if on_reasoning is not None and builder.reasoning_delta:
+            on_reasoning(builder.reasoning_delta)
+        if piece and on_text is not None:
             on_text(piece)
     return builder.finish()
 

@@ -169,6 +169,8 @@ class FunctionModel:
             "model": turn.model,
         }
         yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]}
+        if turn.reasoning:
+            yield {**base, "choices": [{"index": 0, "delta": {"reasoning": turn.reasoning}}]}
         words = turn.content.split(" ") if turn.content else []
         for i in range(0, len(words), self.chunk_words):
             piece = " ".join(words[i : i + self.chunk_words])

@@ -28,10 +28,12 @@ BUDGET_SPENT = (
 
 @dataclass
 class LoopHooks:
-    """Optional listeners: text as it is written, and each tool call as it starts."""
+    """Optional listeners: text and reasoning as they are written, and each tool call as
+    it starts."""
 
     on_text: Callable[[str], None] | None = None
     on_tool: Callable[[str, dict[str, Any]], None] | None = None
+    on_reasoning: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -136,7 +138,7 @@ async def run_tool_loop(
             req["tools"] = list(client_tools)
         if final and steps and "tools" not in req:
             req["messages"].append({"role": "user", "content": BUDGET_SPENT})
-        turn = await run_turn(model, req, headers, hooks.on_text)
+        turn = await run_turn(model, req, headers, hooks.on_text, hooks.on_reasoning)
         usage.add_upstream(turn.usage)
         calls = turn.tool_calls if not final or client_tools else []
         if not calls:
