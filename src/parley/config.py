@@ -71,6 +71,8 @@ class Settings(_Strict):
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     local: LocalConfig = Field(default_factory=LocalConfig)
     log: bool = True
+    # The gateway serves other people's traffic: it logs only when told to.
+    log_gateway: bool = False
 
     def preset_named(self, name: str) -> Preset:
         try:

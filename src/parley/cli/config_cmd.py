@@ -19,6 +19,7 @@ TEMPLATE = """\
 # panel = ["openai/gpt-4.1-mini", "google/gemini-2.5-flash"]
 # preset = "general-budget"               # the panel to use when `panel` is unset
 # log = true                               # log every deliberation (`parley logs`)
+# log_gateway = false                      # `parley serve` logs its fusion requests too
 
 # [presets.my-panel]
 # analysis_models = ["ollama/llama3.2", "ollama/qwen2.5"]

@@ -26,10 +26,12 @@ from parley.errors import ConfigError
 from parley.gateway.auth import ApiKeyMiddleware, load_api_keys
 from parley.gateway.chat_route import ChatEndpoint
 from parley.gateway.errors import error_body
+from parley.gateway.log import GatewayLog
 from parley.gateway.models_route import listing
 from parley.http import new_session
 from parley.models.base import ChatModel
 from parley.runtime import Runtime
+from parley.store import LogStore, log_path
 from parley.tools.web import Fetcher, SearchBackend
 
 MAX_BODY_ENV = "PARLEY_MAX_BODY_BYTES"
@@ -49,6 +51,7 @@ class GatewayState:
         runtime: Runtime | None,
         max_body: int,
         heartbeat_s: float,
+        log_store: LogStore | None = None,
     ) -> None:
         self.settings = settings or (runtime.settings if runtime else load_settings(env))
         self.env = env
@@ -58,6 +61,9 @@ class GatewayState:
         self._runtime = runtime
         self.max_body = max_body
         self.heartbeat_s = heartbeat_s
+        if log_store is None and self.settings.log_gateway:
+            log_store = LogStore(log_path(env))
+        self.log = GatewayLog(log_store) if log_store is not None else None
 
     @property
     def runtime(self) -> Runtime:
@@ -106,8 +112,13 @@ def create_app(
     api_keys: list[str] | None = None,
     max_body: int | None = None,
     heartbeat_s: float = C.GATEWAY_HEARTBEAT_S,
+    log_store: LogStore | None = None,
 ) -> Starlette:
-    """The gateway app. API keys default to `PARLEY_API_KEYS`; none means no check."""
+    """The gateway app. API keys default to `PARLEY_API_KEYS`; none means no check.
+
+    Requests that ran fusion are logged to `log_store`, or to the default log when the
+    settings say `log_gateway = true`; otherwise nothing is kept.
+    """
     environ = os.environ if env is None else env
     state = GatewayState(
         settings=settings,
@@ -118,6 +129,7 @@ def create_app(
         runtime=runtime,
         max_body=max_body or _max_body_from_env(environ),
         heartbeat_s=heartbeat_s,
+        log_store=log_store,
     )
     chat_endpoint = ChatEndpoint(state)
 

@@ -72,9 +72,11 @@ class ChatEndpoint:
         if not p.passthrough:
             if p.request.stream:
                 events = (header(scope, EVENTS_HEADER) or b"").lower() in (b"1", b"true")
-                await tooled.stream(p, runtime, send, receive, self.state.heartbeat_s, events)
+                await tooled.stream(
+                    p, runtime, send, receive, self.state.heartbeat_s, events, self.state.log
+                )
             else:
-                await tooled.complete(p, runtime, send, receive)
+                await tooled.complete(p, runtime, send, receive, self.state.log)
             return
         body = chat.passthrough_body(raw, p)
         headers = {C.DEPTH_HEADER: str(depth)} if depth else {}

@@ -18,12 +18,17 @@ from parley.fusion import events as ev
 from parley.gateway import sse
 from parley.gateway.asgi import Receive, Send, send_bytes, until_disconnect
 from parley.gateway.errors import encode
+from parley.gateway.log import GatewayLog
 from parley.gateway.streaming import Stream
 from parley.runtime import Runtime
 
 
-async def complete(p: chat.Plan, runtime: Runtime, send: Send, receive: Receive) -> None:
+async def complete(
+    p: chat.Plan, runtime: Runtime, send: Send, receive: Receive, log: GatewayLog | None = None
+) -> None:
     outcome = await until_disconnect(chat.run(p, runtime), receive)
+    if log is not None:
+        await log.record(outcome, p.request.messages)
     await send_bytes(send, 200, encode(outcome.response))
 
 
@@ -34,15 +39,21 @@ async def stream(
     receive: Receive,
     heartbeat_s: float = C.GATEWAY_HEARTBEAT_S,
     events: bool = False,
+    log: GatewayLog | None = None,
 ) -> None:
     """Stream the answer; with `events`, fusion progress goes out too as named events
     (`event: response.fusion_call.panel.added` ...), for clients that asked for them."""
     out = Stream(send, receive, p.outer_model)
-    await out.run(_produce(p, runtime, out, heartbeat_s, events))
+    await out.run(_produce(p, runtime, out, heartbeat_s, events, log))
 
 
 async def _produce(
-    p: chat.Plan, runtime: Runtime, out: Stream, heartbeat_s: float, events: bool
+    p: chat.Plan,
+    runtime: Runtime,
+    out: Stream,
+    heartbeat_s: float,
+    events: bool,
+    log: GatewayLog | None,
 ) -> None:
     await out.write(sse.HEARTBEAT)
     items = chat.stream(p, runtime, events=events)
@@ -69,6 +80,8 @@ async def _produce(
             elif isinstance(item, chat.ChatOutcome):
                 if not opened:
                     await out.write(out.chunks.role())
+                if log is not None:
+                    await log.record(item, p.request.messages)
                 await _finish(out, item)
             else:
                 seq += 1

@@ -1,0 +1,52 @@
+"""The gateway's log: each request that ran fusion, saved like a CLI exchange.
+
+Off unless `log_gateway = true` is in the config (or a store is passed to `create_app`):
+a gateway serves other people's questions, and keeping them is the operator's choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from parley.chat import ChatOutcome, last_user_text
+from parley.errors import ConfigError
+from parley.models.base import content_text
+from parley.store import LogStore, entry_from_outcome, new_id
+
+log = logging.getLogger("parley.gateway")
+
+
+class GatewayLog:
+    """Saves finished fusion requests to a LogStore, off the event loop."""
+
+    def __init__(self, store: LogStore) -> None:
+        self.store = store
+
+    async def record(self, outcome: ChatOutcome, messages: list[dict[str, Any]]) -> str | None:
+        """Save `outcome` if it ran fusion; return the entry id (None when not saved).
+
+        A log that cannot be written costs a warning in the server log, never the answer.
+        """
+        if not outcome.deliberations:
+            return None
+        entry_id = new_id()
+        system = next(
+            (content_text(m.get("content")) for m in messages if m.get("role") == "system"),
+            None,
+        )
+        entry = entry_from_outcome(
+            outcome,
+            entry_id=entry_id,
+            conversation_id=entry_id,  # a conversation's id is its first exchange's
+            question=last_user_text(messages),
+            system=system,
+            source="gateway",
+        )
+        try:
+            await asyncio.to_thread(self.store.save, entry)
+        except ConfigError as exc:
+            log.warning("request not logged: %s", exc)
+            return None
+        return entry_id
