@@ -719,3 +719,72 @@ async def test_library_events_include_reasoning_deltas() -> None:
         got = [e async for e in d.events()]
     kinds = [type(e).__name__ for e in got]
     assert kinds.index("PanelReasoningDelta") < kinds.index("PanelCompleted")
+
+
+# --- parameters reach the inner calls, over HTTP ------------------------------------------
+
+
+async def test_parameters_reach_panel_and_judge_over_http() -> None:
+    async with running(models()) as gw, client(gw) as c:
+        await c.chat.completions.create(
+            model="vendor/outer",
+            messages=USER,  # type: ignore[arg-type]
+            tools=fusion_tool(
+                analysis_models=["vendor/a", "vendor/b"],
+                model="vendor/judge",
+                temperature=0.7,
+                max_completion_tokens=1234,
+                reasoning={"effort": "low", "max_tokens": 500},
+                tools=[],
+            ),  # type: ignore[arg-type]
+        )
+        for m in ("vendor/a", "vendor/b"):
+            (req,) = gw.models[m].requests
+            assert req.body["temperature"] == 0.7
+            assert req.body["max_completion_tokens"] == 1234
+            assert req.body["reasoning"] == {"effort": "low", "max_tokens": 500}
+            assert "tools" not in req.body
+        (judge,) = gw.models["vendor/judge"].requests
+        assert judge.body["temperature"] == 0
+        assert judge.body["max_completion_tokens"] == 1234
+        assert judge.body["reasoning"] == {"effort": "low", "max_tokens": 500}
+        assert "A: Rayleigh scattering." in json.dumps(judge.messages)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"temperature": 0},
+        {"temperature": 2},
+        {"temperature": 1},
+        {"max_tool_calls": 1},
+        {"max_tool_calls": 16},
+        {"analysis_models": ["vendor/a"] * 8},
+        {"models": ["vendor/a"]},
+        {"reasoning": {"effort": "xhigh"}},
+        {"cache_control": {"type": "ephemeral"}},
+    ],
+)
+async def test_values_at_the_bounds_are_accepted(params: dict[str, Any]) -> None:
+    async with running(models()) as gw:
+        status, data = await post(
+            gw.v1 + CHAT,
+            {"model": "vendor/outer", "messages": USER, "tools": fusion_tool(**params)},
+        )
+        assert status == 200, data
+
+
+async def test_alias_with_the_plugin_switched_off_is_the_plain_model() -> None:
+    async with running(models()) as gw:
+        status, data = await post(
+            gw.v1 + CHAT,
+            {
+                "model": "openrouter/fusion",
+                "messages": USER,
+                "plugins": [{"id": "fusion", "enabled": False}],
+            },
+        )
+        assert status == 200, data
+        assert data["model"] == "vendor/outer"
+        assert data["choices"][0]["message"]["content"] == "no fusion offered"
+        assert gw.calls("vendor/a") == 0
