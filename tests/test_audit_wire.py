@@ -788,3 +788,59 @@ async def test_alias_with_the_plugin_switched_off_is_the_plain_model() -> None:
         assert data["model"] == "vendor/outer"
         assert data["choices"][0]["message"]["content"] == "no fusion offered"
         assert gw.calls("vendor/a") == 0
+
+
+def named_events(events: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for e in events:
+        if e.startswith("event: "):
+            head, _, data = e.partition("\n")
+            payload = json.loads(data.removeprefix("data: "))
+            assert payload["type"] == head.removeprefix("event: ")
+            out.append(payload)
+    return out
+
+
+REQUIRED = {
+    "response.fusion_call.in_progress": set(),
+    "response.fusion_call.panel.added": {"model"},
+    "response.fusion_call.panel.delta": {"model", "delta"},
+    "response.fusion_call.panel.completed": {"model", "content"},
+    "response.fusion_call.panel.failed": {"model", "error"},
+    "response.fusion_call.analysis.in_progress": {"analyst_model", "judge_model"},
+    "response.fusion_call.analysis.completed": {"analysis"},
+    "response.fusion_call.completed": set(),
+}
+
+
+@pytest.mark.parametrize("judge_ok", [True, False])
+async def test_progress_events_carry_openrouters_required_fields(judge_ok: bool) -> None:
+    ms = models(**{"vendor/b": failing(429, "busy")})
+    if not judge_ok:
+        ms["vendor/judge"] = fixed("not json at all")
+    async with running(ms) as gw:
+        events = await sse_events(
+            gw.v1 + CHAT,
+            {
+                "model": "vendor/outer",
+                "messages": USER,
+                "stream": True,
+                "tools": fusion_tool(
+                    analysis_models=["vendor/a", "vendor/b"], model="vendor/judge"
+                ),
+            },
+            {"x-parley-fusion-events": "true"},
+        )
+    got = named_events(events)
+    kinds = [e["type"] for e in got]
+    assert kinds[0] == "response.fusion_call.in_progress"
+    assert kinds[-1] == "response.fusion_call.completed"
+    assert "response.fusion_call.panel.failed" in kinds
+    assert ("response.fusion_call.analysis.completed" in kinds) is judge_ok
+    for e in got:
+        assert {"type", "item_id", "output_index", "sequence_number"} <= set(e)
+        assert REQUIRED[e["type"]] <= set(e), e
+    assert [e["sequence_number"] for e in got] == sorted({e["sequence_number"] for e in got})
+    if not judge_ok:
+        assert got[-1]["failure_reason"] == "judge_not_valid_json"
+    assert got[-1]["failed_models"][0]["status_code"] == 429

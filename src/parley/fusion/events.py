@@ -125,4 +125,10 @@ def to_wire(event: Event, item_id: str, sequence_number: int) -> dict[str, Any]:
             out["analysis"] = event.analysis.model_dump()
         if event.failure_reason:
             out["failure_reason"] = event.failure_reason
+    elif isinstance(event, FusionCompleted):
+        # Beyond OpenRouter's required fields: why it failed, for a stream's reader.
+        wire = event.result.to_wire()
+        for key in ("failure_reason", "failed_models"):
+            if key in wire:
+                out[key] = wire[key]
     return out

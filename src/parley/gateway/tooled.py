@@ -60,6 +60,7 @@ async def _produce(
     seq = 0
     nxt: asyncio.Future[Any] = asyncio.ensure_future(anext(items))
     opened = False
+    fusion_started = False
     try:
         while True:
             done, _ = await asyncio.wait((nxt,), timeout=heartbeat_s)
@@ -77,6 +78,14 @@ async def _produce(
                 await out.write(out.chunks.text(item))
             elif isinstance(item, chat.ToolStarted):
                 await out.write(sse.HEARTBEAT)
+                if events and item.name == C.FUSION_TOOL and not fusion_started:
+                    fusion_started = True  # a capped second call never runs
+                    seq += 1
+                    await out.write(sse.event(IN_PROGRESS, _base(out, IN_PROGRESS, seq)))
+            elif isinstance(item, ev.AnalysisCompleted) and item.analysis is None:
+                # OpenRouter's analysis.completed always carries an analysis; a failed
+                # judge's reason goes out on fusion_call.completed instead.
+                pass
             elif isinstance(item, chat.ChatOutcome):
                 if not opened:
                     await out.write(out.chunks.role())
@@ -93,6 +102,18 @@ async def _produce(
             nxt.cancel()
             await asyncio.gather(nxt, return_exceptions=True)
         await items.aclose()
+
+
+IN_PROGRESS = "response.fusion_call.in_progress"
+
+
+def _base(out: Stream, kind: str, seq: int) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "item_id": out.chunks.base["id"],
+        "output_index": 0,
+        "sequence_number": seq,
+    }
 
 
 async def _finish(out: Stream, outcome: chat.ChatOutcome) -> None:
