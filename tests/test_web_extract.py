@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -177,3 +180,22 @@ async def test_extraction_past_its_time_bound_is_a_clear_error() -> None:
     html = (SITE / "node-punycode.html").read_bytes()
     with pytest.raises(ExtractError, match="took longer than 0s"):
         await extract(html, "text/html", limit_s=0)
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A loop's default pool that counts what it is given (DNS lookups go there)."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.jobs = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.jobs += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_extraction_keeps_out_of_the_default_pool() -> None:
+    pool = CountingPool()
+    asyncio.get_running_loop().set_default_executor(pool)
+    page = await extract((SITE / "npm-ping.html").read_bytes(), "text/html")
+    assert page.title == "npm-ping" and pool.jobs == 0

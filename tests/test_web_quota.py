@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 from tests.conftest import judge_fn
 
 from parley import (
@@ -54,3 +55,12 @@ async def test_each_request_gets_a_fresh_quota() -> None:
     assert first.quota is not None and second.quota is not None
     assert first.quota is not second.quota
     assert first.for_request() is first
+
+
+def test_take_spends_one_call_and_then_says_the_cap_is_spent() -> None:
+    quota = WebQuota(fetches=1, searches=0)
+    assert quota.take("web_fetch") is None and quota.fetches == 0
+    assert "cap of 60 fetches is spent" in (quota.take("web_fetch") or "")
+    assert "cap of 120 searches is spent" in (quota.take("web_search") or "")
+    with pytest.raises(ValueError, match="no web quota for 'datetime'"):
+        quota.take("datetime")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from parley import _constants as C
 from parley.errors import ConfigError, InvalidParameter
+from parley.http import new_session
 from parley.runtime import Runtime
 from parley.tools.fakes import FakeSearch
 from parley.tools.fetch import WebFetcher, default_fetcher
@@ -276,6 +279,72 @@ async def test_exa_search() -> None:
     assert [h.url for h in hits] == ["https://arxiv.org/abs/2307.06435", "https://example.org/2"]
     assert hits[0].snippet.startswith("Large Language Models (LLMs)")
     assert hits[1].snippet == "first point … second point"
+
+
+# --- every service call: its own time bound, and the environment's proxy
+
+
+@asynccontextmanager
+async def silent_service() -> AsyncIterator[str]:
+    """A loopback service that takes connections and never answers on them."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        for writer in held:
+            writer.close()
+            await writer.wait_closed()
+        await server.wait_closed()
+
+
+async def test_a_service_that_never_answers_fails_in_its_own_time_bound() -> None:
+    assert TavilySearch(KEY).timeout_s == SearxngSearch("http://s").timeout_s == C.SEARCH_TIMEOUT_S
+    async with silent_service() as base:
+        backend = SearxngSearch(base, timeout_s=0.05)
+        with pytest.raises(SearchError, match=r"SearXNG did not answer within 0\.05s"):
+            await backend.search("q", max_results=5)
+        out = await WebSearchTool(ExaSearch(KEY, base_url=base, timeout_s=0.05)).run({"query": "q"})
+    assert not out.ok and "Exa did not answer within 0.05s" in json.loads(out.content)["error"]
+
+
+async def test_an_unreachable_service_is_named() -> None:
+    async with silent_service() as base:
+        pass  # its port is closed now
+    with pytest.raises(SearchError, match="Brave Search could not be reached"):
+        await BraveSearch(KEY, base_url=base).search("q", max_results=5)
+
+
+async def test_search_services_go_through_the_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hosts: list[str] = []
+
+    async def proxy(request: web.Request) -> web.StreamResponse:
+        hosts.append(request.host)
+        return web.json_response({"results": [{"url": "https://a.org/", "title": "A"}]})
+
+    async with stand_in("GET", "/search", proxy) as proxy_url:
+        for var in ("HTTP_PROXY", "http_proxy"):
+            monkeypatch.setenv(var, proxy_url)
+        for var in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(var, raising=False)
+        hits = await SearxngSearch("http://searx.test").search("q", max_results=5)
+        assert hits == [SearchHit("https://a.org/", "A", "")]
+        assert hosts == ["searx.test"]
+        # A session made without the environment's trust goes direct: the proxy is dead.
+        async with silent_service() as dead:
+            pass
+        monkeypatch.setenv("HTTP_PROXY", dead)
+        monkeypatch.setenv("http_proxy", dead)
+        async with new_session(trust_env=False) as direct:
+            assert await SearxngSearch(proxy_url, direct).search("q", max_results=5) == hits
 
 
 # --- ddgs: the library's client is injected (it would go to the internet)

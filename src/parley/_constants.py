@@ -60,6 +60,8 @@ GATEWAY_HEARTBEAT_S = 2.0
 # wide panel cannot multiply the per-loop caps into hundreds of fetches.
 WEB_FETCHES_PER_REQUEST = 60
 WEB_SEARCHES_PER_REQUEST = 120
+# A search service's whole call; a hung one must not hold a panelist for the model timeout.
+SEARCH_TIMEOUT_S = 20.0
 
 # Judge.
 JUDGE_REASK_ATTEMPTS = 1

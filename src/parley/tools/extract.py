@@ -3,15 +3,20 @@
 HTML goes through trafilatura (main text only, as markdown) with markdownify as the fallback
 when trafilatura finds nothing; text, markdown and JSON pass through; PDF text comes from
 pypdf. Anything else is refused with an error that says which types are read. Extraction
-runs in a worker thread under a time bound, so one huge page cannot stall the event loop.
+runs under a time bound in a small pool of its own, so one huge page cannot stall the event
+loop, and pages that outlive their bound cannot take the default pool's threads (which also
+serve every DNS lookup).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import unescape
 from typing import Any
@@ -19,6 +24,8 @@ from typing import Any
 from parley.errors import MissingExtraError, ParleyError
 
 EXTRACT_TIMEOUT_S = 20.0
+# Extraction is CPU-bound and holds the GIL most of the time: more threads would not help.
+EXTRACT_WORKERS = 2
 # Past this many characters of HTML the extractors get slow and the page is rarely worth it.
 MAX_HTML_CHARS = 3_000_000
 MAX_PDF_PAGES = 200
@@ -132,16 +139,31 @@ def extract_sync(body: bytes, content_type: str, url: str = "") -> Extracted:
 async def extract(
     body: bytes, content_type: str, url: str = "", *, limit_s: float = EXTRACT_TIMEOUT_S
 ) -> Extracted:
-    """`extract_sync` in a worker thread, bounded by `limit_s` seconds.
+    """`extract_sync` in the extraction pool, bounded by `limit_s` seconds (queueing included).
 
-    On time-out the thread runs on to its end (threads cannot be killed), but the caller is
-    released and the page reported as unreadable.
+    On time-out a started extraction runs on to its end (threads cannot be killed) but the
+    caller is released and the page reported as unreadable; a queued one never starts.
     """
+    job = functools.partial(extract_sync, body, content_type, url)
     try:
         async with asyncio.timeout(limit_s):
-            return await asyncio.to_thread(extract_sync, body, content_type, url)
+            return await asyncio.get_running_loop().run_in_executor(_executor(), job)
     except TimeoutError:
         raise ExtractError(f"extracting the text took longer than {limit_s:g}s") from None
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process's extraction pool, made on first use (event loops in several threads may
+    ask at once)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(EXTRACT_WORKERS, thread_name_prefix="parley-extract")
+        return _pool
 
 
 def _html(html: str, url: str) -> Extracted:

@@ -60,6 +60,25 @@ class SearchBackend(Protocol):
 
 
 @runtime_checkable
+class DomainFilteringBackend(SearchBackend, Protocol):
+    """A backend that applies the domain lists at the service (no spares to over-fetch).
+
+    `filters_domains` lets a wrapper that has the signature but not the ability say so.
+    """
+
+    filters_domains: bool
+
+    async def search(
+        self,
+        query: str,
+        *,
+        max_results: int,
+        allowed_domains: list[str] | None = None,
+        excluded_domains: list[str] | None = None,
+    ) -> list[SearchHit]: ...
+
+
+@runtime_checkable
 class Fetcher(Protocol):
     async def fetch(self, url: str) -> FetchedPage: ...
 
@@ -113,6 +132,27 @@ class WebQuota:
     fetches: int = C.WEB_FETCHES_PER_REQUEST
     searches: int = C.WEB_SEARCHES_PER_REQUEST
 
+    def take(self, kind: str) -> str | None:
+        """Spend one `web_search` or `web_fetch` call; None when allowed, else the error the
+        model reads."""
+        if kind == C.WEB_SEARCH_TOOL:
+            if self.searches <= 0:
+                return _spent(kind, C.WEB_SEARCHES_PER_REQUEST, "searches")
+            self.searches -= 1
+        elif kind == C.WEB_FETCH_TOOL:
+            if self.fetches <= 0:
+                return _spent(kind, C.WEB_FETCHES_PER_REQUEST, "fetches")
+            self.fetches -= 1
+        else:
+            raise ValueError(
+                f"no web quota for {kind!r}; use {C.WEB_SEARCH_TOOL!r} or {C.WEB_FETCH_TOOL!r}"
+            )
+        return None
+
+
+def _spent(kind: str, cap: int, what: str) -> str:
+    return f"{kind}: this request's cap of {cap} {what} is spent; answer from what you have"
+
 
 class WebSearchTool:
     """`web_search`: results `{url, title, snippet}` from the configured backend."""
@@ -154,18 +194,14 @@ class WebSearchTool:
             return ToolOutput.error("web_search needs a non-empty 'query'")
         if self.uses >= self.max_uses:
             return ToolOutput.error(f"web_search max_uses ({self.max_uses}) reached")
-        if self.quota is not None:
-            if self.quota.searches <= 0:
-                return ToolOutput.error(
-                    f"web_search: this request's cap of {C.WEB_SEARCHES_PER_REQUEST} searches "
-                    "is spent; answer from what you have"
-                )
-            self.quota.searches -= 1
+        spent = self.quota.take(C.WEB_SEARCH_TOOL) if self.quota is not None else None
+        if spent:
+            return ToolOutput.error(spent)
         self.uses += 1
         n = self.max_results
         try:
-            if getattr(self.backend, "filters_domains", False):
-                hits = await self.backend.search(  # type: ignore[call-arg]
+            if isinstance(self.backend, DomainFilteringBackend) and self.backend.filters_domains:
+                hits = await self.backend.search(
                     query,
                     max_results=n,
                     allowed_domains=self.allowed,
@@ -252,14 +288,9 @@ class WebFetchTool:
             return ToolOutput.error(
                 f"web_fetch max_uses ({self.max_uses}) reached for this request", url=url
             )
-        if self.quota is not None:
-            if self.quota.fetches <= 0:
-                return ToolOutput.error(
-                    f"web_fetch: this request's cap of {C.WEB_FETCHES_PER_REQUEST} fetches is "
-                    "spent; answer from what you have",
-                    url=url,
-                )
-            self.quota.fetches -= 1
+        spent = self.quota.take(C.WEB_FETCH_TOOL) if self.quota is not None else None
+        if spent:
+            return ToolOutput.error(spent, url=url)
         self.uses += 1
         try:
             page = await self.fetcher.fetch(url)

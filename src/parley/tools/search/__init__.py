@@ -1,7 +1,7 @@
 """Search backends for `web_search`: SearXNG, Brave, Tavily, Exa, ddgs and a local folder.
 
-Each is a `SearchBackend` (`async search(query, *, max_results)`); the service backends also
-take `allowed_domains`/`excluded_domains` (their `filters_domains` is true). `default_search`
+Each is a `SearchBackend` (`async search(query, *, max_results)`); the service backends are
+`DomainFilteringBackend`s, taking `allowed_domains`/`excluded_domains` too. `default_search`
 picks one from the environment (see `parley.tools.search.select`).
 """
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley.tools.search._common import KeyedBackend, plain, request_json, site_query
+from parley.tools.search._common import KeyedBackend, field, hits, site_query
 from parley.tools.web import SearchHit
 
 ENV = "BRAVE_API_KEY"
@@ -15,32 +15,20 @@ class BraveSearch(KeyedBackend):
     """Brave's web results: `web.results[]` with url, title and description."""
 
     default_base_url = BASE_URL
+    service = "Brave Search"
 
-    async def search(
-        self,
-        query: str,
-        *,
-        max_results: int,
-        allowed_domains: list[str] | None = None,
-        excluded_domains: list[str] | None = None,
+    async def _search(
+        self, query: str, max_results: int, allowed: list[str], excluded: list[str]
     ) -> list[SearchHit]:
-        q = site_query(query, allowed_domains or [], excluded_domains or [])
-        data = await request_json(
-            self.session,
-            "Brave Search",
+        data = await self.request_json(
             "GET",
-            f"{self.base_url}/res/v1/web/search",
-            params={"q": q, "count": str(min(max_results, MAX_COUNT))},
+            "/res/v1/web/search",
+            params={
+                "q": site_query(query, allowed, excluded),
+                "count": str(min(max_results, MAX_COUNT)),
+            },
             headers={"Accept": "application/json", "X-Subscription-Token": self._key},
             secret=self._key,
             hint={401: f"check {ENV}", 422: f"check {ENV}", 429: "Brave's rate limit; retry later"},
         )
-        web = data.get("web") if isinstance(data, dict) else None
-        results = web.get("results") if isinstance(web, dict) else None
-        return [
-            SearchHit(
-                url=str(r["url"]), title=plain(r.get("title")), snippet=plain(r.get("description"))
-            )
-            for r in (results or [])
-            if isinstance(r, dict) and r.get("url")
-        ][:max_results]
+        return hits(field(data, "web", "results"), max_results, snippet="description")

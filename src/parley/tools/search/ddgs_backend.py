@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, Protocol
 
 from parley.errors import MissingExtraError
-from parley.tools.search._common import SearchError, plain, site_query
+from parley.tools.search._common import SearchError, hits, site_query
 from parley.tools.web import SearchHit
 
 TIMEOUT_S = 10
@@ -51,8 +51,4 @@ class DdgsSearch:
             if "no results" in str(exc).lower():
                 return []
             raise SearchError(f"ddgs search failed: {type(exc).__name__}: {exc}") from None
-        return [
-            SearchHit(url=str(r["href"]), title=plain(r.get("title")), snippet=plain(r.get("body")))
-            for r in rows or []
-            if isinstance(r, dict) and r.get("href")
-        ][:max_results]
+        return hits(rows, max_results, url_key="href", snippet="body")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.tools.search._common import KeyedBackend, plain, request_json
+from parley.tools.search._common import KeyedBackend, field, hits, plain
 from parley.tools.web import SearchHit
 
 ENV = "EXA_API_KEY"
@@ -17,40 +17,29 @@ class ExaSearch(KeyedBackend):
     """Exa's `results[]`: url and title, the snippet from highlights, summary or text."""
 
     default_base_url = BASE_URL
+    service = "Exa"
 
-    async def search(
-        self,
-        query: str,
-        *,
-        max_results: int,
-        allowed_domains: list[str] | None = None,
-        excluded_domains: list[str] | None = None,
+    async def _search(
+        self, query: str, max_results: int, allowed: list[str], excluded: list[str]
     ) -> list[SearchHit]:
         body: dict[str, Any] = {
             "query": query,
             "numResults": max_results,
             "contents": {"text": {"maxCharacters": SNIPPET_CHARS}},
         }
-        if allowed_domains:
-            body["includeDomains"] = allowed_domains
-        if excluded_domains:
-            body["excludeDomains"] = excluded_domains
-        data = await request_json(
-            self.session,
-            "Exa",
+        if allowed:
+            body["includeDomains"] = allowed
+        if excluded:
+            body["excludeDomains"] = excluded
+        data = await self.request_json(
             "POST",
-            f"{self.base_url}/search",
+            "/search",
             json_body=body,
             headers={"x-api-key": self._key, "Accept": "application/json"},
             secret=self._key,
             hint={401: f"check {ENV}", 429: "rate limited"},
         )
-        results = data.get("results") if isinstance(data, dict) else None
-        return [
-            SearchHit(url=str(r["url"]), title=plain(r.get("title")), snippet=_snippet(r))
-            for r in (results or [])
-            if isinstance(r, dict) and r.get("url")
-        ][:max_results]
+        return hits(field(data, "results"), max_results, snippet=_snippet)
 
 
 def _snippet(r: dict[str, Any]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley.tools.search._common import KeyedBackend, plain, request_json
+from parley.tools.search._common import KeyedBackend, field, hits
 from parley.tools.web import SearchHit
 
 ENV = "TAVILY_API_KEY"
@@ -15,39 +15,26 @@ class TavilySearch(KeyedBackend):
     """Tavily's `results[]` with url, title and content (the snippet)."""
 
     default_base_url = BASE_URL
+    service = "Tavily"
 
-    async def search(
-        self,
-        query: str,
-        *,
-        max_results: int,
-        allowed_domains: list[str] | None = None,
-        excluded_domains: list[str] | None = None,
+    async def _search(
+        self, query: str, max_results: int, allowed: list[str], excluded: list[str]
     ) -> list[SearchHit]:
         body: dict[str, object] = {
             "query": query,
             "max_results": min(max_results, MAX_RESULTS),
             "search_depth": "basic",
         }
-        if allowed_domains:
-            body["include_domains"] = allowed_domains
-        if excluded_domains:
-            body["exclude_domains"] = excluded_domains
-        data = await request_json(
-            self.session,
-            "Tavily",
+        if allowed:
+            body["include_domains"] = allowed
+        if excluded:
+            body["exclude_domains"] = excluded
+        data = await self.request_json(
             "POST",
-            f"{self.base_url}/search",
+            "/search",
             json_body=body,
             headers={"Authorization": f"Bearer {self._key}"},
             secret=self._key,
             hint={401: f"check {ENV}", 432: "Tavily plan limit reached", 429: "rate limited"},
         )
-        results = data.get("results") if isinstance(data, dict) else None
-        return [
-            SearchHit(
-                url=str(r["url"]), title=plain(r.get("title")), snippet=plain(r.get("content"))
-            )
-            for r in (results or [])
-            if isinstance(r, dict) and r.get("url")
-        ][:max_results]
+        return hits(field(data, "results"), max_results)
