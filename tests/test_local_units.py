@@ -71,6 +71,7 @@ def test_tool_traffic_becomes_plain_turns() -> None:
     out = normalize(messages)
     assert [m["role"] for m in out] == ["user"]
     assert "Result of the fusion tool:\nstatus: ok" in out[0]["content"]
+    assert out[0]["content"].endswith("answer this request: Q?")  # the question comes last
 
 
 def test_plain_prompt_ends_with_the_assistant_cue() -> None:

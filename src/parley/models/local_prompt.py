@@ -40,6 +40,8 @@ def normalize(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Roles limited to system/user/assistant, tool results as user turns, same roles merged."""
     names: dict[str, str] = {}
     out: list[dict[str, str]] = []
+    asked = ""  # the user's own last request, restated after tool results
+    folded = False
     for m in messages:
         role = str(m.get("role", "user"))
         text = _text(m.get("content"))
@@ -50,6 +52,9 @@ def normalize(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
         elif role == "tool":
             name = names.get(str(m.get("tool_call_id", "")), "tool")
             role, text = "user", f"Result of the {name} tool:\n{_readable(text)}"
+            folded = True
+        elif role == "user" and text.strip():
+            asked, folded = text.strip(), False
         elif role not in ("system", "user", "assistant"):
             role = "user"
         if not text.strip():
@@ -58,6 +63,9 @@ def normalize(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
             out[-1]["content"] += "\n\n" + text
         else:
             out.append({"role": role, "content": text})
+    if folded and asked and out and out[-1]["role"] == "user":
+        # Small models lose the question behind a long tool result; say it again last.
+        out[-1]["content"] += f"\n\nUsing the result above, answer this request: {asked}"
     if not out or out[-1]["role"] != "user":
         out.append({"role": "user", "content": "Continue."})
     return out
