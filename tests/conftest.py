@@ -47,12 +47,19 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[di
         "PARLEY_SEARCH_DIR",
         "PARLEY_ALLOW_PRIVATE_URLS",
         "PARLEY_WEB_FETCH",
+        "BRAVE_BASE_URL",
+        "TAVILY_BASE_URL",
+        "EXA_BASE_URL",
+        "PARLEY_MAX_BODY_BYTES",
+        "PARLEY_DEBUG",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PARLEY_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("PARLEY_KEYS", str(tmp_path / "keys.json"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    # platformdirs ignores XDG_* on macOS: name the log file outright.
+    monkeypatch.setenv("PARLEY_LOG_DB", str(tmp_path / "data" / "log.db"))
     yield {"tmp": str(tmp_path)}
 
 

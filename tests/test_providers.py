@@ -172,9 +172,7 @@ async def test_an_unreachable_upstream_is_an_upstream_error(
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_a_panelist_that_times_out_fails_and_the_others_are_kept(
-    monkeypatch: pytest.MonkeyPatch, streaming: bool
-) -> None:
+async def test_a_panelist_that_times_out_fails_and_the_others_are_kept(streaming: bool) -> None:
     """The slow upstream waits on an event nobody sets; only the timeout can end its call."""
     never = asyncio.Event()
 
@@ -187,15 +185,15 @@ async def test_a_panelist_that_times_out_fails_and_the_others_are_kept(
         "vendor/slow": FunctionModel(hang),
         "vendor/judge": FunctionModel(lambda req: ANALYSIS_JSON),
     }
-    # Generous enough that the fast panelist and the judge finish on a loaded machine.
-    monkeypatch.setenv("PARLEY_UPSTREAM_TIMEOUT", "1.5")
+    # Generous enough that the fast panelist and the judge finish on a loaded machine;
+    # injected through the runtime's env, as a library user would.
     async with FakeUpstream(models) as up, new_session() as s:
         runtime = Runtime.create(
             session=s,
             settings=load_settings(
                 overrides={"panel": ["vendor/fast", "vendor/slow"], "judge": "vendor/judge"}
             ),
-            env={"OPENROUTER_BASE_URL": up.base_url},
+            env={"OPENROUTER_BASE_URL": up.base_url, "PARLEY_UPSTREAM_TIMEOUT": "1.5"},
         )
         d = Deliberation(runtime, QUESTION)
         if streaming:

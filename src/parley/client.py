@@ -46,7 +46,12 @@ class Parley:
         self._runtime: Runtime | None = None
 
     async def __aenter__(self) -> Parley:
-        self.runtime  # noqa: B018 - builds the session inside the running loop
+        try:
+            self.runtime  # noqa: B018 - builds the session inside the running loop
+        except BaseException:
+            # A config error after the session opened must not leave it unclosed.
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Mapping
 
 import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
@@ -21,10 +22,10 @@ from parley.errors import ConfigError
 _PROXIED: weakref.WeakSet[aiohttp.ClientSession] = weakref.WeakSet()
 
 
-def upstream_timeout() -> aiohttp.ClientTimeout:
+def upstream_timeout(env: Mapping[str, str] | None = None) -> aiohttp.ClientTimeout:
     """Connect bound plus a whole-call bound (`PARLEY_UPSTREAM_TIMEOUT` seconds overrides)."""
     total = C.UPSTREAM_TOTAL_TIMEOUT_S
-    raw = os.environ.get(C.UPSTREAM_TIMEOUT_ENV)
+    raw = (os.environ if env is None else env).get(C.UPSTREAM_TIMEOUT_ENV)
     if raw:
         try:
             total = float(raw)
@@ -93,3 +94,19 @@ def new_web_session(
         trust_env=False,
         raise_for_status=False,
     )
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` with every secret (of a useful length) replaced, for errors and logs."""
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "***")
+    return text
+
+
+def redact_url(url: str) -> str:
+    """A URL fit to show: credentials in its user-info part are hidden."""
+    parsed = URL(url)
+    if parsed.user or parsed.password:
+        parsed = parsed.with_user("***").with_password(None)
+    return str(parsed)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
 from parley import _constants as C
 from parley.config import Settings, load_keys
 from parley.errors import MissingKeyError
+from parley.http import upstream_timeout
 from parley.models.base import ChatModel
 from parley.models.chat_completions import ChatCompletionsModel
 
@@ -29,9 +30,10 @@ class Route:
     provider: str
     base_url: str
     upstream_model: str
-    api_key: str | None
+    # Kept out of repr: a Route in a log line or an assertion diff must not show the key.
+    api_key: str | None = field(repr=False)
     key_env: str | None
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 class Router:
@@ -51,6 +53,8 @@ class Router:
         self.models = dict(models or {})
         self._keys: dict[str, str] | None = None
         self._cache: dict[str, ChatModel] = {}
+        # Read from this router's env, so a caller (or a test) sets the bound by injection.
+        self._timeout = upstream_timeout(self.env)
 
     def _key(self, provider: str, env_var: str | None) -> str | None:
         if env_var and self.env.get(env_var):
@@ -128,6 +132,7 @@ class Router:
                 api_key=route.api_key,
                 extra_headers=dict(route.headers),
                 openai_api=route.provider == "openai",
+                timeout=self._timeout,
             )
         self._cache[model_id] = model
         return model

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from parley.errors import UpstreamError, UpstreamTimeout
-from parley.http import env_proxy, upstream_timeout
+from parley.http import env_proxy, redact, redact_url, upstream_timeout
 from parley.models.base import has_tool_turns, tool_turns_as_text
 
 
@@ -27,6 +27,7 @@ class ChatCompletionsModel:
         api_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         openai_api: bool = False,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> None:
         self._session = session
         # OpenAI's own API takes `reasoning_effort` and rejects OpenRouter's `reasoning`.
@@ -35,9 +36,10 @@ class ChatCompletionsModel:
         self.upstream_model = upstream_model
         self.model_id = model_id
         self._headers = {"Content-Type": "application/json", **(extra_headers or {})}
+        self._secret = api_key or ""
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._timeout = upstream_timeout()
+        self._timeout = timeout or upstream_timeout()
         self._proxy, self._proxy_auth = env_proxy(session, self._url)
 
     def __repr__(self) -> str:  # never show the key
@@ -64,24 +66,33 @@ class ChatCompletionsModel:
             payload.pop("stream_options", None)
         return json.dumps(payload).encode(), {**self._headers, **headers}
 
-    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
-        data, hdrs = self._prepare(body, headers, stream=False)
+    @contextlib.asynccontextmanager
+    async def _post(
+        self, data: bytes, headers: Mapping[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """POST and yield the open response; a status >= 400, a timeout or a broken
+        connection (also while the caller reads) becomes an UpstreamError."""
         try:
             async with self._session.post(
                 self._url,
                 data=data,
-                headers=hdrs,
+                headers=headers,
                 timeout=self._timeout,
                 proxy=self._proxy,
                 proxy_auth=self._proxy_auth,
             ) as resp:
-                raw = await resp.read()
                 if resp.status >= 400:
-                    raise self._error(resp.status, raw)
+                    raise self._error(resp.status, await resp.read())
+                yield resp
         except TimeoutError:
             raise self._timeout_error() from None
         except aiohttp.ClientError as exc:
             raise self._connect_error(exc) from None
+
+    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        data, hdrs = self._prepare(body, headers, stream=False)
+        async with self._post(data, hdrs) as resp:
+            raw = await resp.read()
         out = self._json(raw)
         if "error" in out and not out.get("choices"):
             raise self._error(_status_in(out["error"]) or 502, raw)
@@ -92,33 +103,18 @@ class ChatCompletionsModel:
     ) -> AsyncIterator[dict[str, Any]]:
         data, hdrs = self._prepare(body, headers, stream=True)
         hdrs["Accept"] = "text/event-stream"
-        try:
-            async with self._session.post(
-                self._url,
-                data=data,
-                headers=hdrs,
-                timeout=self._timeout,
-                proxy=self._proxy,
-                proxy_auth=self._proxy_auth,
-            ) as resp:
-                if resp.status >= 400:
-                    raise self._error(resp.status, await resp.read())
-                ctype = resp.headers.get("Content-Type", "")
-                if "text/event-stream" not in ctype:
-                    # Some servers ignore `stream`; accept a whole JSON body as one chunk.
-                    yield _as_chunk(self._json(await resp.read()))
+        async with self._post(data, hdrs) as resp:
+            if "text/event-stream" not in resp.headers.get("Content-Type", ""):
+                # Some servers ignore `stream`; accept a whole JSON body as one chunk.
+                yield _as_chunk(self._json(await resp.read()))
+                return
+            async for payload in _sse_data(resp.content):
+                if payload == b"[DONE]":
                     return
-                async for payload in _sse_data(resp.content):
-                    if payload == b"[DONE]":
-                        return
-                    chunk = self._json(payload)
-                    if chunk.get("error"):
-                        raise self._error(_status_in(chunk["error"]) or 502, payload)
-                    yield chunk
-        except TimeoutError:
-            raise self._timeout_error() from None
-        except aiohttp.ClientError as exc:
-            raise self._connect_error(exc) from None
+                chunk = self._json(payload)
+                if chunk.get("error"):
+                    raise self._error(_status_in(chunk["error"]) or 502, payload)
+                yield chunk
 
     @contextlib.asynccontextmanager
     async def forward(
@@ -133,22 +129,8 @@ class ChatCompletionsModel:
         hdrs = {**self._headers, **headers}
         if payload.get("stream"):
             hdrs["Accept"] = "text/event-stream"
-        try:
-            async with self._session.post(
-                self._url,
-                data=json.dumps(payload).encode(),
-                headers=hdrs,
-                timeout=self._timeout,
-                proxy=self._proxy,
-                proxy_auth=self._proxy_auth,
-            ) as resp:
-                if resp.status >= 400:
-                    raise self._error(resp.status, await resp.read())
-                yield resp
-        except TimeoutError:
-            raise self._timeout_error() from None
-        except aiohttp.ClientError as exc:
-            raise self._connect_error(exc) from None
+        async with self._post(json.dumps(payload).encode(), hdrs) as resp:
+            yield resp
 
     def _json(self, raw: bytes) -> dict[str, Any]:
         try:
@@ -166,7 +148,11 @@ class ChatCompletionsModel:
 
     def _error(self, status: int, raw: bytes) -> UpstreamError:
         message = _error_message(raw) or f"HTTP {status}"
-        return UpstreamError(f"{self.model_id}: {message}", status, self.model_id)
+        return UpstreamError(self._scrub(f"{self.model_id}: {message}"), status, self.model_id)
+
+    def _scrub(self, text: str) -> str:
+        """Upstreams sometimes echo the key they rejected; it must not reach our caller."""
+        return redact(text, self._secret)
 
     def _timeout_error(self) -> UpstreamTimeout:
         return UpstreamTimeout(
@@ -178,7 +164,10 @@ class ChatCompletionsModel:
 
     def _connect_error(self, exc: aiohttp.ClientError) -> UpstreamError:
         return UpstreamError(
-            f"{self.model_id}: cannot reach {self._url}: {type(exc).__name__}: {exc}",
+            self._scrub(
+                f"{self.model_id}: cannot reach {redact_url(self._url)}: "
+                f"{type(exc).__name__}: {exc}"
+            ),
             None,
             self.model_id,
         )
