@@ -844,3 +844,26 @@ async def test_progress_events_carry_openrouters_required_fields(judge_ok: bool)
     if not judge_ok:
         assert got[-1]["failure_reason"] == "judge_not_valid_json"
     assert got[-1]["failed_models"][0]["status_code"] == 429
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        "required",
+        {"type": "openrouter:fusion"},
+        {"type": "function", "function": {"name": "fusion"}},
+    ],
+)
+async def test_forcing_withheld_fusion_sends_no_dangling_tool_choice(choice: Any) -> None:
+    async with running(models()) as gw:
+        for body, headers in (
+            ({"model": "openrouter/fusion"}, {DEPTH: "1"}),
+            ({"model": "vendor/outer", "plugins": [{"id": "fusion", "enabled": False}]}, {}),
+        ):
+            status, data = await post(
+                gw.v1 + CHAT, {**body, "messages": USER, "tool_choice": choice}, headers
+            )
+            assert status == 200, data
+        for req in gw.models["vendor/outer"].requests:
+            assert "tools" not in req.body
+            assert "tool_choice" not in req.body

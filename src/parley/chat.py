@@ -206,11 +206,9 @@ def _tool_choice(
         return force(name), "auto"
     if choice == "required":
         return (force(C.FUSION_TOOL) if has_fusion else "required"), "auto"
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        fn = choice.get("function")
-        if isinstance(fn, dict) and fn.get("name") == C.FUSION_TOOL:
-            # The plain OpenAI spelling of forcing fusion: once, like the server-tool form.
-            return (choice, "auto") if has_fusion else (None, None)
+    if _names_fusion(choice):
+        # The plain OpenAI spelling of forcing fusion: once, like the server-tool form.
+        return (choice, "auto") if has_fusion else (None, None)
     return choice, choice
 
 
@@ -316,7 +314,16 @@ def passthrough_body(raw: dict[str, Any], p: Plan) -> dict[str, Any]:
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and str(choice.get("type", "")).startswith(C.TOOL_PREFIXES):
         del body["tool_choice"]  # it named a server tool that was withheld
+    elif "tools" not in body and (choice == "required" or _names_fusion(choice)):
+        # Fusion was withheld (depth, `enabled: false`) from a request that forced it:
+        # upstreams reject a forcing tool_choice with no tools to choose from.
+        del body["tool_choice"]
     return body
+
+
+def _names_fusion(choice: Any) -> bool:
+    fn = choice.get("function") if isinstance(choice, dict) else None
+    return isinstance(fn, dict) and fn.get("name") == C.FUSION_TOOL
 
 
 @dataclass(frozen=True)
