@@ -867,3 +867,11 @@ async def test_forcing_withheld_fusion_sends_no_dangling_tool_choice(choice: Any
         for req in gw.models["vendor/outer"].requests:
             assert "tools" not in req.body
             assert "tool_choice" not in req.body
+
+
+async def test_models_retrieve_through_the_sdk() -> None:
+    async with running(models()) as gw, client(gw) as c:
+        m = await c.models.retrieve("openrouter/fusion")
+        assert m.id == "openrouter/fusion" and m.object == "model"
+        with pytest.raises(openai.NotFoundError):
+            await c.models.retrieve("vendor/never-configured")

@@ -27,7 +27,7 @@ from parley.gateway.auth import ApiKeyMiddleware, load_api_keys
 from parley.gateway.chat_route import ChatEndpoint
 from parley.gateway.errors import error_body
 from parley.gateway.log import GatewayLog
-from parley.gateway.models_route import listing
+from parley.gateway.models_route import find, listing
 from parley.http import new_session
 from parley.models.base import ChatModel
 from parley.runtime import Runtime
@@ -136,6 +136,14 @@ def create_app(
     async def models_endpoint(request: Request) -> Response:
         return JSONResponse(listing(state.runtime))
 
+    async def model_endpoint(request: Request) -> Response:
+        model_id = request.path_params["model_id"]
+        found = find(state.runtime, model_id)
+        if found is None:
+            message = f"model {model_id!r} is not listed; see GET /v1/models"
+            return JSONResponse(error_body(404, message, "model_not_found", "model"), 404)
+        return JSONResponse(found)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -144,6 +152,7 @@ def create_app(
         routes += [
             Route(f"{prefix}/chat/completions", chat_endpoint, methods=["POST"]),
             Route(f"{prefix}/models", models_endpoint, methods=["GET"]),
+            Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]),
         ]
     keys = load_api_keys(environ) if api_keys is None else api_keys
     middleware = [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []

@@ -29,13 +29,20 @@ def model_ids(runtime: Runtime) -> list[str]:
     return list(dict.fromkeys(ids))  # first mention wins, order kept
 
 
+def entry(mid: str) -> dict[str, Any]:
+    """One model in OpenAI's shape."""
+    owner = "parley" if mid in ALIASES or "/" not in mid else mid.lstrip("~").split("/")[0]
+    out: dict[str, Any] = {"id": mid, "object": "model", "created": 0, "owned_by": owner}
+    if mid in ALIASES:
+        out["description"] = "fusion: a panel deliberates, then the outer model answers"
+    return out
+
+
 def listing(runtime: Runtime) -> dict[str, Any]:
     """OpenAI's list shape."""
-    data = []
-    for mid in model_ids(runtime):
-        owner = "parley" if mid in ALIASES or "/" not in mid else mid.lstrip("~").split("/")[0]
-        entry: dict[str, Any] = {"id": mid, "object": "model", "created": 0, "owned_by": owner}
-        if mid in ALIASES:
-            entry["description"] = "fusion: a panel deliberates, then the outer model answers"
-        data.append(entry)
-    return {"object": "list", "data": data}
+    return {"object": "list", "data": [entry(mid) for mid in model_ids(runtime)]}
+
+
+def find(runtime: Runtime, model_id: str) -> dict[str, Any] | None:
+    """GET /v1/models/{id}: a listed model, or None."""
+    return entry(model_id) if model_id in model_ids(runtime) else None
