@@ -875,3 +875,23 @@ async def test_models_retrieve_through_the_sdk() -> None:
         assert m.id == "openrouter/fusion" and m.object == "model"
         with pytest.raises(openai.NotFoundError):
             await c.models.retrieve("vendor/never-configured")
+
+
+async def test_outer_sampling_fields_reach_the_outer_model_only() -> None:
+    async with running(models()) as gw, client(gw) as c:
+        await c.chat.completions.create(
+            model="vendor/outer",
+            messages=USER,  # type: ignore[arg-type]
+            tools=fusion_tool(analysis_models=["vendor/a"], model="vendor/judge"),  # type: ignore[arg-type]
+            temperature=0.3,
+            max_tokens=321,
+            extra_body={"provider": {"sort": "price"}, "x_custom": 1},
+        )
+        for req in gw.models["vendor/outer"].requests:
+            assert req.body["temperature"] == 0.3
+            assert req.body["max_tokens"] == 321
+            assert req.body["provider"] == {"sort": "price"} and req.body["x_custom"] == 1
+            assert "plugins" not in req.body and "max_tool_calls" not in req.body
+        (panel,) = gw.models["vendor/a"].requests
+        assert "temperature" not in panel.body and "max_tokens" not in panel.body
+        assert "x_custom" not in panel.body
