@@ -10,8 +10,9 @@ Grammar-constrained sampling is fast because we do what llama.cpp's own common s
 and llama-cpp-python does not: sample from the model first, then ask the grammar about that
 one token. Only when the grammar rejects it do we filter candidates, the 64 likeliest first
 and the whole vocabulary only if none of those fit. llama-cpp-python puts the grammar inside
-its sampler chain, so the grammar walks all 49,152 (SmolLM2) or 262,144 (Gemma) tokens on
-every step: that is the ~2-8 tok/s measured for its JSON-schema path.
+its sampler chain, so the grammar walks every token of the vocabulary (49,152 for SmolLM2,
+262,144 for Gemma) on every step; its cost grows with the grammar's open alternatives, which
+is how its JSON-schema path fell to single-digit tok/s here.
 """
 
 from __future__ import annotations
