@@ -21,7 +21,7 @@ from parley.errors import InvalidParameter
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
 from parley.fusion.tool import FusionTool
-from parley.models.base import content_text
+from parley.models.base import last_user_text
 from parley.runtime import Runtime
 from parley.tools.base import ServerTool
 from parley.tools.loop import LoopHooks, LoopResult, StopWhen, run_tool_loop
@@ -210,14 +210,6 @@ def _tool_choice(
         # The plain OpenAI spelling of forcing fusion: once, like the server-tool form.
         return (choice, "auto") if has_fusion else (None, None)
     return choice, choice
-
-
-def last_user_text(messages: list[dict[str, Any]]) -> str:
-    """The last user message as text ('' when there is none)."""
-    for m in reversed(messages):
-        if m.get("role") == "user":
-            return content_text(m.get("content"))
-    return ""
 
 
 @dataclass

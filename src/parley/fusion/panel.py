@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley.errors import InvalidParameter
-from parley.models.base import content_text
+from parley.models.base import last_user_text
 from parley.runtime import Runtime
 from parley.wire import FailedModel, FailureReason, FusionParams, Source
 
@@ -23,12 +23,7 @@ def panel_messages(question: str | list[dict[str, Any]]) -> list[dict[str, Any]]
 
 def question_text(question: str | list[dict[str, Any]]) -> str:
     """The question as text, for the judge's prompt: the last user message."""
-    if isinstance(question, str):
-        return question
-    for m in reversed(question):
-        if m.get("role") == "user" and (text := content_text(m.get("content"))):
-            return text
-    return ""
+    return question if isinstance(question, str) else last_user_text(question)
 
 
 def all_failed_reason(failed: list[FailedModel]) -> FailureReason:

@@ -178,6 +178,14 @@ def content_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    """The last user message with text in it, as text ('' when there is none)."""
+    for m in reversed(messages):
+        if m.get("role") == "user" and (text := content_text(m.get("content"))):
+            return text
+    return ""
+
+
 async def run_turn(
     model: ChatModel,
     body: dict[str, Any],

@@ -12,6 +12,7 @@ from typing import Any
 
 from parley.chat import ChatOutcome
 from parley.fusion import events as ev
+from parley.fusion.panel import question_text
 from parley.fusion.run import Deliberation
 from parley.wire import FusionResult
 
@@ -66,16 +67,9 @@ class Entry:
         return asdict(self)
 
 
-def _question_text(question: str | list[dict[str, Any]]) -> str:
-    if isinstance(question, str):
-        return question
-    users = [m for m in question if m.get("role") == "user"]
-    return str(users[-1].get("content", "")) if users else ""
-
-
 def from_deliberation(d: Deliberation) -> DeliberationRecord:
     """The record of a deliberation object, finished or not."""
-    rec = DeliberationRecord(_question_text(d.question), list(d.panel), d.judge)
+    rec = DeliberationRecord(question_text(d.question), list(d.panel), d.judge)
     for i, r in enumerate(d.responses):
         if r is not None:
             rec.responses.append(PanelAnswer(r.model, r.content, d.timings.get(f"panel:{i}")))
@@ -164,7 +158,7 @@ def entry_from_outcome(
     return Entry(
         id=entry_id,
         conversation_id=conversation_id,
-        question=_question_text(question),
+        question=question_text(question),
         model=str(outcome.response.get("model", "")),
         source=source,
         system=system,
