@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from parley import _constants as C
-from parley.config import BUILTIN_PRESETS, config_path, load_settings
+from parley.config import BUILTIN_PRESETS, Settings, config_path, load_settings
 from parley.errors import ConfigError
 
 FILE = """
@@ -115,3 +115,28 @@ def test_an_unknown_preset_names_the_known_ones() -> None:
     with pytest.raises(ConfigError) as err:
         load_settings().preset_named("nope")
     assert "general-high" in str(err.value)
+
+
+def _settings(**kw: object) -> Settings:
+    presets = {"p": {"analysis_models": ["a/1", "a/2"]}, "q": {"analysis_models": ["b/1"]}}
+    return Settings.model_validate({"presets": presets, "preset": "p", **kw})
+
+
+def test_a_presets_outer_model_prefers_its_own_then_the_configured_model() -> None:
+    assert _settings().outer_model_for() == "a/1"
+    assert _settings(model="m/x").outer_model_for("q") == "m/x"
+    presets = {"p": {"analysis_models": ["a/1"], "model": "j/1", "outer": "o/1"}}
+    s = Settings.model_validate({"presets": presets, "preset": "p", "model": "m/x"})
+    assert s.outer_model_for() == "o/1"
+    s.presets["p"].outer = None
+    assert s.outer_model_for("p") == "m/x"
+    with pytest.raises(ConfigError, match="known presets: p"):
+        s.outer_model_for("nope")
+
+
+def test_the_default_judge_is_the_configured_one_then_the_outer_model() -> None:
+    assert _settings(judge="j/x").judge_for(["a/1"], outer="o/1") == "j/x"
+    assert _settings().judge_for(["a/1"], outer="o/1") == "o/1"
+    assert _settings().judge_for(["z/9"]) == "z/9"
+    presets = {"p": {"analysis_models": ["a/1"], "model": "j/1"}}
+    assert Settings.model_validate({"presets": presets, "preset": "p"}).judge_for(["z"]) == "j/1"

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from contract_kit import ANALYSIS_JSON, QUESTION
+from parley.cli.keys import KEY_ENVS
 from parley.config import load_settings
 from parley.errors import MissingKeyError, UpstreamError, UpstreamTimeout
 from parley.fusion import events as ev
@@ -17,7 +18,8 @@ from parley.http import new_session
 from parley.models.chat_completions import ChatCompletionsModel
 from parley.models.fake import FakeRequest, FunctionModel
 from parley.models.fake_server import FakeUpstream
-from parley.providers import Router
+from parley.models.local_files import BUILTIN_IDS, local_available, local_model_ids
+from parley.providers import BUILTIN, OPENAI, Router
 from parley.runtime import Runtime
 
 SECRET = "sk-or-v1-this-is-secret"
@@ -313,3 +315,21 @@ async def test_tool_turns_are_sent_as_text_when_a_request_offers_no_tools(
     assert not any("tool_calls" in m for m in as_text)
     assert structured == history
     assert fm.requests[0].tool_results == fm.requests[1].tool_results == ['{"results": []}']
+
+
+def test_one_builtin_table_drives_routing_and_key_names() -> None:
+    for prov in BUILTIN:
+        env = {prov.key_env: SECRET, prov.url_env: "http://127.0.0.1:9/v1"}
+        route = _router(env).route("gpt-x" if prov is OPENAI else "vendor/m")
+        assert (route.provider, route.base_url, route.key_env, route.api_key) == (
+            prov.name,
+            "http://127.0.0.1:9/v1",
+            prov.key_env,
+            SECRET,
+        )
+        assert KEY_ENVS[prov.name] == prov.key_env
+
+
+def test_local_ids_are_listed_only_where_local_models_can_run() -> None:
+    expected = [*BUILTIN_IDS, "local/mine"] if local_available() else []
+    assert local_model_ids(["mine", BUILTIN_IDS[0].removeprefix("local/")]) == expected

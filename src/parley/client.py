@@ -15,7 +15,6 @@ import aiohttp
 
 from parley import chat as chat_flow
 from parley.config import Settings, load_settings
-from parley.errors import InvalidParameter
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation, _make
 from parley.http import new_session
@@ -143,18 +142,13 @@ class Parley:
             messages.append({"role": "system", "content": system})
         messages.extend(history or [])  # earlier turns of a conversation being continued
         messages.append({"role": "user", "content": question})
+        settings = self.runtime.settings
+        # The configured model before the preset's: `ask` names no preset of its own.
         request: dict[str, Any] = {
-            "model": model or self.runtime.settings.model or self._default_outer(),
+            "model": model or settings.model or settings.outer_model_for(),
             "messages": messages,
             "tools": [{"type": "openrouter:fusion", "parameters": fusion}],
         }
         if force_fusion:
             request["tool_choice"] = "required"
         return await self.chat(request, on_text=on_text, on_event=on_event)
-
-    def _default_outer(self) -> str:
-        s = self.runtime.settings
-        preset = s.presets.get(s.preset)
-        if preset is None:
-            raise InvalidParameter("model", "no outer model: pass --model or set `model`")
-        return preset.outer or preset.model or preset.analysis_models[0]

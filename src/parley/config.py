@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ from parley.errors import ConfigError
 
 
 class _Strict(BaseModel):
+    """Unknown keys are errors, so a typo in the config file is reported, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -63,6 +65,13 @@ class LocalConfig(_Strict):
 
 
 class Settings(_Strict):
+    """Everything configurable, merged by `load_settings`: which models to use (outer,
+    judge, panel or preset), named presets, extra providers, local models, and logging.
+
+    The two rules for picking models a request leaves unnamed live here
+    (`outer_model_for`, `judge_for`), so every surface picks the same ones.
+    """
+
     model: str | None = None
     judge: str | None = None
     panel: list[str] | None = Field(default=None, min_length=C.PANEL_MIN, max_length=C.PANEL_MAX)
@@ -75,6 +84,7 @@ class Settings(_Strict):
     log_gateway: bool = False
 
     def preset_named(self, name: str) -> Preset:
+        """The preset called `name`; ConfigError listing the known ones otherwise."""
         try:
             return self.presets[name]
         except KeyError:
@@ -83,6 +93,26 @@ class Settings(_Strict):
                 f"Unknown preset {name!r}; known presets: {known}. "
                 "Define it under [presets.NAME] in the config file."
             ) from None
+
+    def outer_model_for(self, preset_name: str | None = None) -> str:
+        """The outer model when a request names a preset (an alias) rather than a model:
+        the preset's `outer`, else the configured `model`, else the preset's judge, else
+        its first panelist.
+
+        Args:
+            preset_name: the preset; by default the `preset` setting. Unknown: ConfigError.
+        """
+        p = self.preset_named(preset_name or self.preset)
+        return p.outer or self.model or p.model or p.analysis_models[0]
+
+    def judge_for(self, panel: Sequence[str], *, outer: str | None = None) -> str:
+        """The judge when the fusion parameters name none.
+
+        The configured `judge`, else the outer model (`outer`, when fusion runs as a
+        tool), else the default preset's judge, else the first panelist of `panel`.
+        """
+        preset = self.presets.get(self.preset)
+        return self.judge or outer or (preset.model if preset and preset.model else panel[0])
 
 
 # OpenRouter's own "latest" slugs, so the defaults do not go stale as models are released.
@@ -122,20 +152,24 @@ ENV_SETTINGS = {
 
 
 def config_dir() -> Path:
+    """The user config directory (holds config.toml and keys.json by default)."""
     return Path(platformdirs.user_config_dir(C.APP_NAME))
 
 
 def data_dir() -> Path:
+    """The user data directory (holds the log by default)."""
     return Path(platformdirs.user_data_dir(C.APP_NAME))
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The config file: `PARLEY_CONFIG`, else config.toml in `config_dir()`."""
     env = os.environ if env is None else env
     override = env.get(C.CONFIG_ENV)
     return Path(override).expanduser() if override else config_dir() / "config.toml"
 
 
 def keys_path(env: Mapping[str, str] | None = None) -> Path:
+    """The keys file: `PARLEY_KEYS`, else keys.json in `config_dir()`."""
     env = os.environ if env is None else env
     override = env.get("PARLEY_KEYS")
     return Path(override).expanduser() if override else config_dir() / "keys.json"

@@ -8,11 +8,10 @@ pieces are filled, and one line on stderr says what happened and how to use real
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping
 
 from parley.config import Settings, config_path
-from parley.models.local_files import GEMMA, SMOLLM2
+from parley.models.local_files import GEMMA, SMOLLM2, local_available
 from parley.providers import Router
 
 OUTER = f"local/{SMOLLM2}"
@@ -21,6 +20,7 @@ PANEL = (f"local/{SMOLLM2}", f"local/{GEMMA}")
 
 
 def notice(env: Mapping[str, str] | None = None) -> str:
+    """The one line on stderr saying that demo models run, and how to use real ones."""
     return (
         f"parley: no API key found, so this runs small offline demo models "
         f"({', '.join(PANEL)}); expect rough answers. For real ones set OPENROUTER_API_KEY "
@@ -37,7 +37,7 @@ def apply(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[Set
     """
     if Router(settings, None, env=env).has_remote_key():
         return settings, None
-    if importlib.util.find_spec("llama_cpp") is None:
+    if not local_available():
         return settings, None
     update: dict[str, object] = {}
     if not settings.model:

@@ -26,7 +26,37 @@ from parley.models.chat_completions import ChatCompletionsModel
 
 
 @dataclass(frozen=True)
+class BuiltinProvider:
+    """A provider Parley knows without any config: the variables that hold its key and
+    override its URL, and the headers it is sent."""
+
+    name: str
+    key_env: str
+    url_env: str
+    default_url: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def base_url(self, env: Mapping[str, str]) -> str:
+        """The URL in force: the `url_env` variable, else the public API."""
+        return env.get(self.url_env) or self.default_url
+
+
+OPENROUTER = BuiltinProvider(
+    "openrouter",
+    "OPENROUTER_API_KEY",
+    "OPENROUTER_BASE_URL",
+    C.OPENROUTER_BASE_URL,
+    (("HTTP-Referer", "https://github.com/parley-llm/parley"), ("X-Title", "Parley")),
+)
+OPENAI = BuiltinProvider("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", C.OPENAI_BASE_URL)
+# The one table of built-in providers: routing, `parley keys` and `parley models` read it.
+BUILTIN: tuple[BuiltinProvider, ...] = (OPENROUTER, OPENAI)
+
+
+@dataclass(frozen=True)
 class Route:
+    """Where one model id goes: the provider, its URL, the id it knows, and the key."""
+
     provider: str
     base_url: str
     upstream_model: str
@@ -57,6 +87,7 @@ class Router:
         self._timeout = upstream_timeout(self.env)
 
     def _key(self, provider: str, env_var: str | None) -> str | None:
+        # The environment wins over the keys file, so a one-off `VAR=... parley` works.
         if env_var and self.env.get(env_var):
             return self.env[env_var]
         if self._keys is None:
@@ -65,15 +96,12 @@ class Router:
 
     def has_remote_key(self) -> bool:
         """Whether any remote provider is usable without further setup."""
-        if self._key("openrouter", "OPENROUTER_API_KEY") or self._key("openai", "OPENAI_API_KEY"):
+        if any(self._key(p.name, p.key_env) or self.env.get(p.url_env) for p in BUILTIN):
             return True
-        return bool(
-            self.env.get("OPENROUTER_BASE_URL")
-            or self.env.get("OPENAI_BASE_URL")
-            or self.settings.providers
-        )
+        return bool(self.settings.providers)
 
     def route(self, model_id: str) -> Route:
+        """Which provider serves `model_id` (see the module docstring for the order)."""
         for name, prov in self.settings.providers.items():
             prefix = prov.prefix if prov.prefix is not None else f"{name}/"
             if model_id.startswith(prefix):
@@ -85,26 +113,24 @@ class Router:
                     prov.key_env,
                     tuple(prov.headers.items()),
                 )
-        or_key = self._key("openrouter", "OPENROUTER_API_KEY")
-        oa_key = self._key("openai", "OPENAI_API_KEY")
+        or_key = self._key(OPENROUTER.name, OPENROUTER.key_env)
+        oa_key = self._key(OPENAI.name, OPENAI.key_env)
         if "/" not in model_id or (model_id.startswith("openai/") and oa_key and not or_key):
-            return Route(
-                "openai",
-                self.env.get("OPENAI_BASE_URL") or C.OPENAI_BASE_URL,
-                model_id.removeprefix("openai/"),
-                oa_key,
-                "OPENAI_API_KEY",
-            )
+            upstream, builtin, key = model_id.removeprefix("openai/"), OPENAI, oa_key
+        else:
+            upstream, builtin, key = model_id, OPENROUTER, or_key
         return Route(
-            "openrouter",
-            self.env.get("OPENROUTER_BASE_URL") or C.OPENROUTER_BASE_URL,
-            model_id,
-            or_key,
-            "OPENROUTER_API_KEY",
-            (("HTTP-Referer", "https://github.com/parley-llm/parley"), ("X-Title", "Parley")),
+            builtin.name,
+            builtin.base_url(self.env),
+            upstream,
+            key,
+            builtin.key_env,
+            builtin.headers,
         )
 
     def resolve(self, model_id: str) -> ChatModel:
+        """The ChatModel for `model_id`, built once and cached; MissingKeyError when a
+        public API needs a key nobody set."""
         if model_id in self.models:
             return self.models[model_id]
         cached = self._cache.get(model_id)
@@ -117,7 +143,7 @@ class Router:
             model = local_model(model_id, self.settings.local)
         else:
             route = self.route(model_id)
-            default_url = route.base_url in (C.OPENROUTER_BASE_URL, C.OPENAI_BASE_URL)
+            default_url = route.base_url in {p.default_url for p in BUILTIN}
             # A custom server (Ollama, vLLM, a test double) may need no key; the public
             # APIs always do, so say which variable to set before we send anything.
             if route.api_key is None and default_url and route.key_env:
@@ -131,7 +157,7 @@ class Router:
                 model_id=model_id,
                 api_key=route.api_key,
                 extra_headers=dict(route.headers),
-                openai_api=route.provider == "openai",
+                openai_api=route.provider == OPENAI.name,
                 timeout=self._timeout,
             )
         self._cache[model_id] = model

@@ -12,9 +12,10 @@ import click
 
 from parley.cli._common import cli_errors, load_cli_settings, print_json
 from parley.config import keys_path, load_keys
+from parley.providers import BUILTIN
 
 # The variable each built-in provider reads; a saved key is used when it is unset.
-KEY_ENVS = {"openrouter": "OPENROUTER_API_KEY", "openai": "OPENAI_API_KEY"}
+KEY_ENVS = {p.name: p.key_env for p in BUILTIN}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 

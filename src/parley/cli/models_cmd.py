@@ -10,11 +10,12 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from parley import _constants as C
 from parley.chat import ALIASES
 from parley.cli._common import cli_errors, load_cli_settings, out_console, print_json
 from parley.config import Settings, load_keys
 from parley.http import new_session
+from parley.models.local_files import local_model_ids
+from parley.providers import BUILTIN
 
 LIST_TIMEOUT_S = 10.0
 
@@ -24,14 +25,10 @@ def configured_providers(settings: Settings) -> list[dict[str, Any]]:
     saved = load_keys()
     env = os.environ
     out: list[dict[str, Any]] = []
-    builtin = [
-        ("openrouter", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", C.OPENROUTER_BASE_URL),
-        ("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", C.OPENAI_BASE_URL),
-    ]
-    for name, key_var, url_var, default_url in builtin:
-        key = env.get(key_var) or saved.get(name)
-        if key or env.get(url_var):
-            out.append({"name": name, "base_url": env.get(url_var) or default_url, "key": key})
+    for b in BUILTIN:
+        key = env.get(b.key_env) or saved.get(b.name)
+        if key or env.get(b.url_env):
+            out.append({"name": b.name, "base_url": b.base_url(env), "key": key})
     for name, prov in settings.providers.items():
         key = (env.get(prov.key_env) if prov.key_env else None) or saved.get(name)
         out.append({"name": name, "base_url": prov.base_url, "key": key, "prefix": prov.prefix})
@@ -43,7 +40,7 @@ async def _list_one(session: Any, prov: dict[str, Any]) -> dict[str, Any]:
     url = prov["base_url"].rstrip("/") + "/models"
     result: dict[str, Any] = {"name": prov["name"], "base_url": prov["base_url"], "models": []}
     prefix = prov.get("prefix")
-    if prefix is None and prov["name"] not in ("openrouter", "openai"):
+    if prefix is None and prov["name"] not in {b.name for b in BUILTIN}:
         prefix = f"{prov['name']}/"
     try:
         async with asyncio.timeout(LIST_TIMEOUT_S):
@@ -66,9 +63,9 @@ async def _list_all(providers: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def local_models(settings: Settings) -> list[str]:
-    """The bundled offline models and any GGUF files named in the config."""
-    bundled = ["local/smollm2-135m-instruct", "local/gemma-3-270m"]
-    return bundled + [f"local/{n}" for n in settings.local.models if f"local/{n}" not in bundled]
+    """The bundled offline models and any GGUF files named in the config; none without
+    the `local` extra."""
+    return local_model_ids(settings.local.models)
 
 
 @click.command()
@@ -130,10 +127,11 @@ def presets(as_json: bool) -> None:
         table.add_column(col)
     for name, p in settings.presets.items():
         mark = " (default)" if name == settings.preset else ""
+        outer = settings.outer_model_for(name)
         table.add_row(
             escape(name + mark),
             escape(", ".join(p.analysis_models)),
-            escape(p.model or p.analysis_models[0]),
-            escape(p.outer or settings.model or p.model or p.analysis_models[0]),
+            escape(p.model or settings.judge_for(p.analysis_models, outer=outer)),
+            escape(outer),
         )
     out_console().print(table)

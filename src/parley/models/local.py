@@ -22,7 +22,6 @@ a local model like any other. What differs:
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import time
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from parley.config import LocalConfig
 from parley.errors import InvalidParameter, MissingExtraError, UpstreamError
 from parley.models.base import TurnBuilder
-from parley.models.local_files import LocalSpec, find_spec
+from parley.models.local_files import LocalSpec, find_spec, local_available
 
 if TYPE_CHECKING:
     from parley.models.local_batch import Engine, Job, ModelInfo, Rendered
@@ -49,7 +48,7 @@ REPEAT_PENALTY_DEFAULT = 1.1
 
 def local_model(model_id: str, config: LocalConfig) -> LocalChatModel:
     """The ChatModel for `local/<name>`; the model file loads on first use, once per process."""
-    if importlib.util.find_spec("llama_cpp") is None:
+    if not local_available():
         raise MissingExtraError(f"{model_id} (local models)", "local")
     spec = find_spec(model_id.removeprefix("local/"), dict(config.models))
     return LocalChatModel(

@@ -11,6 +11,7 @@ import importlib.util
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,25 @@ BUILTIN = {
     SMOLLM2: LocalSpec(SMOLLM2, "smollm2", "template"),
     GEMMA: LocalSpec(GEMMA, "gemma", "plain"),
 }
+
+
+# Ids of the bundled models, for listings (`parley models`, GET /v1/models).
+BUILTIN_IDS: tuple[str, ...] = tuple(f"local/{name}" for name in BUILTIN)
+
+
+def local_available() -> bool:
+    """Whether local models can run here: the `local` extra (llama-cpp-python) is
+    installed. Cheap: finds the package without importing it."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def local_model_ids(configured: Iterable[str] = ()) -> list[str]:
+    """The `local/<name>` ids that can run here: the bundled models, then the names in
+    `[local.models]`; none without the `local` extra, so listings offer nothing that fails.
+    """
+    if not local_available():
+        return []
+    return list(dict.fromkeys([*BUILTIN_IDS, *(f"local/{n}" for n in configured)]))
 
 
 def find_spec(name: str, configured: dict[str, str]) -> LocalSpec:
