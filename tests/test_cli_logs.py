@@ -136,6 +136,28 @@ def test_migrations_are_applied_once_and_in_order(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_a_second_process_migrating_meanwhile_does_not_create_the_tables_twice(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "logs.db"
+    late, early = sqlite3.connect(db, timeout=10), sqlite3.connect(db, timeout=10)
+    raced: list[str] = []
+
+    def other_process_migrates_first(sql: str) -> None:
+        # `late` has read version 0 and is about to start writing: `early` gets in first.
+        if not raced and sql.lstrip().upper().startswith("BEGIN"):
+            raced.append(sql)
+            migrate(early)
+
+    late.set_trace_callback(other_process_migrates_first)
+    assert migrate(late) == len(MIGRATIONS)
+    assert raced, "the race was not staged"
+    tables = late.execute("SELECT count(*) FROM sqlite_master WHERE name = 'entries'")
+    assert tables.fetchone()[0] == 1
+    late.close()
+    early.close()
+
+
 def test_an_unwritable_log_costs_a_warning_not_the_answer(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

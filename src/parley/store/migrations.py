@@ -51,15 +51,46 @@ MIGRATIONS: list[str] = [
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations this database lacks; returns the schema version reached."""
+    """Apply the migrations this database lacks; returns the schema version reached.
+
+    Two processes may open a new log at once (a CLI and a gateway): the write lock is
+    taken first (BEGIN IMMEDIATE) and the version read again under it, so the second one
+    finds the work done instead of creating the tables twice.
+    """
+    if _version(conn) == len(MIGRATIONS):
+        return len(MIGRATIONS)  # the usual case: no lock taken
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(conn)
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.commit()
+    except BaseException:
+        conn.rollback()  # DDL is transactional in SQLite: all of a step or none of it
+        raise
+    return len(MIGRATIONS)
+
+
+def _version(conn: sqlite3.Connection) -> int:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(MIGRATIONS):
         raise ConfigError(
             f"the log was written by a newer Parley (schema {version}); upgrade parley-llm"
         )
-    for number in range(version + 1, len(MIGRATIONS) + 1):
-        # executescript commits first; wrapping each step keeps it all-or-nothing.
-        conn.executescript(
-            f"BEGIN;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
-        )
-    return len(MIGRATIONS)
+    return version
+
+
+def _statements(script: str) -> list[str]:
+    # executescript would commit the open transaction first, so run one statement at a time.
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out
