@@ -77,6 +77,20 @@ def test_config_show_merges_file_and_environment(monkeypatch: pytest.MonkeyPatch
     assert "general-high" in runner.invoke(cli, ["config", "show", "--all"]).stdout
 
 
+def test_config_show_masks_credential_headers() -> None:
+    Path(os.environ["PARLEY_CONFIG"]).write_text(
+        '[providers.corp]\nbase_url = "http://127.0.0.1:9/v1"\n'
+        f'headers = {{ Authorization = "Bearer {SECRET}", X-Api-Key = "{SECRET}", '
+        'X-Team = "research" }\n'
+    )
+    runner = CliRunner()
+    for args in (["config", "show", "--json"], ["config", "show"]):
+        out = runner.invoke(cli, args).stdout
+        assert SECRET not in out and "research" in out
+    data = json.loads(runner.invoke(cli, ["config", "show", "--json"]).stdout)
+    assert data["providers"]["corp"]["headers"]["Authorization"].startswith("Bearer sk-or")
+
+
 def test_config_edit_creates_a_template_and_checks_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDITOR", "true")
     res = CliRunner().invoke(cli, ["config", "edit"])

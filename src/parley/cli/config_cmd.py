@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
 
 from parley.cli._common import cli_errors, load_cli_settings, print_json
+from parley.cli.keys import mask
 from parley.config import BUILTIN_PRESETS, config_path, load_settings
 
 TEMPLATE = """\
@@ -29,6 +31,22 @@ TEMPLATE = """\
 # base_url = "http://localhost:11434/v1"
 # key_env = "OLLAMA_API_KEY"
 """
+
+
+# Header names whose values are credentials (Authorization, X-Api-Key, X-Auth-Token, ...).
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|password", re.IGNORECASE)
+
+
+def mask_headers(data: dict[str, Any]) -> dict[str, Any]:
+    """Settings as dumped, with each provider's credential-like header values masked."""
+    for prov in data.get("providers", {}).values():
+        headers = prov.get("headers") or {}
+        for name, value in headers.items():
+            if _SECRET_HEADER.search(name):
+                scheme, _, rest = value.partition(" ")
+                # Keep "Bearer" or "Basic" readable: it says what kind of credential it is.
+                headers[name] = f"{scheme} {mask(rest)}" if rest else mask(value)
+    return data
 
 
 def _toml_value(value: Any) -> str:
@@ -89,7 +107,7 @@ def show(as_json: bool, show_all: bool) -> None:
       parley config show --json
     """
     with cli_errors():
-        data = load_cli_settings().model_dump(exclude_none=True)
+        data = mask_headers(load_cli_settings().model_dump(exclude_none=True))
     if not show_all:
         data["presets"] = {
             k: v
