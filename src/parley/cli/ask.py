@@ -10,39 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from parley import offline
 from parley.chat import ChatOutcome
-from parley.cli._common import (
-    cli_errors,
-    err_console,
-    load_cli_settings,
-    out_console,
-    print_json,
-    stderr_is_terminal,
-    store_for,
-)
-from parley.cli.show import print_deliberation, usage_line
-from parley.cli.view import LiveView, PlainProgress
+from parley.cli._common import cli_errors, load_cli_settings, print_json, store_for
+from parley.cli.ask_log import Exchange, conversation_for, save
+from parley.cli.ask_output import Output, render_json
+from parley.cli.show import usage_line
 from parley.client import Parley
 from parley.config import Settings
-from parley.errors import ConfigError
 from parley.fusion import events as ev
-from parley.store import (
-    Entry,
-    EventRecorder,
-    LogStore,
-    answer_of,
-    entry_from_outcome,
-    from_result,
-    new_id,
-)
+from parley.store import entry_from_outcome
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells report for a Ctrl-C
 
@@ -87,39 +69,8 @@ def settings_for_ask(preset: str | None) -> Settings:
     return settings
 
 
-@dataclass
-class Conversation:
-    """Where this exchange belongs: a new conversation, or earlier turns to continue."""
-
-    id: str
-    history: list[dict[str, Any]] = field(default_factory=list)
-    system: str | None = None
-    model: str | None = None
-
-
-def conversation_for(store: LogStore | None, cid: str | None, cont: bool) -> Conversation:
-    if not (cid or cont):
-        return Conversation(new_id())  # also the id of its first exchange
-    store = store or LogStore()  # continuing reads the log even when this turn is not logged
-    if cont and not cid:
-        cid = store.latest_conversation()
-        if cid is None:
-            raise click.ClickException("no logged conversation to continue; ask without -c")
-    assert cid is not None
-    entries = store.conversation(cid)
-    if not entries:  # an exchange's id (or a prefix of it) names its conversation too
-        entries = store.conversation(store.get(cid).conversation_id)
-    history: list[dict[str, Any]] = []
-    for e in entries:
-        if e.answer:  # an interrupted turn with no answer would leave the model a gap
-            history += [
-                {"role": "user", "content": e.question},
-                {"role": "assistant", "content": e.answer},
-            ]
-    return Conversation(entries[0].conversation_id, history, entries[0].system, entries[-1].model)
-
-
 def read_question(question: str | None) -> str:
+    """The question argument, else stdin (a pipe); a usage error when there is neither."""
     if question:
         return question
     if sys.stdin.isatty():
@@ -128,80 +79,6 @@ def read_question(question: str | None) -> str:
     if not text:
         raise click.UsageError("the question read from stdin is empty")
     return text
-
-
-class Output:
-    """Everything `ask` shows: progress on stderr, the answer (and panel) on stdout."""
-
-    def __init__(self, *, outer: str, stream: bool, show_panel: bool, quiet: bool) -> None:
-        self.stream = stream
-        self.show_panel = show_panel
-        self.wrote_text = False
-        self.ended_with_newline = True
-        self.progress: LiveView | PlainProgress | None = None
-        if not quiet:
-            if stderr_is_terminal():
-                self.progress = LiveView(err_console(), outer)
-            else:
-                self.progress = PlainProgress(sys.stderr, outer)
-
-    def event(self, event: ev.Event) -> None:
-        if self.progress is not None:
-            self.progress(event)
-        if self.show_panel and isinstance(event, ev.FusionCompleted):
-            self.stop_progress()
-            judge = self.progress.state.judge if self.progress is not None else None
-            console = out_console()
-            print_deliberation(console, from_result(event.result, judge.model if judge else ""))
-            console.print()
-            console.print("[bold underline]Answer[/]")
-
-    def text(self, piece: str) -> None:
-        if not self.wrote_text:
-            self.stop_progress()
-            self.wrote_text = True
-        sys.stdout.write(piece)
-        sys.stdout.flush()
-        self.ended_with_newline = piece.endswith("\n")
-
-    def finish(self, answer: str) -> None:
-        self.stop_progress()
-        if not self.wrote_text:
-            click.echo(answer)
-        elif not self.ended_with_newline:
-            click.echo()
-
-    def stop_progress(self, *, interrupted: bool = False) -> None:
-        if self.progress is not None:
-            self.progress.stop(interrupted=interrupted)
-
-
-@dataclass
-class Exchange:
-    """One `ask` run: what it asked, and what it needs to log however it ends."""
-
-    question: str
-    conversation: Conversation
-    system: str | None
-    model: str | None
-    entry_id: str = field(default_factory=new_id)
-    recorder: EventRecorder = field(default_factory=EventRecorder)
-    text: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-
-    def interrupted_entry(self) -> Entry:
-        return Entry(
-            id=self.entry_id,
-            conversation_id=self.conversation.id,
-            question=self.question,
-            model=self.model or "",
-            system=self.system,
-            answer="".join(self.text),
-            status="interrupted",
-            error="interrupted by the user (Ctrl-C)",
-            seconds=time.perf_counter() - self.started,
-            deliberations=self.recorder.interrupted(),
-        )
 
 
 async def _run(
@@ -226,28 +103,6 @@ async def _run(
             on_text=on_text,
             on_event=on_event,
         )
-
-
-def _save(store: LogStore, entry: Entry) -> None:
-    """Log an exchange; a log that cannot be written costs a warning, never the answer."""
-    try:
-        store.save(entry)
-    except ConfigError as exc:
-        click.echo(f"Warning: not logged: {exc}", err=True)
-
-
-def render_json(outcome: ChatOutcome, entry_id: str | None, conversation_id: str) -> dict[str, Any]:
-    """`--json`: the answer, the fusion result (the first, as the wire shows it), the usage."""
-    fusion = [d.result.to_wire() for d in outcome.deliberations if d.result is not None]
-    return {
-        "id": entry_id,
-        "conversation_id": conversation_id,
-        "answer": answer_of(outcome),
-        "model": outcome.response["model"],
-        "fusion": fusion[0] if fusion else None,
-        "usage": outcome.response["usage"],
-        "seconds": round(outcome.seconds, 3),
-    }
 
 
 @click.command()
@@ -363,7 +218,7 @@ def ask(
             if x.text:
                 click.echo()
             if store is not None:
-                _save(store, x.interrupted_entry())
+                save(store, x.interrupted_entry())
             click.echo(
                 f"Interrupted; what finished is logged as {x.entry_id}."
                 if store is not None
@@ -387,4 +242,4 @@ def ask(
         if show_usage:
             click.echo(usage_line(entry.usage, entry.cost), err=True)
         if store is not None:
-            _save(store, entry)
+            save(store, entry)
