@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, TypeVar
 
-from parley.gateway.errors import HTTPError, encode, error_body, from_exception
+from parley.gateway.errors import HTTPError, encode, from_exception
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -88,10 +88,6 @@ async def send_error(send: Send, exc: BaseException) -> None:
     await send_bytes(send, status, encode(body), extra=extra)
 
 
-async def send_json_error(send: Send, status: int, message: str, code: str) -> None:
-    await send_bytes(send, status, encode(error_body(status, message, code)))
-
-
 async def wait_disconnect(receive: Receive) -> None:
     """Return when the client has gone (the body was already read)."""
     while True:
@@ -109,12 +105,17 @@ async def until_disconnect(work: Coroutine[Any, Any, T], receive: Receive) -> T:
     task = asyncio.current_task()
     assert task is not None
     gone = False
+    # Removing the callback below does not unschedule one the watcher's completion has
+    # already queued: without this flag, a client leaving just as the work finished would
+    # cancel the task while it sends the response.
+    finished = False
 
     def leave(watch: asyncio.Future[None]) -> None:
         nonlocal gone
-        if not watch.cancelled() and watch.exception() is None:
-            gone = True
-            task.cancel()
+        if finished or watch.cancelled() or watch.exception() is not None:
+            return
+        gone = True
+        task.cancel()
 
     watch = asyncio.ensure_future(wait_disconnect(receive))
     watch.add_done_callback(leave)
@@ -126,5 +127,6 @@ async def until_disconnect(work: Coroutine[Any, Any, T], receive: Receive) -> T:
             raise ClientGone from None
         raise
     finally:
+        finished = True
         watch.remove_done_callback(leave)
         watch.cancel()
