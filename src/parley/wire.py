@@ -120,46 +120,6 @@ _STOP_CONDITION: TypeAdapter[
 )
 
 
-class ChatMessage(Passthrough):
-    role: str
-    content: str | list[dict[str, Any]] | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-
-
-class ChatChoice(Passthrough):
-    index: int = 0
-    message: ChatMessage
-    finish_reason: str | None = None
-
-
-class ChatResponse(Passthrough):
-    """A non-streaming Chat Completions response."""
-
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[ChatChoice]
-    usage: dict[str, Any] | None = None
-
-
-class ChunkChoice(Passthrough):
-    index: int = 0
-    delta: dict[str, Any]
-    finish_reason: str | None = None
-
-
-class ChatChunk(Passthrough):
-    """One streamed Chat Completions chunk."""
-
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[ChunkChoice]
-    usage: dict[str, Any] | None = None
-
-
 # --- Fusion parameters ----------------------------------------------------------------
 
 
@@ -173,6 +133,11 @@ class ServerToolSpec(Strict):
 
     type: str
     parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _null_is_empty(cls, v: Any) -> Any:
+        return {} if v is None else v  # OpenAI's SDKs send `"parameters": null`
 
     @property
     def name(self) -> str:
@@ -263,6 +228,8 @@ def parse_or_raise(model: type[M], data: Any, where: str) -> M:
         raise invalid_from(exc, where) from None
 
 
+# The longest echo of a client's value in an error message.
+ECHO_MAX = 200
 # What pydantic puts in an error's location for a union member rather than a field.
 _NOT_FIELDS = {"str", "int", "float", "bool", "dict", "list", "none", "function-after"}
 
@@ -287,8 +254,16 @@ def _message(err: Any, named: bool) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown field; check its spelling against the documentation"
     if "input" in err and named and err["type"] not in ("missing",):
-        return f"{msg} (got {err['input']!r})"
+        return f"{msg} (got {_shown(err['input'])})"
     return msg
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as an error quotes it: bounded, since it may be a whole document."""
+    text = repr(value)
+    if len(text) <= ECHO_MAX:
+        return text
+    return f"{text[:ECHO_MAX]}... ({len(text)} characters)"
 
 
 def invalid_from(exc: ValidationError, where: str) -> InvalidParameter:

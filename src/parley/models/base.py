@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from parley.usage import Usage
-
 
 @runtime_checkable
 class ChatModel(Protocol):
@@ -41,6 +39,7 @@ class Turn:
     response_id: str = ""
 
     def message(self) -> dict[str, Any]:
+        """This turn as an assistant message to append to the conversation."""
         msg: dict[str, Any] = {"role": "assistant", "content": self.content or None}
         if self.tool_calls:
             msg["tool_calls"] = self.tool_calls
@@ -48,6 +47,7 @@ class Turn:
 
 
 def turn_from_response(data: dict[str, Any]) -> Turn:
+    """The Turn in a non-streaming Chat Completions response (first choice)."""
     choices = data.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
     msg = choice.get("message") or {}
@@ -122,6 +122,7 @@ class TurnBuilder:
             self._args[idx].append(fn["arguments"])
 
     def finish(self) -> Turn:
+        """The Turn the chunks added up to; tool calls get their joined arguments and ids."""
         t = self.turn
         t.content = "".join(self._parts)
         t.reasoning = "".join(self._reasoning)
@@ -141,6 +142,7 @@ TOOL_RESULT_PREFIX = "[Result of "
 
 
 def has_tool_turns(messages: list[dict[str, Any]]) -> bool:
+    """Whether the conversation holds tool calls or tool results."""
     return any(m.get("role") == "tool" or m.get("tool_calls") for m in messages)
 
 
@@ -205,9 +207,3 @@ async def run_turn(
         if piece and on_text is not None:
             on_text(piece)
     return builder.finish()
-
-
-def usage_of(turn: Turn) -> Usage:
-    u = Usage()
-    u.add_upstream(turn.usage)
-    return u
