@@ -219,9 +219,7 @@ def test_no_panel_anywhere_is_an_error_naming_the_field() -> None:
     assert "'missing'" in str(err.value)
 
 
-async def test_an_unusable_fusion_request_fails_before_any_model_runs() -> None:
-    from parley.chat import run as run_chat
-
+def test_an_unusable_fusion_request_fails_when_planned() -> None:
     outer = answer("should not run")
     runtime = make_runtime(panel_models() | {"vendor/outer": outer})  # no search backend
     request = {
@@ -230,8 +228,8 @@ async def test_an_unusable_fusion_request_fails_before_any_model_runs() -> None:
         "tools": [{"type": "openrouter:fusion", "parameters": {"tools": [{"type": "web_search"}]}}],
     }
     with pytest.raises(InvalidParameter) as err:
-        await run_chat(plan(request, runtime), runtime)
-    assert err.value.field == "parameters.tools[0]"
+        plan(request, runtime)  # before anything could stream
+    assert err.value.field == "tools[0].parameters.tools[0]"
     assert outer.requests == []
 
 

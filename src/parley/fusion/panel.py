@@ -44,8 +44,10 @@ def _names_bad_model(error: str) -> bool:
     return "unknown model" in low or "not a valid model" in low
 
 
-def panel_for(runtime: Runtime, params: FusionParams) -> list[str]:
-    """The panel: the parameters', else the config's `panel`, else the current preset's."""
+def panel_for(runtime: Runtime, params: FusionParams, where: str = "parameters") -> list[str]:
+    """The panel: the parameters', else the config's `panel`, else the current preset's.
+
+    `where` is the request field the parameters came from, for the error's name."""
     settings = runtime.settings
     preset = settings.presets.get(settings.preset)
     panel = list(
@@ -53,7 +55,7 @@ def panel_for(runtime: Runtime, params: FusionParams) -> list[str]:
     )
     if not panel:
         raise InvalidParameter(
-            "parameters.analysis_models",
+            f"{where}.analysis_models",
             f"no panel: pass analysis_models, set `panel` in the config, or pick a preset "
             f"that exists (preset {settings.preset!r} is not defined)",
         )

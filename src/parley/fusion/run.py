@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from parley import _constants as C
@@ -30,6 +30,7 @@ from parley.fusion.panel import (
     question_text,
 )
 from parley.models.base import ChatModel, run_turn
+from parley.relay import relay
 from parley.runtime import Runtime
 from parley.tools.loop import LoopHooks, LoopResult, run_tool_loop
 from parley.usage import Usage
@@ -41,8 +42,6 @@ from parley.wire import (
     PanelResponse,
     Source,
 )
-
-_DONE = object()
 
 
 def _rejects_schema(message: str) -> bool:
@@ -62,6 +61,7 @@ class Deliberation:
         *,
         judge_default: str | None = None,
         depth: int = 0,
+        checked: bool = False,
     ) -> None:
         self.runtime = runtime.for_request()
         self.question = question
@@ -69,6 +69,10 @@ class Deliberation:
         settings = runtime.settings
         preset = settings.presets.get(settings.preset)
         self.panel = panel_for(runtime, self.params)
+        if not checked:
+            # Built directly (not by a planned request, which ran `check_params` once): a
+            # bad inner tool is an InvalidParameter now, not N failed panelists later.
+            runtime.server_tools(self.params.tools, field_name="parameters.tools")
         # The outer model is only the built-in default; a judge set in the config wins.
         self.judge: str = (
             self.params.model
@@ -86,8 +90,6 @@ class Deliberation:
         self.result: FusionResult | None = None
         self._emit: Callable[[ev.Event], None] = lambda e: None
         self._stream_text = False
-        # Inner tools are validated up front so a bad `tools` entry is a 400, not N failures.
-        runtime.server_tools(self.params.tools, field_name="parameters.tools")
 
     @property
     def failed(self) -> list[FailedModel]:
@@ -96,34 +98,18 @@ class Deliberation:
 
     # --- public faces -------------------------------------------------------------------
 
-    async def run(self) -> FusionResult:
-        """Run to the end and return the result."""
+    async def run(self, on_event: Callable[[ev.Event], None] | None = None) -> FusionResult:
+        """Run to the end and return the result; `on_event`, if given, hears each progress
+        event as it happens (panel text included), the last one FusionCompleted."""
+        if on_event is not None:
+            self._emit = on_event
+            self._stream_text = True
         return await self._run()
 
-    async def events(self) -> AsyncIterator[ev.Event]:
-        """Run, yielding progress events; the last one is FusionCompleted."""
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._emit = queue.put_nowait
-        self._stream_text = True
-
-        async def main() -> None:
-            try:
-                await self._run()
-            finally:
-                queue.put_nowait(_DONE)
-
-        task = asyncio.create_task(main())
-        try:
-            while True:
-                item = await queue.get()
-                if item is _DONE:
-                    break
-                yield item
-            await task  # re-raises what the run raised
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+    def events(self) -> AsyncGenerator[ev.Event, None]:
+        """Run, yielding progress events; the last one is FusionCompleted. Closing the
+        iterator early cancels the run."""
+        return relay(self.run)
 
     # --- the run ------------------------------------------------------------------------
 
@@ -297,6 +283,13 @@ class Deliberation:
         )
         self.sources.extend(res.sources)
         return res
+
+
+def check_params(runtime: Runtime, params: FusionParams, where: str = "parameters") -> None:
+    """Raise InvalidParameter (named under `where`) if these parameters cannot run here:
+    no panel can be formed, or an inner web tool has no backend."""
+    panel_for(runtime, params, where)
+    runtime.server_tools(params.tools, field_name=f"{where}.tools")
 
 
 async def deliberate(

@@ -8,8 +8,7 @@ from typing import Any
 
 from parley import _constants as C
 from parley.fusion import events as ev
-from parley.fusion.panel import panel_for
-from parley.fusion.run import Deliberation
+from parley.fusion.run import Deliberation, check_params
 from parley.runtime import Runtime
 from parley.tools.base import ToolOutput, function_def
 from parley.wire import FusionParams
@@ -33,6 +32,8 @@ NOTE = (
 
 
 class FusionTool:
+    """The fusion server tool for one request: each call runs a Deliberation."""
+
     name = C.FUSION_TOOL
 
     def __init__(
@@ -44,6 +45,7 @@ class FusionTool:
         depth: int = 0,
         on_event: Callable[[ev.Event], None] | None = None,
         fallback_question: str = "",
+        checked: bool = False,
     ) -> None:
         self.runtime = runtime
         # Asked when the model calls fusion without a question (some do, with `{}`):
@@ -56,9 +58,10 @@ class FusionTool:
         self.calls = 0
         self.deliberations: list[Deliberation] = []
         # A panel that cannot be formed or a web tool with no backend is the request's
-        # fault: say so before any model runs, not as a tool error mid-answer.
-        panel_for(runtime, params)
-        runtime.server_tools(params.tools, field_name="parameters.tools")
+        # fault: say so before any model runs, not as a tool error mid-answer. A planned
+        # request (`checked`) had this done once already, naming its own field.
+        if not checked:
+            check_params(runtime, params)
 
     def definition(self) -> dict[str, Any]:
         return function_def(
@@ -75,7 +78,12 @@ class FusionTool:
 
     def prepare(self, question: str) -> Deliberation:
         return Deliberation(
-            self.runtime, question, self.params, judge_default=self.outer_model, depth=self.depth
+            self.runtime,
+            question,
+            self.params,
+            judge_default=self.outer_model,
+            depth=self.depth,
+            checked=True,
         )
 
     async def run(self, arguments: dict[str, Any]) -> ToolOutput:
@@ -98,16 +106,11 @@ class FusionTool:
             return ToolOutput.error("fusion needs a non-empty 'question'")
         d = self.prepare(question)
         self.deliberations.append(d)
-        if self.on_event is None:
-            await d.run()
-        else:
-            async for event in d.events():
-                self.on_event(event)
-        assert d.result is not None
-        payload = {**d.result.to_wire(), "note": NOTE}
+        result = await d.run(self.on_event)
+        payload = {**result.to_wire(), "note": NOTE}
         return ToolOutput(
             json.dumps(payload, ensure_ascii=False),
-            sources=list(d.result.sources),
-            ok=d.result.status == "ok",
+            sources=list(result.sources),
+            ok=result.status == "ok",
             usage=d.usage,
         )

@@ -28,12 +28,13 @@ BUDGET_SPENT = (
 
 @dataclass
 class LoopHooks:
-    """Optional listeners: text and reasoning as they are written, and each tool call as
-    it starts."""
+    """Optional listeners: text and reasoning as they are written, each tool call as it
+    starts, and each model turn as it starts (with the number of tool steps so far)."""
 
     on_text: Callable[[str], None] | None = None
     on_tool: Callable[[str, dict[str, Any]], None] | None = None
     on_reasoning: Callable[[str], None] | None = None
+    on_turn: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -138,6 +139,8 @@ async def run_tool_loop(
             req["tools"] = list(client_tools)
         if final and steps and "tools" not in req:
             req["messages"].append({"role": "user", "content": BUDGET_SPENT})
+        if hooks.on_turn:
+            hooks.on_turn(steps)
         turn = await run_turn(model, req, headers, hooks.on_text, hooks.on_reasoning)
         usage.add_upstream(turn.usage)
         calls = turn.tool_calls if not final or client_tools else []

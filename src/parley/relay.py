@@ -1,0 +1,43 @@
+"""Turn a callback-driven coroutine into an async iterator.
+
+The runs (a deliberation, a chat request) report progress through a callback, which is
+the cheap path when someone listens directly. An iterator face is built on it here, once:
+the run goes in a task, what it emits goes through a queue, and closing the iterator
+early cancels the run and everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_END = object()
+
+
+async def relay(
+    work: Callable[[Callable[[T], None]], Coroutine[Any, Any, object]],
+) -> AsyncGenerator[T, None]:
+    """Run `work(emit)` and yield each item it emits, as it emits it.
+
+    The iterator ends when the work does, re-raising what the work raised; its return
+    value is dropped (emit it if the caller needs it).
+    """
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    task = asyncio.create_task(work(queue.put_nowait))
+    task.add_done_callback(lambda _: queue.put_nowait(_END))
+    try:
+        while True:
+            item = await queue.get()
+            if item is _END:
+                break
+            yield item
+        task.result()  # re-raises what the work raised
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        elif not task.cancelled():
+            task.exception()  # closed early after a failure: the error is not news

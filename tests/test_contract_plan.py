@@ -1,0 +1,147 @@
+"""Contract section 1: how a request asks for fusion, and how it turns fusion off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contract_kit import QUESTION, answer, make_runtime, panel_models
+from parley.chat import passthrough_body, plan
+from parley.chat import run as run_chat
+from parley.errors import InvalidParameter
+from parley.models.base import Turn
+from parley.models.fake import FakeRequest, FunctionModel, tool_call
+from parley.runtime import Runtime
+from parley.tools.base import ServerTool
+from parley.wire import ServerToolSpec
+
+USER = [{"role": "user", "content": QUESTION}]
+FUSION = {"type": "openrouter:fusion"}
+OFF = {"id": "fusion", "enabled": False}
+FORCED = {"type": "function", "function": {"name": "fusion"}}
+
+
+def request(**kw: Any) -> dict[str, Any]:
+    return {"model": "vendor/outer", "messages": USER, **kw}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        request(tools=[FUSION], plugins=[OFF]),
+        request(plugins=[OFF], tools=[FUSION]),
+        request(plugins=[OFF, {"id": "fusion", "analysis_models": ["vendor/a", "vendor/b"]}]),
+        {**request(plugins=[OFF]), "model": "openrouter/fusion"},
+    ],
+)
+def test_enabled_false_turns_fusion_off_however_it_was_asked_for(body: dict[str, Any]) -> None:
+    p = plan(body, make_runtime(panel_models()))
+    assert p.fusion is None
+    assert p.passthrough
+    sent = passthrough_body(body, p)
+    assert "plugins" not in sent and "tools" not in sent
+
+
+def test_without_enabled_false_the_fusion_tool_runs() -> None:
+    p = plan(request(tools=[FUSION], plugins=[{"id": "fusion"}]), make_runtime(panel_models()))
+    assert p.fusion is not None
+
+
+def round_trip(tool_choice: Any) -> dict[str, Any]:
+    """The second request of a client-tool round trip: it ends with the tool's result."""
+    weather = {"type": "function", "function": {"name": "weather", "parameters": {}}}
+    call = {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
+    messages = [
+        *USER,
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+    ]
+    return request(messages=messages, tools=[FUSION, weather], tool_choice=tool_choice)
+
+
+def test_required_forces_fusion_on_the_users_question() -> None:
+    p = plan(request(tools=[FUSION], tool_choice="required"), make_runtime(panel_models()))
+    assert p.first_tool_choice == FORCED
+    assert p.tool_choice == "auto"
+
+
+def test_required_does_not_force_fusion_again_on_a_client_tool_round_trip() -> None:
+    p = plan(round_trip("required"), make_runtime(panel_models()))
+    assert p.fusion is not None  # still offered; the model may call it
+    assert p.first_tool_choice != FORCED
+    assert p.tool_choice != FORCED
+
+
+async def test_a_round_trip_with_required_runs_no_deliberation() -> None:
+    def outer_reply(req: FakeRequest) -> Turn | str:
+        choice = req.body.get("tool_choice")
+        if choice == FORCED:
+            return tool_call("fusion", {"question": QUESTION})
+        return "It is sunny."
+
+    outer = FunctionModel(outer_reply)
+    runtime = make_runtime(panel_models() | {"vendor/outer": outer})
+    outcome = await run_chat(plan(round_trip("required"), runtime), runtime)
+    assert outcome.deliberations == []
+    assert outcome.response["choices"][0]["message"]["content"] == "It is sunny."
+
+
+def test_null_parameters_of_a_server_tool_are_no_parameters() -> None:
+    p = plan(request(tools=[{**FUSION, "parameters": None}]), make_runtime(panel_models()))
+    assert p.fusion is not None
+    assert ServerToolSpec.model_validate({"type": "openrouter:datetime", "parameters": None})
+
+
+def test_an_error_quotes_a_long_value_only_in_part() -> None:
+    huge = "x" * 100_000
+    with pytest.raises(InvalidParameter) as err:
+        plan(request(tools=[{**FUSION, "parameters": {"temperature": huge}}]), make_runtime({}))
+    assert err.value.field == "tools[0].parameters.temperature"
+    assert len(str(err.value)) < 400
+    assert "100002 characters" in str(err.value)
+
+
+class CountingRuntime(Runtime):
+    """Counts the tool builds that validate a request's fusion tools (they name a field
+    other than the default)."""
+
+    checks: list[str]
+
+    def server_tools(
+        self, specs: Any, *, field_name: str = "tools"
+    ) -> list[ServerTool]:  # the signature of the one it wraps
+        if field_name != "tools":
+            self.checks.append(field_name)
+        return super().server_tools(specs, field_name=field_name)
+
+
+async def test_a_planned_fusion_request_checks_its_parameters_once() -> None:
+    def outer_reply(req: FakeRequest) -> Turn | str:
+        return tool_call("fusion", {"question": QUESTION}) if not req.tool_results else "done"
+
+    base = make_runtime(panel_models() | {"vendor/outer": FunctionModel(outer_reply)})
+    runtime = CountingRuntime(base.router, base.search, base.fetcher)
+    runtime.checks = []
+    tools = [{**FUSION, "parameters": {"tools": [{"type": "openrouter:datetime"}]}}]
+    outcome = await run_chat(plan(request(tools=tools), runtime), runtime)
+    assert len(outcome.deliberations) == 1
+    assert runtime.checks == ["tools[0].parameters.tools"]
+
+
+def test_passthrough_body_is_the_request_itself_when_nothing_changes() -> None:
+    runtime = make_runtime({"vendor/outer": answer("hi")})
+    plain = request(temperature=0.2, some_future_field=[1])
+    assert passthrough_body(plain, plan(plain, runtime)) is plain
+    weather = {"type": "function", "function": {"name": "weather"}}
+    with_tools = request(tools=[weather], tool_choice="required")
+    assert passthrough_body(with_tools, plan(with_tools, runtime)) is with_tools
+    for changed in (
+        request(max_tool_calls=3),
+        request(plugins=[OFF]),
+        request(tools=[FUSION, weather], plugins=[OFF]),
+        request(tools=[], tool_choice="auto"),
+        request(tool_choice="required"),
+    ):
+        sent = passthrough_body(changed, plan(changed, runtime))
+        assert sent is not changed
