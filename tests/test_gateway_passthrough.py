@@ -227,3 +227,25 @@ async def test_passthrough_error_after_the_first_chunk_is_a_data_event() -> None
     assert chunks[0]["choices"][0]["delta"]["content"] == "Hel"
     assert chunks[-1]["error"]["code"] == 502
     assert "connection reset" in chunks[-1]["error"]["message"]
+
+
+async def test_an_unchanged_body_reaches_the_upstream_as_the_bytes_it_came_in() -> None:
+    # Spacing no encoder would produce: only the client's own bytes have this length.
+    raw = b'{ "model" :  "vendor/a",\n  "messages" : [{"role": "user", "content": "hi"}] }'
+    async with running() as gw:
+        status, _ = await post(gw.v1 + "/chat/completions", None, raw=raw)
+        assert status == 200
+        assert gw.upstream.requests[-1].headers["Content-Length"] == str(len(raw))
+
+
+async def test_a_body_with_parley_fields_is_encoded_again_without_them() -> None:
+    raw = (
+        b'{ "model" : "vendor/a", "max_tool_calls": 3,'
+        b'  "messages" : [{"role": "user", "content": "hi"}] }'
+    )
+    async with running() as gw:
+        status, _ = await post(gw.v1 + "/chat/completions", None, raw=raw)
+        assert status == 200
+        sent = gw.upstream.requests[-1]
+        assert "max_tool_calls" not in sent.body
+        assert sent.headers["Content-Length"] != str(len(raw))

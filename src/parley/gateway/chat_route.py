@@ -65,7 +65,8 @@ class ChatEndpoint:
             await send_error(send, exc)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw = parse_json(await read_body(scope, receive, self.state.max_body))
+        data = await read_body(scope, receive, self.state.max_body)
+        raw = parse_json(data)
         depth = parse_depth(header(scope, _DEPTH))
         runtime = self.state.runtime
         p = chat.plan(raw, runtime, depth=depth)
@@ -79,9 +80,10 @@ class ChatEndpoint:
                 await tooled.complete(p, runtime, send, receive, self.state.log)
             return
         body = chat.passthrough_body(raw, p)
+        sent = data if body is raw else None  # unchanged: no need to encode it again
         headers = {C.DEPTH_HEADER: str(depth)} if depth else {}
         model = runtime.router.resolve(p.outer_model)
         if p.request.stream:
-            await passthrough.stream(model, body, headers, send, receive)
+            await passthrough.stream(model, body, headers, send, receive, sent)
         else:
-            await passthrough.complete(model, body, headers, send, receive)
+            await passthrough.complete(model, body, headers, send, receive, sent)

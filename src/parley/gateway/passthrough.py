@@ -24,17 +24,19 @@ async def complete(
     headers: Mapping[str, str],
     send: Send,
     receive: Receive,
+    raw: bytes | None = None,
 ) -> None:
-    """Non-streaming passthrough; the client leaving cancels the upstream call."""
-    payload, ctype = await until_disconnect(_complete(model, body, headers), receive)
+    """Non-streaming passthrough; the client leaving cancels the upstream call. `raw`:
+    the bytes `body` was parsed from, when it is unchanged (sent as they are)."""
+    payload, ctype = await until_disconnect(_complete(model, body, headers, raw), receive)
     await send_bytes(send, 200, payload, ctype)
 
 
 async def _complete(
-    model: ChatModel, body: dict[str, Any], headers: Mapping[str, str]
+    model: ChatModel, body: dict[str, Any], headers: Mapping[str, str], raw: bytes | None
 ) -> tuple[bytes, bytes]:
     if isinstance(model, ChatCompletionsModel):
-        async with model.forward(body, headers) as resp:
+        async with model.forward(body, headers, raw) as resp:
             payload = await resp.read()
             ctype = resp.headers.get("Content-Type", "application/json").encode()
         return payload, ctype
@@ -47,6 +49,7 @@ async def stream(
     headers: Mapping[str, str],
     send: Send,
     receive: Receive,
+    raw: bytes | None = None,
 ) -> None:
     """Streaming passthrough: the upstream's events go to the client as they come.
 
@@ -54,14 +57,18 @@ async def stream(
     upstream's status; after it, a data event carrying `error`.
     """
     out = Stream(send, receive, str(body.get("model") or ""))
-    await out.run(_pipe(model, body, headers, out))
+    await out.run(_pipe(model, body, headers, out, raw))
 
 
 async def _pipe(
-    model: ChatModel, body: dict[str, Any], headers: Mapping[str, str], out: Stream
+    model: ChatModel,
+    body: dict[str, Any],
+    headers: Mapping[str, str],
+    out: Stream,
+    raw: bytes | None,
 ) -> None:
     if isinstance(model, ChatCompletionsModel):
-        async with model.forward(body, headers) as resp:
+        async with model.forward(body, headers, raw) as resp:
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 # The upstream ignored `stream`; hand its whole answer over as it is.
                 await out.respond(200, await resp.read(), JSON)

@@ -118,18 +118,21 @@ class ChatCompletionsModel:
 
     @contextlib.asynccontextmanager
     async def forward(
-        self, body: dict[str, Any], headers: Mapping[str, str]
+        self, body: dict[str, Any], headers: Mapping[str, str], raw: bytes | None = None
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send a client's body as it came (only the model id rewritten) and yield the open
         response for the gateway's passthrough to pipe. A status >= 400 raises UpstreamError
-        as `complete()` does; so does a connection that breaks while the caller reads."""
-        payload = body
-        if body.get("model") != self.upstream_model:
-            payload = {**body, "model": self.upstream_model}
+        as `complete()` does; so does a connection that breaks while the caller reads.
+
+        `raw`, if given, is the encoded `body` as the client sent it: when the model id
+        needs no rewrite those bytes go as they are (a large image body is not encoded
+        again on the event loop)."""
         hdrs = {**self._headers, **headers}
-        if payload.get("stream"):
+        if body.get("stream"):
             hdrs["Accept"] = "text/event-stream"
-        async with self._post(json.dumps(payload).encode(), hdrs) as resp:
+        if raw is None or body.get("model") != self.upstream_model:
+            raw = json.dumps({**body, "model": self.upstream_model}).encode()
+        async with self._post(raw, hdrs) as resp:
             yield resp
 
     def _json(self, raw: bytes) -> dict[str, Any]:
