@@ -25,6 +25,18 @@ from parley.wire import FusionParams
 
 
 class Parley:
+    """The library's entry point: an async context manager that owns an HTTP session and
+    a Runtime, and runs deliberations, Chat Completions requests and `ask`.
+
+    Args:
+        settings: default `load_settings(env)`.
+        env: environment for settings, keys and upstream bounds; default `os.environ`.
+        models: ChatModel objects by id, used before any routing (fakes, custom models).
+        search: web search backend; default chosen from the environment.
+        fetcher: page fetcher for web_fetch; default the built-in one.
+        session: an aiohttp session to use (not closed here); default one of our own.
+    """
+
     def __init__(
         self,
         *,
@@ -59,6 +71,7 @@ class Parley:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the session if this object opened it; `async with` calls this."""
         if self._own_session and self._session is not None:
             await self._session.close()
             self._session = None
@@ -66,6 +79,7 @@ class Parley:
 
     @property
     def runtime(self) -> Runtime:
+        """The Runtime every call shares, built on first use (inside the running loop)."""
         if self._runtime is None:
             if self._session is None:
                 self._session = new_session()
@@ -98,6 +112,7 @@ class Parley:
         judge: str | None = None,
         params: FusionParams | dict[str, Any] | None = None,
     ) -> Deliberation:
+        """Run a deliberation to the end and return it (`.result`, `.usage`, `.responses`)."""
         d = self.deliberation(question, panel=panel, judge=judge, params=params)
         await d.run()
         return d

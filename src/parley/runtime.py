@@ -25,6 +25,9 @@ from parley.wire import ServerToolSpec
 
 @dataclass
 class Runtime:
+    """Everything a run needs, injected once: the router (model id -> ChatModel), the web
+    backends, the clock the datetime tool reads, and a request's web quota. See `create()`."""
+
     router: Router
     search: SearchBackend | None = None
     fetcher: Fetcher | None = None
@@ -42,6 +45,7 @@ class Runtime:
 
     @property
     def settings(self) -> Settings:
+        """The settings the router was built with."""
         return self.router.settings
 
     @classmethod

@@ -8,6 +8,10 @@ from typing import Any
 
 @dataclass
 class Usage:
+    """Tokens, cost and server-tool counts summed over every upstream call of a request,
+    inner panel and judge calls included; `to_wire()` gives OpenRouter's `usage` shape.
+    """
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -43,6 +47,7 @@ class Usage:
             self.web_search_requests += _int(stud.get("web_search_requests"))
 
     def merge(self, other: Usage) -> None:
+        """Add another Usage (a deliberation's, say) into this one."""
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.total_tokens += other.total_tokens
@@ -55,6 +60,7 @@ class Usage:
         self.calls += other.calls
 
     def to_wire(self) -> dict[str, Any]:
+        """The `usage` object of a Chat Completions response."""
         out: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,

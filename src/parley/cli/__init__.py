@@ -39,4 +39,5 @@ cli.add_command(serve)
 
 
 def main() -> None:
+    """The `parley` console script."""
     cli(prog_name="parley")  # also under `python -m parley`

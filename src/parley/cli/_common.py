@@ -33,10 +33,12 @@ def out_console() -> Console:
 
 
 def err_console() -> Console:
+    """stderr, for progress and notices, looked up at call time like `out_console`."""
     return Console(file=sys.stderr, highlight=False, soft_wrap=True)
 
 
 def stderr_is_terminal() -> bool:
+    """Whether to draw the live progress view (a terminal) or plain lines."""
     return sys.stderr.isatty()
 
 
@@ -46,6 +48,7 @@ def store_for(settings: Settings, *, no_log: bool = False) -> LogStore | None:
 
 
 def print_json(value: Any) -> None:
+    """`--json` output: indented, non-ASCII kept readable."""
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
@@ -64,6 +67,7 @@ class Group(click.Group):
     """A click group whose unexpected errors print one line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; Parley's and unexpected errors become one-line click errors."""
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):

@@ -33,6 +33,7 @@ class Line:
     seconds: float | None = None
 
     def describe(self) -> str:
+        """This line's status text (writing, done in N s, failed: why)."""
         if self.state == "writing":
             return f"writing · {self.tokens} tokens" if self.tokens else self.detail or "writing"
         if self.state == "done":
@@ -158,6 +159,7 @@ class LiveView:
         self._live: Live | None = None
 
     def render(self) -> RenderableType:
+        """The current frame: one line per panelist, then the judge and the answer."""
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=2)
         grid.add_column(style="bold")

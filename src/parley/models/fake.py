@@ -42,6 +42,7 @@ class FakeRequest:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
+        """The request's messages (a copy)."""
         return list(self.body.get("messages") or [])
 
     @property
@@ -51,6 +52,7 @@ class FakeRequest:
 
     @property
     def last_user(self) -> str:
+        """The latest user message's text (content parts as JSON), or ""."""
         for m in reversed(self.messages):
             if m.get("role") == "user":
                 c = m.get("content")
@@ -146,6 +148,7 @@ class FunctionModel:
         return turn
 
     async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        """A Chat Completions response built from the reply function's answer."""
         turn = await self._reply(body, headers, stream=False)
         return {
             "id": f"fake-{len(self.requests)}",
@@ -161,6 +164,9 @@ class FunctionModel:
     async def stream(
         self, body: dict[str, Any], headers: Mapping[str, str]
     ) -> AsyncIterator[dict[str, Any]]:
+        """The same answer as chunks: role, reasoning, content a few words at a time, tool
+        calls, finish, then usage, as OpenAI-compatible servers send them.
+        """
         turn = await self._reply(body, headers, stream=True)
         base = {
             "id": f"fake-{len(self.requests)}",
@@ -195,5 +201,6 @@ class ScriptedModel:
     replies: list[Reply] = field(default_factory=list)
 
     def model(self) -> FunctionModel:
+        """A FunctionModel that gives the replies in order (StopIteration past the end)."""
         it = iter(self.replies)
         return FunctionModel(lambda req: next(it))

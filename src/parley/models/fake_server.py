@@ -27,12 +27,25 @@ from parley.models.fake import FunctionModel
 
 @dataclass
 class Recorded:
+    """One request the fake server received (see `FakeUpstream.requests`)."""
+
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
 
 
 class FakeUpstream:
+    """An OpenAI-compatible server on loopback whose models are FunctionModels, so tests
+    exercise the real HTTP path (adapter, streaming, errors) with scripted answers.
+
+    Args:
+        models: FunctionModel by model id; an unknown id gets a 404 like OpenRouter's.
+        default: the model for every id not in `models`.
+        latency: seconds each answer waits before it starts (benchmarks, cancellation).
+        host: the address to listen on (loopback).
+        record: keep each request in `requests`.
+    """
+
     def __init__(
         self,
         models: Mapping[str, FunctionModel] | None = None,
@@ -59,6 +72,7 @@ class FakeUpstream:
         return f"http://{self.host}:{self.port}/api/v1"
 
     def app(self) -> web.Application:
+        """The aiohttp app, serving `/v1` and `/api/v1` (chat completions and models)."""
         app = web.Application()
         for prefix in ("/v1", "/api/v1"):
             app.router.add_post(prefix + "/chat/completions", self._chat)
@@ -66,6 +80,7 @@ class FakeUpstream:
         return app
 
     async def start(self) -> FakeUpstream:
+        """Listen on a free port; `base_url` is valid afterwards."""
         # As a real server does, a client that hangs up (a timeout, a cancelled request)
         # cancels its handler, so `cancelled` counts it and stop() does not wait for it.
         self._runner = web.AppRunner(
@@ -84,6 +99,7 @@ class FakeUpstream:
         return self
 
     async def stop(self) -> None:
+        """Stop serving; requests still running are cancelled."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -154,6 +154,7 @@ class LogStore:
             return [self._entry(conn, row, deep=False) for row in rows]
 
     def latest_conversation(self) -> str | None:
+        """The id of the most recently logged conversation (for `ask -c`), or None."""
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT conversation_id FROM entries ORDER BY created_at DESC, id DESC LIMIT 1"

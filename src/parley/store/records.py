@@ -19,6 +19,8 @@ from parley.wire import FusionResult
 
 @dataclass
 class PanelAnswer:
+    """One panelist's answer as logged, with how long it took."""
+
     model: str
     content: str
     seconds: float | None = None
@@ -41,6 +43,7 @@ class DeliberationRecord:
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (`logs show --json`)."""
         return asdict(self)
 
 
@@ -64,6 +67,7 @@ class Entry:
     deliberations: list[DeliberationRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (`logs show --json`)."""
         return asdict(self)
 
 

@@ -23,10 +23,12 @@ class ToolOutput:
 
     @classmethod
     def json(cls, data: Any, **kw: Any) -> ToolOutput:
+        """Output whose content is `data` as JSON."""
         return cls(json.dumps(data, ensure_ascii=False), **kw)
 
     @classmethod
     def error(cls, message: str, **extra: Any) -> ToolOutput:
+        """A failed call, told to the model as `{"status": "failed", "error": ...}`."""
         return cls(json.dumps({"status": "failed", "error": message, **extra}), ok=False)
 
 
@@ -48,6 +50,8 @@ class ServerTool(Protocol):
 def function_def(
     name: str, description: str, properties: dict[str, Any], required: list[str]
 ) -> dict[str, Any]:
+    """A function tool in Chat Completions shape, its parameters an object that allows no
+    properties beyond `properties`."""
     return {
         "type": "function",
         "function": {

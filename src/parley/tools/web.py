@@ -41,6 +41,8 @@ UNTRUSTED_NOTE = (
 
 @dataclass
 class SearchHit:
+    """One search result: the page's URL and title, and the service's snippet."""
+
     url: str
     title: str
     snippet: str = ""
@@ -48,6 +50,8 @@ class SearchHit:
 
 @dataclass
 class FetchedPage:
+    """A fetched page as readable text; `error` says why it could not be read instead."""
+
     url: str
     title: str = ""
     content: str = ""
@@ -56,6 +60,9 @@ class FetchedPage:
 
 @runtime_checkable
 class SearchBackend(Protocol):
+    """A web search service behind `web_search` (see `parley.tools.search`); inject one
+    through `Parley(search=...)` or `Runtime.create(search=...)`, e.g. `FakeSearch`."""
+
     async def search(self, query: str, *, max_results: int) -> list[SearchHit]: ...
 
 
@@ -80,6 +87,9 @@ class DomainFilteringBackend(SearchBackend, Protocol):
 
 @runtime_checkable
 class Fetcher(Protocol):
+    """Fetches one URL as text for `web_fetch`; report failures in `FetchedPage.error`
+    rather than raising. Inject through `Parley(fetcher=...)`, e.g. `FakeFetcher`."""
+
     async def fetch(self, url: str) -> FetchedPage: ...
 
 
