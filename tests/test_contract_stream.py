@@ -112,3 +112,20 @@ async def test_a_deliberation_reports_to_a_callback_without_an_iterator() -> Non
     # The iterator face yields the same kinds of events.
     again = [e async for e in Deliberation(runtime, QUESTION).events()]
     assert Counter(type(e) for e in again) == Counter(type(e) for e in heard)
+
+
+async def test_the_relay_yields_an_idle_item_while_the_work_is_quiet() -> None:
+    release = asyncio.Event()
+
+    async def work(emit: Callable[[str], None]) -> None:
+        emit("start")
+        await release.wait()
+        emit("end")
+
+    seen = []
+    async for x in relay(work, idle_s=0.001, idle_item="idle"):
+        seen.append(x)
+        if x == "idle":
+            release.set()  # no more quiet once it was noticed
+    assert seen[0] == "start"
+    assert seen.index("idle") < seen.index("end")

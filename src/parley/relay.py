@@ -19,18 +19,32 @@ _END = object()
 
 async def relay(
     work: Callable[[Callable[[T], None]], Coroutine[Any, Any, object]],
+    *,
+    idle_s: float | None = None,
+    idle_item: T | None = None,
 ) -> AsyncGenerator[T, None]:
-    """Run `work(emit)` and yield each item it emits, as it emits it.
+    """Run `work(emit)` and yield each item it emits, as it emits it; with `idle_s`, also
+    `idle_item` whenever nothing was emitted for that long (a stream's heartbeat).
 
     The iterator ends when the work does, re-raising what the work raised; its return
     value is dropped (emit it if the caller needs it).
     """
+    loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
     task = asyncio.create_task(work(queue.put_nowait))
     task.add_done_callback(lambda _: queue.put_nowait(_END))
     try:
         while True:
+            # A timer rather than a timeout on the wait: no task per item. One that fires
+            # just as an item lands adds a spare idle item, which is harmless.
+            timer = (
+                loop.call_later(idle_s, queue.put_nowait, idle_item)
+                if idle_s is not None and queue.empty()
+                else None
+            )
             item = await queue.get()
+            if timer is not None:
+                timer.cancel()
             if item is _END:
                 break
             yield item

@@ -9,11 +9,13 @@ involves no server tool at all.
 
 from parley.chat.passthrough import passthrough_body
 from parley.chat.planner import ALIASES, Plan, is_server_tool, plan
-from parley.chat.runner import ChatOutcome, StreamItem, ToolStarted, run, stream
+from parley.chat.runner import IDLE, ChatOutcome, Idle, StreamItem, ToolStarted, run, stream
 
 __all__ = [
     "ALIASES",
+    "IDLE",
     "ChatOutcome",
+    "Idle",
     "Plan",
     "StreamItem",
     "ToolStarted",

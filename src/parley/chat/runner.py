@@ -143,12 +143,22 @@ class ToolStarted:
     arguments: dict[str, Any]
 
 
-StreamItem = str | ToolStarted | ev.Event | ChatOutcome
+@dataclass(frozen=True)
+class Idle:
+    """Nothing happened for `idle_s` seconds (a streaming client wants a heartbeat)."""
 
 
-def stream(p: Plan, runtime: Runtime, *, events: bool = False) -> AsyncGenerator[StreamItem, None]:
+IDLE = Idle()
+
+StreamItem = str | ToolStarted | ev.Event | ChatOutcome | Idle
+
+
+def stream(
+    p: Plan, runtime: Runtime, *, events: bool = False, idle_s: float | None = None
+) -> AsyncGenerator[StreamItem, None]:
     """Run a planned request, yielding the answer's text deltas (`str`), server tools as
-    they start, fusion progress events (with `events`), and last the finished ChatOutcome.
+    they start, fusion progress events (with `events`), `IDLE` after every `idle_s`
+    seconds without any of these, and last the finished ChatOutcome.
 
     Closing the iterator early cancels the run and every upstream call it started.
     """
@@ -164,4 +174,4 @@ def stream(p: Plan, runtime: Runtime, *, events: bool = False) -> AsyncGenerator
         )
         emit(outcome)
 
-    return relay(work)
+    return relay(work, idle_s=idle_s, idle_item=IDLE)

@@ -9,7 +9,7 @@ empty `choices` and the usage summed over every call, then `[DONE]`.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from typing import Any
 
 from parley import _constants as C
@@ -56,26 +56,19 @@ async def _produce(
     log: GatewayLog | None,
 ) -> None:
     await out.write(sse.HEARTBEAT)
-    items = chat.stream(p, runtime, events=events)
     seq = 0
-    nxt: asyncio.Future[Any] = asyncio.ensure_future(anext(items))
     opened = False
     fusion_started = False
-    try:
-        while True:
-            done, _ = await asyncio.wait((nxt,), timeout=heartbeat_s)
-            if not done:
-                await out.write(sse.HEARTBEAT)  # keeps proxies and clients from giving up
-                continue
-            try:
-                item = nxt.result()
-            except StopAsyncIteration:
-                return
+    items = chat.stream(p, runtime, events=events, idle_s=heartbeat_s)
+    async with contextlib.aclosing(items):
+        async for item in items:
             if isinstance(item, str):
                 if not opened:
                     opened = True
                     await out.write(out.chunks.role())
                 await out.write(out.chunks.text(item))
+            elif isinstance(item, chat.Idle):
+                await out.write(sse.HEARTBEAT)  # keeps proxies and clients from giving up
             elif isinstance(item, chat.ToolStarted):
                 await out.write(sse.HEARTBEAT)
                 if events and item.name == C.FUSION_TOOL and not fusion_started:
@@ -96,12 +89,6 @@ async def _produce(
                 seq += 1
                 wire = ev.to_wire(item, out.chunks.base["id"], seq)
                 await out.write(sse.event(item.wire_type, wire))
-            nxt = asyncio.ensure_future(anext(items))
-    finally:
-        if not nxt.done():
-            nxt.cancel()
-            await asyncio.gather(nxt, return_exceptions=True)
-        await items.aclose()
 
 
 IN_PROGRESS = "response.fusion_call.in_progress"
