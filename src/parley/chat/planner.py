@@ -100,8 +100,7 @@ def plan(raw: dict[str, Any], runtime: Runtime, *, depth: int = 0) -> Plan:
     if model in ALIASES:
         preset_name = ALIASES[model] or settings.preset
         fusion_raw = _preset_params(runtime, preset_name, "model")
-        preset = settings.presets[preset_name]
-        model = preset.outer or settings.model or preset.model or preset.analysis_models[0]
+        model = settings.outer_model_for(preset_name)
     for i, plugin in enumerate(req.plugins or []):
         if not isinstance(plugin, dict) or plugin.get("id") != C.FUSION_TOOL:
             continue

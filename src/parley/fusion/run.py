@@ -66,19 +66,14 @@ class Deliberation:
         self.runtime = runtime.for_request()
         self.question = question
         self.params = params or FusionParams()
-        settings = runtime.settings
-        preset = settings.presets.get(settings.preset)
         self.panel = panel_for(runtime, self.params)
         if not checked:
             # Built directly (not by a planned request, which ran `check_params` once): a
             # bad inner tool is an InvalidParameter now, not N failed panelists later.
             runtime.server_tools(self.params.tools, field_name="parameters.tools")
         # The outer model is only the built-in default; a judge set in the config wins.
-        self.judge: str = (
-            self.params.model
-            or settings.judge
-            or judge_default
-            or (preset.model if preset and preset.model else self.panel[0])
+        self.judge: str = self.params.model or runtime.settings.judge_for(
+            self.panel, outer=judge_default
         )
         self.headers = {C.DEPTH_HEADER: str(depth + 1)}
         self.usage = Usage()

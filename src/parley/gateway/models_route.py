@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley import _constants as C
+from parley.models.local_files import local_model_ids
 from parley.runtime import Runtime
 
 ALIASES = (
@@ -13,7 +14,6 @@ ALIASES = (
     C.PARLEY_FUSION_ALIAS,
     C.PARLEY_FUSION_FLASH_ALIAS,
 )
-LOCAL_BUILTIN = ("local/smollm2-135m-instruct", "local/gemma-3-270m")
 
 
 def model_ids(runtime: Runtime) -> list[str]:
@@ -25,7 +25,7 @@ def model_ids(runtime: Runtime) -> list[str]:
         ids += [m for m in (preset.outer, preset.model) if m]
         ids += preset.analysis_models
     ids += list(runtime.router.models)
-    ids += list(LOCAL_BUILTIN) + [f"local/{name}" for name in s.local.models]
+    ids += local_model_ids(s.local.models)
     return list(dict.fromkeys(ids))  # first mention wins, order kept
 
 
