@@ -120,6 +120,54 @@ _STOP_CONDITION: TypeAdapter[
 )
 
 
+class ChatMessage(Passthrough):
+    """An assistant message in a response; fields Parley does not know are kept."""
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class ChatChoice(Passthrough):
+    """One choice of a non-streaming response."""
+
+    index: int = 0
+    message: ChatMessage
+    finish_reason: str | None = None
+
+
+class ChatResponse(Passthrough):
+    """A non-streaming Chat Completions response, as Parley answers with one.
+
+    Dump with `exclude_unset=True`: what was not set stays absent, as on the wire."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: dict[str, Any] | None = None
+
+
+class ChunkChoice(Passthrough):
+    """One choice of a streamed chunk."""
+
+    index: int = 0
+    delta: dict[str, Any]
+    finish_reason: str | None = None
+
+
+class ChatChunk(Passthrough):
+    """One streamed Chat Completions chunk (the usage chunk has empty `choices`)."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: dict[str, Any] | None = None
+
+
 # --- Fusion parameters ----------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from parley.runtime import Runtime
 from parley.tools.base import ServerTool
 from parley.tools.loop import LoopHooks, LoopResult, run_tool_loop
 from parley.usage import Usage
+from parley.wire import ChatChoice, ChatMessage, ChatResponse
 
 # Between the text of two outer turns (text, a server tool call, more text).
 TURN_SEPARATOR = "\n\n"
@@ -118,14 +119,14 @@ async def run(
     message = turn.message()
     message["content"] = _Answer.joined(result.messages[len(p.body["messages"]) :]) or None
     finish = "tool_calls" if result.client_tool_calls else (turn.finish_reason or "stop")
-    response = {
-        "id": f"gen-parley-{uuid.uuid4().hex[:24]}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": p.outer_model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": usage.to_wire(),
-    }
+    response = ChatResponse(
+        id=f"gen-parley-{uuid.uuid4().hex[:24]}",
+        object="chat.completion",
+        created=int(time.time()),
+        model=p.outer_model,
+        choices=[ChatChoice(index=0, message=ChatMessage(**message), finish_reason=finish)],
+        usage=usage.to_wire(),
+    ).model_dump(exclude_unset=True)
     return ChatOutcome(
         response,
         usage,
