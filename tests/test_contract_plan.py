@@ -9,6 +9,7 @@ import pytest
 from contract_kit import QUESTION, answer, make_runtime, panel_models
 from parley.chat import passthrough_body, plan
 from parley.chat import run as run_chat
+from parley.config import load_settings
 from parley.errors import InvalidParameter
 from parley.models.base import Turn
 from parley.models.fake import FakeRequest, FunctionModel, tool_call
@@ -145,3 +146,31 @@ def test_passthrough_body_is_the_request_itself_when_nothing_changes() -> None:
     ):
         sent = passthrough_body(changed, plan(changed, runtime))
         assert sent is not changed
+
+
+def test_with_the_alias_the_plugin_model_also_writes_the_final_answer() -> None:
+    """OpenRouter's FusionPlugin.model performs the analyst step and the final synthesis."""
+    runtime = Runtime.create(settings=load_settings())
+    p = plan(
+        {
+            "model": "openrouter/fusion",
+            "messages": [{"role": "user", "content": "q"}],
+            "plugins": [{"id": "fusion", "model": "vendor/j", "analysis_models": ["vendor/a"]}],
+        },
+        runtime,
+    )
+    assert p.outer_model == "vendor/j"
+    assert p.fusion is not None and p.fusion.model == "vendor/j"
+
+
+def test_with_the_alias_a_plugin_preset_names_the_outer_model() -> None:
+    runtime = Runtime.create(settings=load_settings())
+    p = plan(
+        {
+            "model": "openrouter/fusion",
+            "messages": [{"role": "user", "content": "q"}],
+            "plugins": [{"id": "fusion", "preset": "general-budget"}],
+        },
+        runtime,
+    )
+    assert p.outer_model == runtime.settings.outer_model_for("general-budget")

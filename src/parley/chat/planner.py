@@ -97,7 +97,8 @@ def plan(raw: dict[str, Any], runtime: Runtime, *, depth: int = 0) -> Plan:
     # `enabled: false` turns fusion off for this request (contract section 1), whichever
     # way it was asked for: the alias, another plugin entry or the fusion tool itself.
     disabled = False
-    if model in ALIASES:
+    via_alias = model in ALIASES
+    if via_alias:
         preset_name = ALIASES[model] or settings.preset
         fusion_raw = _preset_params(runtime, preset_name, "model")
         model = settings.outer_model_for(preset_name)
@@ -122,6 +123,14 @@ def plan(raw: dict[str, Any], runtime: Runtime, *, depth: int = 0) -> Plan:
             }
         )
         fusion_raw, fusion_where = merged, where
+        if via_alias:
+            # With the alias the plugin chooses the outer model too: its `model` does the
+            # analysis and the final synthesis (OpenRouter's FusionPlugin.model), else its
+            # preset's outer model.
+            if plugin.get("model"):
+                model = str(plugin["model"])
+            elif plugin.get("preset"):
+                model = settings.outer_model_for(str(plugin["preset"]))
     server_specs: list[ServerToolSpec] = []
     client_tools: list[dict[str, Any]] = []
     for i, tool in enumerate(req.tools or []):
