@@ -42,9 +42,12 @@ async def relay(
                 if idle_s is not None and queue.empty()
                 else None
             )
-            item = await queue.get()
-            if timer is not None:
-                timer.cancel()
+            try:
+                item = await queue.get()
+            finally:
+                # Also when the consumer is cancelled here: no stray heartbeat later.
+                if timer is not None:
+                    timer.cancel()
             if item is _END:
                 break
             yield item
