@@ -80,7 +80,9 @@ class ChatEndpoint:
                 await tooled.complete(p, runtime, send, receive, self.state.log)
             return
         body = chat.passthrough_body(raw, p)
-        sent = data if body is raw else None  # unchanged: no need to encode it again
+        # Unchanged: no need to encode it again, unless it came in an encoding that only
+        # lenient readers take (a BOM, UTF-16), which the upstream's may not be.
+        sent = data if body is raw and json.detect_encoding(data) == "utf-8" else None
         headers = {C.DEPTH_HEADER: str(depth)} if depth else {}
         model = runtime.router.resolve(p.outer_model)
         if p.request.stream:
