@@ -54,7 +54,9 @@ def _as_sent(raw: dict[str, Any], p: Plan) -> bool:
     if raw.get("model") != p.outer_model or any(name in raw for name in _CONSUMED):
         return False
     plugins = raw.get("plugins")
-    if isinstance(plugins, list) and any(_is_fusion_plugin(x) for x in plugins):
+    # An empty list goes too: what remains of it is nothing, and a server that knows no
+    # `plugins` field rejects even an empty one.
+    if isinstance(plugins, list) and (not plugins or any(_is_fusion_plugin(x) for x in plugins)):
         return False
     choice = raw.get("tool_choice")
     if isinstance(choice, dict) and str(choice.get("type", "")).startswith(C.TOOL_PREFIXES):
