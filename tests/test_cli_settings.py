@@ -91,6 +91,20 @@ def test_config_show_masks_credential_headers() -> None:
     assert data["providers"]["corp"]["headers"]["Authorization"].startswith("Bearer sk-or")
 
 
+def test_config_show_masks_a_credential_header_whose_value_has_spaces() -> None:
+    """Only an Authorization scheme ("Bearer", "Basic") stays readable: a cookie's or an
+    API key's first word is as secret as the rest."""
+    Path(os.environ["PARLEY_CONFIG"]).write_text(
+        '[providers.corp]\nbase_url = "http://127.0.0.1:9/v1"\n'
+        f'headers = {{ Cookie = "session={SECRET}; theme=dark", '
+        f'X-Api-Key = "{SECRET} v2" }}\n'
+    )
+    runner = CliRunner()
+    for args in (["config", "show", "--json"], ["config", "show"]):
+        out = runner.invoke(cli, args).stdout
+        assert SECRET not in out
+
+
 def test_config_edit_creates_a_template_and_checks_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDITOR", "true")
     res = CliRunner().invoke(cli, ["config", "edit"])

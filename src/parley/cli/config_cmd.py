@@ -35,6 +35,8 @@ TEMPLATE = """\
 
 # Header names whose values are credentials (Authorization, X-Api-Key, X-Auth-Token, ...).
 _SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|password", re.IGNORECASE)
+# Headers whose value is `<scheme> <credentials>` (RFC 9110).
+_AUTH_HEADERS = ("authorization", "proxy-authorization")
 
 
 def mask_headers(data: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +47,11 @@ def mask_headers(data: dict[str, Any]) -> dict[str, Any]:
             if _SECRET_HEADER.search(name):
                 scheme, _, rest = value.partition(" ")
                 # Keep "Bearer" or "Basic" readable: it says what kind of credential it is.
-                headers[name] = f"{scheme} {mask(rest)}" if rest else mask(value)
+                # Only there: a cookie's or a key's first word is as secret as the rest.
+                if rest and name.lower() in _AUTH_HEADERS and scheme.isalpha():
+                    headers[name] = f"{scheme} {mask(rest)}"
+                else:
+                    headers[name] = mask(value)
     return data
 
 
