@@ -199,8 +199,9 @@ class LocalChatModel:
     def _job(
         self, body: dict[str, Any], messages: list[dict[str, Any]], fmt: dict[str, Any] | None
     ) -> Job:
-        from parley.models.local_batch import Job, Sampling
+        from parley.models.local_batch import Job
         from parley.models.local_prompt import PLAIN_STOPS, render_chat, render_plain
+        from parley.models.local_sampling import Sampling
 
         plain = self.spec.prompt == "plain"
 

@@ -5,14 +5,7 @@ stays free. Each step it decodes one batch holding the next token of every runni
 sequence plus a chunk of any prompt still being read (continuous batching: a request that
 arrives mid-generation joins at the next step). Sequences keep separate KV cache slots
 (`n_seq_max` = slots), so panelists that share a model decode together rather than in turn.
-
-Grammar-constrained sampling is fast because we do what llama.cpp's own common sampler does
-and llama-cpp-python does not: sample from the model first, then ask the grammar about that
-one token. Only when the grammar rejects it do we filter candidates, the 64 likeliest first
-and the whole vocabulary only if none of those fit. llama-cpp-python puts the grammar inside
-its sampler chain, so the grammar walks every token of the vocabulary (49,152 for SmolLM2,
-262,144 for Gemma) on every step; its cost grows with the grammar's open alternatives, which
-is how its JSON-schema path fell to single-digit tok/s here.
+How each sequence picks its next token (and why grammars stay fast) is in local_sampling.
 """
 
 from __future__ import annotations
@@ -20,7 +13,6 @@ from __future__ import annotations
 import codecs
 import ctypes
 import logging
-import math
 import queue
 import threading
 from collections import deque
@@ -30,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import llama_cpp as _llama
-import numpy as np
 
 from parley.models.local_json import JsonTracker
+from parley.models.local_sampling import Sampling, Scratch, TokenPicker
 
 L: Any = _llama  # the ctypes bindings' annotations do not help mypy; treat them as dynamic
 log = logging.getLogger("parley.local")
 
 N_BATCH = 512
-TOP_CANDIDATES = 64
 Event = tuple[Any, ...]
 
 
@@ -68,18 +59,6 @@ class Rendered:
     text: str
     add_special: bool = True
     parse_special: bool = True
-
-
-@dataclass
-class Sampling:
-    temperature: float = 0.7
-    top_k: int = 40
-    top_p: float = 0.95
-    min_p: float = 0.05
-    repeat_penalty: float = 1.0
-    frequency_penalty: float = 0.0
-    presence_penalty: float = 0.0
-    seed: int | None = None
 
 
 @dataclass
@@ -127,19 +106,17 @@ DECODE_LOCK = FairLock()
 
 
 class _Seq:
-    def __init__(self, job: Job, slot: int, tokens: list[int]) -> None:
+    def __init__(self, job: Job, slot: int, tokens: list[int], picker: TokenPicker) -> None:
         self.job = job
         self.slot = slot
         self.prompt = tokens
+        self.picker = picker
         self.n_past = 0
         self.last = -1
         self.n_gen = 0
-        self.chain: Any = None
-        self.grammar: Any = None
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.pending = ""
         self.tracker = JsonTracker(job.schema) if job.grammar else None
-        self.rng = np.random.default_rng(job.sampling.seed)
         self.done = False
 
     @property
@@ -244,14 +221,7 @@ class Engine:
             eos=self._special_text(int(L.llama_vocab_eos(self.vocab))),
             n_ctx=self.n_ctx,
         )
-        k = min(TOP_CANDIDATES, self.n_vocab)
-        self._top = (L.llama_token_data * k)()
-        self._top_arr = L.llama_token_data_array(self._top, k, -1, False)
-        self._all = (L.llama_token_data * self.n_vocab)()
-        self._all_np = np.frombuffer(self._all, dtype=_TOKEN_DTYPE)
-        self._all_arr = L.llama_token_data_array(self._all, self.n_vocab, -1, False)
-        self._one = (L.llama_token_data * 1)()
-        self._one_arr = L.llama_token_data_array(self._one, 1, -1, False)
+        self._scratch = Scratch(self.n_vocab)
 
     def _special_text(self, token: int) -> str:
         if token < 0:
@@ -292,46 +262,18 @@ class Engine:
                 ),
             )
             return None
+        try:
+            picker = TokenPicker(self.vocab, self._scratch, job.sampling, job.grammar)
+        except ValueError as exc:
+            _safe(job, ("error", f"local/{self.name}: {exc}"))
+            return None
         # The lowest free slot: llama.cpp decodes a batch in one pass only when its
         # sequence ids are consecutive (and in order, see _step); otherwise it splits the
         # batch and three sequences cost ~40% more per step than with slots 0, 1, 2.
         slot = min(free)
         free.remove(slot)
-        seq = _Seq(job, slot, tokens)
-        L.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
-        seq.chain = self._chain(job.sampling)
-        if job.grammar:
-            seq.grammar = L.llama_sampler_init_grammar(
-                self.vocab, job.grammar.encode("utf-8"), b"root"
-            )
-            if not seq.grammar:
-                self._release(seq)
-                _safe(job, ("error", f"local/{self.name}: the grammar did not parse"))
-                return None
-        return seq
-
-    def _chain(self, s: Sampling) -> Any:
-        chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
-        add = L.llama_sampler_chain_add
-        if s.repeat_penalty != 1.0 or s.frequency_penalty or s.presence_penalty:
-            # The binding declares a leading n_vocab that current llama.cpp dropped; passing
-            # the window twice lands it in the right register under either signature.
-            add(
-                chain,
-                L.llama_sampler_init_penalties(
-                    64, 64, s.repeat_penalty, s.frequency_penalty, s.presence_penalty
-                ),
-            )
-        if s.temperature <= 0:
-            add(chain, L.llama_sampler_init_greedy())
-        else:
-            add(chain, L.llama_sampler_init_top_k(s.top_k))
-            add(chain, L.llama_sampler_init_top_p(s.top_p, 1))
-            add(chain, L.llama_sampler_init_min_p(s.min_p, 1))
-            add(chain, L.llama_sampler_init_temp(s.temperature))
-            seed = s.seed if s.seed is not None else 0xFFFFFFFF  # LLAMA_DEFAULT_SEED: random
-            add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        return chain
+        L.llama_memory_seq_rm(self.mem, slot, -1, -1)
+        return _Seq(job, slot, tokens, picker)
 
     def _step(self, active: list[_Seq]) -> None:
         b = self.batch
@@ -376,14 +318,10 @@ class Engine:
             self._sample(seq, idx)
 
     def _sample(self, seq: _Seq, idx: int) -> None:
-        tok = int(L.llama_sampler_sample(seq.chain, self.ctx, idx))
-        if seq.grammar is not None:
-            if not self._allowed(seq.grammar, tok):
-                tok = self._constrained(seq, idx)
-            if tok < 0:
-                self._finish(seq, "stop")
-                return
-            L.llama_sampler_accept(seq.grammar, tok)
+        tok = seq.picker.pick(self.ctx, idx)
+        if tok < 0:  # the grammar allows nothing more
+            self._finish(seq, "stop")
+            return
         seq.n_gen += 1
         if L.llama_vocab_is_eog(self.vocab, tok):
             self._finish(seq, "stop")
@@ -395,48 +333,6 @@ class Engine:
             self._finish(seq, "length")
             return
         seq.last = tok
-
-    def _allowed(self, grammar: Any, tok: int) -> bool:
-        one = self._one[0]
-        one.id, one.logit, one.p = tok, 0.0, 0.0
-        self._one_arr.size, self._one_arr.selected = 1, -1
-        L.llama_sampler_apply(grammar, ctypes.byref(self._one_arr))
-        return bool(math.isfinite(self._one[0].logit))
-
-    def _constrained(self, seq: _Seq, idx: int) -> int:
-        """The rejected-token path: best candidates that the grammar accepts."""
-        logits = np.ctypeslib.as_array(L.llama_get_logits_ith(self.ctx, idx), shape=(self.n_vocab,))
-        k = len(self._top)
-        top = np.argpartition(logits, -k)[-k:]
-        top = top[np.argsort(-logits[top], kind="stable")]
-        view = np.frombuffer(self._top, dtype=_TOKEN_DTYPE)
-        view["id"], view["logit"], view["p"] = top, logits[top], 0.0
-        self._top_arr.size, self._top_arr.selected, self._top_arr.sorted = k, -1, False
-        L.llama_sampler_apply(seq.grammar, ctypes.byref(self._top_arr))
-        ids, vals = view["id"][: self._top_arr.size], view["logit"][: self._top_arr.size]
-        ok = np.isfinite(vals)
-        if not ok.any():
-            full = self._all_np
-            full["id"] = np.arange(self.n_vocab, dtype=np.int32)
-            full["logit"], full["p"] = logits, 0.0
-            self._all_arr.size, self._all_arr.selected, self._all_arr.sorted = (
-                self.n_vocab,
-                -1,
-                False,
-            )
-            L.llama_sampler_apply(seq.grammar, ctypes.byref(self._all_arr))
-            ids, vals = full["id"], full["logit"]
-            ok = np.isfinite(vals)
-            if not ok.any():
-                return -1
-        ids, vals = ids[ok], vals[ok]
-        order = np.argsort(-vals, kind="stable")[: max(1, seq.job.sampling.top_k)]
-        ids, vals = ids[order], vals[order]
-        temp = seq.job.sampling.temperature
-        if temp <= 0 or len(ids) == 1:
-            return int(ids[0])
-        p = np.exp((vals - vals[0]) / temp)
-        return int(seq.rng.choice(ids, p=p / p.sum()))
 
     def _piece(self, tok: int) -> bytes:
         piece = self._pieces.get(tok)
@@ -492,13 +388,7 @@ class Engine:
     def _release(self, seq: _Seq) -> None:
         seq.done = True
         L.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
-        for sampler in (seq.chain, seq.grammar):
-            if sampler:
-                L.llama_sampler_free(sampler)
-        seq.chain = seq.grammar = None
-
-
-_TOKEN_DTYPE = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
+        seq.picker.free()
 
 
 def _overlap(text: str, stop: str) -> int:

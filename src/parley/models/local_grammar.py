@@ -12,7 +12,7 @@ enum/const, anyOf) with:
 - at most one space between tokens, which keeps the grammar's parse stacks few.
 
 Anything outside the subset returns None, and the caller falls back to the generic one.
-Speed comes from how the grammar is applied (see local_batch), not from the grammar alone.
+Speed comes from how the grammar is applied (see local_sampling), not from the grammar alone.
 """
 
 from __future__ import annotations
