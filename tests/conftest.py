@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from cli_kit import any_model, cli_env
 from parley import FunctionModel, Parley
 from parley.config import load_settings
 from parley.models.fake import FakeRequest
-from parley.models.fake_server import FakeUpstream
+from parley.models.fake_server import FakeUpstream, ThreadedUpstream
 
 ANALYSIS = {
     "consensus": ["The sky looks blue because of Rayleigh scattering."],
@@ -123,3 +125,18 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def up() -> Iterator[FakeUpstream]:
+    """A fake OpenRouter in a thread, answering every model id, for CLI tests."""
+    with ThreadedUpstream(FakeUpstream(default=any_model())) as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def runner(up: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """click's runner with the environment aimed at `up`."""
+    for key, value in cli_env(up.base_url).items():
+        monkeypatch.setenv(key, value)
+    return CliRunner()

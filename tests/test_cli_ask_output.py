@@ -7,10 +7,8 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from cli_kit import GatedModel, any_model, any_model_reply, cli_env, parley_cmd, run_parley
@@ -18,19 +16,6 @@ from parley.cli import cli
 from parley.errors import UpstreamError
 from parley.models.fake import FunctionModel
 from parley.models.fake_server import FakeUpstream, ThreadedUpstream
-
-
-@pytest.fixture
-def up() -> Iterator[FakeUpstream]:
-    with ThreadedUpstream(FakeUpstream(default=any_model())) as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def runner(up: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for key, value in cli_env(up.base_url).items():
-        monkeypatch.setenv(key, value)
-    return CliRunner()
 
 
 def test_answer_streams_to_stdout_while_it_is_written() -> None:

@@ -5,30 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from cli_kit import any_model, cli_env
 from parley.cli import cli
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.models.fake_server import FakeUpstream
 from parley.store import LogStore, log_path
 from parley.store.migrations import MIGRATIONS, migrate
-
-
-@pytest.fixture
-def up() -> Iterator[FakeUpstream]:
-    with ThreadedUpstream(FakeUpstream(default=any_model())) as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def runner(up: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for key, value in cli_env(up.base_url).items():
-        monkeypatch.setenv(key, value)
-    return CliRunner()
 
 
 def _ask(runner: CliRunner, *args: str) -> dict[str, object]:
