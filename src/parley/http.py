@@ -94,19 +94,3 @@ def new_web_session(
         trust_env=False,
         raise_for_status=False,
     )
-
-
-def redact(text: str, *secrets: str) -> str:
-    """`text` with every secret (of a useful length) replaced, for errors and logs."""
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***")
-    return text
-
-
-def redact_url(url: str) -> str:
-    """A URL fit to show: credentials in its user-info part are hidden."""
-    parsed = URL(url)
-    if parsed.user or parsed.password:
-        parsed = parsed.with_user("***").with_password(None)
-    return str(parsed)

@@ -24,6 +24,7 @@ from parley.http import upstream_timeout
 from parley.models.base import ChatModel
 from parley.models.chat_completions import ChatCompletionsModel
 from parley.models.local_files import local_available
+from parley.redact import Redactor, credential_forms, is_credential_header, url_credentials
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,32 @@ class Router:
         self._cache: dict[str, ChatModel] = {}
         # Read from this router's env, so a caller (or a test) sets the bound by injection.
         self._timeout = upstream_timeout(self.env)
+        self._redactor: Redactor | None = None
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks every credential this router can send (see `credentials`)."""
+        if self._redactor is None:
+            self._redactor = Redactor(self.credentials())
+        return self._redactor
+
+    def credentials(self) -> list[str]:
+        """Every credential a call may carry: provider keys (environment and keys file),
+        configured header values, and user-info in any provider's base URL."""
+        if self._keys is None:
+            self._keys = load_keys(self.env)
+        out: list[str] = list(self._keys.values())
+        for p in BUILTIN:
+            out.append(self.env.get(p.key_env, ""))
+            out += url_credentials(p.base_url(self.env))
+        for prov in self.settings.providers.values():
+            if prov.key_env:
+                out.append(self.env.get(prov.key_env, ""))
+            out += url_credentials(prov.base_url)
+            for name, value in prov.headers.items():
+                if is_credential_header(name, value):
+                    out += credential_forms(value)
+        return [c for v in out for c in credential_forms(v) if c]
 
     def _key(self, provider: str, env_var: str | None) -> str | None:
         # The environment wins over the keys file, so a one-off `VAR=... parley` works.
@@ -166,6 +193,7 @@ class Router:
                 extra_headers=dict(route.headers),
                 openai_api=route.provider == OPENAI.name,
                 timeout=self._timeout,
+                redactor=self.redactor,
             )
         self._cache[model_id] = model
         return model

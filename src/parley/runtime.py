@@ -15,6 +15,7 @@ from parley.config import Settings, load_settings
 from parley.errors import InvalidParameter
 from parley.models.base import ChatModel
 from parley.providers import Router
+from parley.redact import Redactor
 from parley.tools.base import ServerTool
 from parley.tools.clock import DatetimeTool
 from parley.tools.fetch import default_fetcher
@@ -42,6 +43,11 @@ class Runtime:
         if self.quota is not None:
             return self
         return dataclasses.replace(self, quota=WebQuota())
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks every credential the router holds, wherever upstream text is quoted."""
+        return self.router.redactor
 
     @property
     def settings(self) -> Settings:

@@ -11,6 +11,7 @@ from typing import Any
 
 from parley import _constants as C
 from parley.chat.planner import Plan
+from parley.errors import UpstreamError
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
 from parley.fusion.tool import FusionTool
@@ -24,6 +25,8 @@ from parley.wire import ChatChoice, ChatMessage, ChatResponse
 
 # Between the text of two outer turns (text, a server tool call, more text).
 TURN_SEPARATOR = "\n\n"
+# Finish reasons under which an empty answer is the truth rather than a fault.
+_EMPTY_IS_TRUE = frozenset({"tool_calls", "length", "content_filter"})
 
 
 @dataclass
@@ -119,6 +122,14 @@ async def run(
     message = turn.message()
     message["content"] = _Answer.joined(result.messages[len(p.body["messages"]) :]) or None
     finish = "tool_calls" if result.client_tool_calls else (turn.finish_reason or "stop")
+    if message["content"] is None and finish not in _EMPTY_IS_TRUE:
+        # An answer with nothing in it is a failure to report, not a 200 to trust.
+        raise UpstreamError(
+            f"{p.outer_model}: the model returned an empty answer "
+            f"(finish_reason {turn.finish_reason!r})",
+            502,
+            p.outer_model,
+        )
     response = ChatResponse(
         id=f"gen-parley-{uuid.uuid4().hex[:24]}",
         object="chat.completion",

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from parley.config import Settings, load_settings
 from parley.errors import InvalidParameter, ParleyError
+from parley.providers import Router
 from parley.store import LogStore
 
 DEBUG_ENV = "PARLEY_DEBUG"
@@ -44,7 +45,12 @@ def stderr_is_terminal() -> bool:
 
 def store_for(settings: Settings, *, no_log: bool = False) -> LogStore | None:
     """The log, unless `-n/--no-log` or `log = false` in the config turned it off."""
-    return None if no_log or not settings.log else LogStore()
+    return None if no_log or not settings.log else log_store(settings)
+
+
+def log_store(settings: Settings | None = None) -> LogStore:
+    """The log, masking every credential the configuration holds as it writes and reads."""
+    return LogStore(redactor=Router(settings or load_cli_settings(), None).redactor)
 
 
 def print_json(value: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from parley.cli._common import log_store
 from parley.errors import ConfigError
 from parley.store import Entry, EventRecorder, LogStore, new_id
 
@@ -28,7 +29,7 @@ def conversation_for(store: LogStore | None, cid: str | None, cont: bool) -> Con
     with its answered turns as history."""
     if not (cid or cont):
         return Conversation(new_id())  # also the id of its first exchange
-    store = store or LogStore()  # continuing reads the log even when this turn is not logged
+    store = store or log_store()  # continuing reads the log even when this turn is not logged
     if cont and not cid:
         cid = store.latest_conversation()
         if cid is None:

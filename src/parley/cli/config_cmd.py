@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import click
@@ -11,6 +10,7 @@ import click
 from parley.cli._common import cli_errors, load_cli_settings, print_json
 from parley.cli.keys import mask
 from parley.config import BUILTIN_PRESETS, config_path, load_settings
+from parley.redact import is_credential_header, redact_url
 
 TEMPLATE = """\
 # Parley's configuration. Precedence: built-in defaults < this file < environment < flags.
@@ -33,18 +33,19 @@ TEMPLATE = """\
 """
 
 
-# Header names whose values are credentials (Authorization, X-Api-Key, X-Auth-Token, ...).
-_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|password", re.IGNORECASE)
 # Headers whose value is `<scheme> <credentials>` (RFC 9110).
 _AUTH_HEADERS = ("authorization", "proxy-authorization")
 
 
-def mask_headers(data: dict[str, Any]) -> dict[str, Any]:
-    """Settings as dumped, with each provider's credential-like header values masked."""
+def mask_credentials(data: dict[str, Any]) -> dict[str, Any]:
+    """Settings as dumped, with each provider's credential headers and the user-info of
+    its base URL masked."""
     for prov in data.get("providers", {}).values():
+        if prov.get("base_url"):
+            prov["base_url"] = redact_url(prov["base_url"])
         headers = prov.get("headers") or {}
         for name, value in headers.items():
-            if _SECRET_HEADER.search(name):
+            if is_credential_header(name, value):
                 scheme, _, rest = value.partition(" ")
                 # Keep "Bearer" or "Basic" readable: it says what kind of credential it is.
                 # Only there: a cookie's or a key's first word is as secret as the rest.
@@ -113,7 +114,7 @@ def show(as_json: bool, show_all: bool) -> None:
       parley config show --json
     """
     with cli_errors():
-        data = mask_headers(load_cli_settings().model_dump(exclude_none=True))
+        data = mask_credentials(load_cli_settings().model_dump(exclude_none=True))
     if not show_all:
         data["presets"] = {
             k: v

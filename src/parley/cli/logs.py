@@ -6,9 +6,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from parley.cli._common import cli_errors, out_console, print_json
+from parley.cli._common import cli_errors, log_store, out_console, print_json
 from parley.cli.show import print_entry
-from parley.store import Entry, LogStore, log_path
+from parley.store import Entry, log_path
 
 
 def _summary(e: Entry) -> dict[str, object]:
@@ -49,7 +49,7 @@ def logs(ctx: click.Context, count: int, query: str | None, as_json: bool) -> No
     if ctx.invoked_subcommand is not None:
         return
     with cli_errors():
-        entries = LogStore().recent(count, query)
+        entries = log_store().recent(count, query)
     if as_json:
         print_json([_summary(e) for e in entries])
         return
@@ -93,7 +93,7 @@ def show(entry_id: str | None, as_json: bool) -> None:
       parley logs show 0193a4f2
     """
     with cli_errors():
-        store = LogStore()
+        store = log_store()
         if entry_id:
             entry = store.get(entry_id)
         else:

@@ -212,6 +212,8 @@ class Deliberation:
             message = str(exc)
         else:
             message = f"unexpected error: {type(exc).__name__}: {exc}"
+        # It goes to the outer model's provider and the log: no credential may ride along.
+        message = self.runtime.redactor.text(message)
         self._failed[index] = FailedModel(model=model_id, error=message, status_code=status)
         self.timings[f"panel:{index}"] = time.perf_counter() - t0
         self._emit(ev.PanelFailed(model_id, index, message, status, time.perf_counter() - t0))
@@ -260,9 +262,10 @@ class Deliberation:
         except asyncio.CancelledError:
             raise
         except ParleyError as exc:
-            return Verdict(None, "judge_upstream_error", str(exc))
+            return Verdict(None, "judge_upstream_error", self.runtime.redactor.text(str(exc)))
         except Exception as exc:  # a judge's bug must not cost the panel's answers
-            return Verdict(None, "judge_upstream_error", f"{type(exc).__name__}: {exc}")
+            detail = self.runtime.redactor.text(f"{type(exc).__name__}: {exc}")
+            return Verdict(None, "judge_upstream_error", detail)
 
     async def _judge_loop(self, model: ChatModel, body: dict[str, Any]) -> LoopResult:
         res = await run_tool_loop(

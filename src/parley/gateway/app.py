@@ -30,6 +30,7 @@ from parley.gateway.log import GatewayLog
 from parley.gateway.models_route import find, listing
 from parley.http import new_session
 from parley.models.base import ChatModel
+from parley.redact import Redactor, install_log_filter
 from parley.runtime import Runtime
 from parley.store import LogStore, log_path
 from parley.tools.web import Fetcher, SearchBackend
@@ -52,6 +53,7 @@ class GatewayState:
         max_body: int,
         heartbeat_s: float,
         log_store: LogStore | None = None,
+        api_keys: list[str] | None = None,
     ) -> None:
         self.settings = settings or (runtime.settings if runtime else load_settings(env))
         self.env = env
@@ -61,9 +63,23 @@ class GatewayState:
         self._runtime = runtime
         self.max_body = max_body
         self.heartbeat_s = heartbeat_s
+        self.api_keys = list(api_keys or [])
+        self._redactor: Redactor | None = None
         if log_store is None and self.settings.log_gateway:
             log_store = LogStore(log_path(env))
         self.log = GatewayLog(log_store) if log_store is not None else None
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks every credential the gateway holds: the providers' and its own API keys."""
+        return self._redactor or Redactor(self.api_keys)
+
+    def _start(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._redactor = runtime.redactor.with_secrets(self.api_keys)
+        if self.log is not None:
+            self.log.store.redactor = self._redactor
+        install_log_filter(self._redactor)
 
     @property
     def runtime(self) -> Runtime:
@@ -74,10 +90,11 @@ class GatewayState:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         if self._runtime is not None:  # injected: its owner manages its session
+            self._start(self._runtime)
             yield
             return
         session = new_session()
-        self._runtime = Runtime.create(
+        runtime = Runtime.create(
             session=session,
             settings=self.settings,
             env=self.env,
@@ -85,10 +102,12 @@ class GatewayState:
             search=self.search,
             fetcher=self.fetcher,
         )
+        self._start(runtime)
         try:
             yield
         finally:
             self._runtime = None
+            self._redactor = None
             await session.close()
 
 
@@ -120,6 +139,7 @@ def create_app(
     settings say `log_gateway = true`; otherwise nothing is kept.
     """
     environ = os.environ if env is None else env
+    keys = load_api_keys(environ) if api_keys is None else api_keys
     state = GatewayState(
         settings=settings,
         env=env,
@@ -130,6 +150,7 @@ def create_app(
         max_body=max_body or _max_body_from_env(environ),
         heartbeat_s=heartbeat_s,
         log_store=log_store,
+        api_keys=keys,
     )
     chat_endpoint = ChatEndpoint(state)
 
@@ -154,7 +175,6 @@ def create_app(
             Route(f"{prefix}/models", models_endpoint, methods=["GET"]),
             Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]),
         ]
-    keys = load_api_keys(environ) if api_keys is None else api_keys
     middleware = [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
     app = Starlette(
         routes=routes,

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, TypeVar
 
 from parley.gateway.errors import HTTPError, encode, from_exception
+from parley.redact import NO_SECRETS, Redactor
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -82,10 +83,11 @@ async def send_bytes(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error(send: Send, exc: BaseException) -> None:
+async def send_error(send: Send, exc: BaseException, redactor: Redactor = NO_SECRETS) -> None:
+    """The error response for `exc`; upstream text in it passes the redactor."""
     status, body = from_exception(exc)
     extra = [(b"www-authenticate", b"Bearer")] if status == 401 else None
-    await send_bytes(send, status, encode(body), extra=extra)
+    await send_bytes(send, status, redactor.data(encode(body)), extra=extra)
 
 
 async def wait_disconnect(receive: Receive) -> None:

@@ -62,7 +62,7 @@ class ChatEndpoint:
         except ClientGone:
             return
         except Exception as exc:
-            await send_error(send, exc)
+            await send_error(send, exc, self.state.redactor)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         data = await read_body(scope, receive, self.state.max_body)
@@ -74,10 +74,19 @@ class ChatEndpoint:
             if p.request.stream:
                 events = (header(scope, EVENTS_HEADER) or b"").lower() in (b"1", b"true")
                 await tooled.stream(
-                    p, runtime, send, receive, self.state.heartbeat_s, events, self.state.log
+                    p,
+                    runtime,
+                    send,
+                    receive,
+                    self.state.heartbeat_s,
+                    events,
+                    self.state.log,
+                    self.state.redactor,
                 )
             else:
-                await tooled.complete(p, runtime, send, receive, self.state.log)
+                await tooled.complete(
+                    p, runtime, send, receive, self.state.log, self.state.redactor
+                )
             return
         body = chat.passthrough_body(raw, p)
         # Unchanged: no need to encode it again, unless it came in an encoding that only
@@ -85,7 +94,8 @@ class ChatEndpoint:
         sent = data if body is raw and json.detect_encoding(data) == "utf-8" else None
         headers = {C.DEPTH_HEADER: str(depth)} if depth else {}
         model = runtime.router.resolve(p.outer_model)
+        redactor = self.state.redactor
         if p.request.stream:
-            await passthrough.stream(model, body, headers, send, receive, sent)
+            await passthrough.stream(model, body, headers, send, receive, sent, redactor)
         else:
-            await passthrough.complete(model, body, headers, send, receive, sent)
+            await passthrough.complete(model, body, headers, send, receive, sent, redactor)

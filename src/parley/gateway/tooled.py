@@ -20,16 +20,22 @@ from parley.gateway.asgi import Receive, Send, send_bytes, until_disconnect
 from parley.gateway.errors import encode
 from parley.gateway.log import GatewayLog
 from parley.gateway.streaming import Stream
+from parley.redact import NO_SECRETS, Redactor
 from parley.runtime import Runtime
 
 
 async def complete(
-    p: chat.Plan, runtime: Runtime, send: Send, receive: Receive, log: GatewayLog | None = None
+    p: chat.Plan,
+    runtime: Runtime,
+    send: Send,
+    receive: Receive,
+    log: GatewayLog | None = None,
+    redactor: Redactor = NO_SECRETS,
 ) -> None:
     outcome = await until_disconnect(chat.run(p, runtime), receive)
     if log is not None:
         await log.record(outcome, p.request.messages)
-    await send_bytes(send, 200, encode(outcome.response))
+    await send_bytes(send, 200, redactor.data(encode(outcome.response)))
 
 
 async def stream(
@@ -40,10 +46,11 @@ async def stream(
     heartbeat_s: float = C.GATEWAY_HEARTBEAT_S,
     events: bool = False,
     log: GatewayLog | None = None,
+    redactor: Redactor = NO_SECRETS,
 ) -> None:
     """Stream the answer; with `events`, fusion progress goes out too as named events
     (`event: response.fusion_call.panel.added` ...), for clients that asked for them."""
-    out = Stream(send, receive, p.outer_model)
+    out = Stream(send, receive, p.outer_model, redactor)
     await out.run(_produce(p, runtime, out, heartbeat_s, events, log))
 
 
@@ -85,6 +92,7 @@ async def _produce(
                 if log is not None:
                     await log.record(item, p.request.messages)
                 await _finish(out, item)
+                return  # a heartbeat queued just now must not follow [DONE]
             else:
                 seq += 1
                 wire = ev.to_wire(item, out.chunks.base["id"], seq)
@@ -110,4 +118,4 @@ async def _finish(out: Stream, outcome: chat.ChatOutcome) -> None:
     finish = str(outcome.response["choices"][0].get("finish_reason") or "stop")
     await out.write(out.chunks.finish(finish))
     await out.write(out.chunks.usage(outcome.response["usage"]))
-    await out.write(sse.DONE)
+    await out.end()

@@ -10,8 +10,9 @@ from typing import Any
 import aiohttp
 
 from parley.errors import UpstreamError, UpstreamTimeout
-from parley.http import env_proxy, redact, redact_url, upstream_timeout
+from parley.http import env_proxy, upstream_timeout
 from parley.models.base import has_tool_turns, tool_turns_as_text
+from parley.redact import Redactor, redact_url
 
 
 class ChatCompletionsModel:
@@ -28,6 +29,7 @@ class ChatCompletionsModel:
         extra_headers: Mapping[str, str] | None = None,
         openai_api: bool = False,
         timeout: aiohttp.ClientTimeout | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._session = session
         # OpenAI's own API takes `reasoning_effort` and rejects OpenRouter's `reasoning`.
@@ -36,7 +38,9 @@ class ChatCompletionsModel:
         self.upstream_model = upstream_model
         self.model_id = model_id
         self._headers = {"Content-Type": "application/json", **(extra_headers or {})}
-        self._secret = api_key or ""
+        # Every credential the process holds, not only this model's: an upstream may quote
+        # any header it was sent, and a proxy in front of several providers any of theirs.
+        self._redactor = (redactor or Redactor()).with_secrets([api_key or ""])
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._timeout = timeout or upstream_timeout()
@@ -92,7 +96,7 @@ class ChatCompletionsModel:
     async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
         data, hdrs = self._prepare(body, headers, stream=False)
         async with self._post(data, hdrs) as resp:
-            raw = await resp.read()
+            raw = self._redactor.data(await resp.read())
         out = self._json(raw)
         if "error" in out and not out.get("choices"):
             raise self._error(_status_in(out["error"]) or 502, raw)
@@ -106,15 +110,26 @@ class ChatCompletionsModel:
         async with self._post(data, hdrs) as resp:
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 # Some servers ignore `stream`; accept a whole JSON body as one chunk.
-                yield _as_chunk(self._json(await resp.read()))
+                yield _as_chunk(self._json(self._redactor.data(await resp.read())))
                 return
+            finished = False
             async for payload in _sse_data(resp.content):
                 if payload == b"[DONE]":
                     return
-                chunk = self._json(payload)
+                chunk = self._json(self._redactor.data(payload))
                 if chunk.get("error"):
                     raise self._error(_status_in(chunk["error"]) or 502, payload)
+                finished = finished or _has_finish(chunk)
                 yield chunk
+            if not finished:
+                # A connection that closes with neither a finish_reason nor [DONE] was cut
+                # short (a crashed worker, a proxy's timeout): its text is not an answer.
+                raise UpstreamError(
+                    f"{self.model_id}: the upstream closed the stream before it finished "
+                    "(no finish_reason and no [DONE]); the answer is incomplete",
+                    502,
+                    self.model_id,
+                )
 
     @contextlib.asynccontextmanager
     async def forward(
@@ -142,8 +157,10 @@ class ChatCompletionsModel:
             out = None
         if not isinstance(out, dict):
             raise UpstreamError(
-                f"{self.model_id}: upstream sent something other than a JSON object: "
-                f"{raw[:200].decode('utf-8', 'replace')!r}",
+                self._scrub(
+                    f"{self.model_id}: upstream sent something other than a JSON object: "
+                    f"{raw[:200].decode('utf-8', 'replace')!r}"
+                ),
                 502,
                 self.model_id,
             )
@@ -155,7 +172,7 @@ class ChatCompletionsModel:
 
     def _scrub(self, text: str) -> str:
         """Upstreams sometimes echo the key they rejected; it must not reach our caller."""
-        return redact(text, self._secret)
+        return self._redactor.text(text)
 
     def _timeout_error(self) -> UpstreamTimeout:
         return UpstreamTimeout(
@@ -191,6 +208,13 @@ async def _sse_data(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
                     yield payload
     if pending.startswith(b"data:") and pending[5:].strip():
         yield pending[5:].strip()
+
+
+def _has_finish(chunk: dict[str, Any]) -> bool:
+    choices = chunk.get("choices")
+    return isinstance(choices, list) and any(
+        isinstance(c, dict) and c.get("finish_reason") for c in choices
+    )
 
 
 def _error_message(raw: bytes) -> str:

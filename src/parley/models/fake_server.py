@@ -3,8 +3,10 @@
     async with FakeUpstream({"vendor/a": FunctionModel(fn)}) as up:
         os.environ["OPENROUTER_BASE_URL"] = up.base_url      # ".../api/v1"
 
-Each model id maps to a FunctionModel (or one `default` for every id); `latency` delays
-every answer by a fixed time; `requests` records (path, headers, body) of each call.
+Each model id maps to a FunctionModel (or one `default` for every id), or to a `RawModel`
+whose replies are written byte for byte (faults: bodies that are not JSON, streams cut
+short or stalled mid-line, reset connections); `latency` delays every answer by a fixed
+time; `requests` records (path, headers, body) of each call.
 `ThreadedUpstream` runs the same server in a thread, for code that is not async
 (a CLI in a subprocess, a benchmark's load generator).
 """
@@ -12,12 +14,13 @@ every answer by a fixed time; `requests` records (path, headers, body) of each c
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -34,6 +37,36 @@ class Recorded:
     body: dict[str, Any]
 
 
+@dataclass
+class RawReply:
+    """An answer written byte for byte, for what no well-behaved server sends.
+
+    `body` is written as one piece or, as a list, piece by piece (a stream's chunks);
+    then the response ends (`close`), waits until the client gives up (`hang`), or the
+    connection is torn down without an end (`reset`).
+    """
+
+    body: bytes | Sequence[bytes] = b""
+    status: int = 200
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    then: Literal["close", "hang", "reset"] = "close"
+
+
+class RawModel:
+    """A model of the fake upstream whose replies are RawReply objects, from a function of
+    the request (its headers and body, so a reply can echo what it was sent)."""
+
+    def __init__(self, fn: Callable[[Recorded], RawReply | Awaitable[RawReply]]) -> None:
+        self.fn = fn
+        self.requests: list[Recorded] = []
+
+    async def reply(self, request: Recorded) -> RawReply:
+        self.requests.append(request)
+        out = self.fn(request)
+        return await out if inspect.isawaitable(out) else out
+
+
 class FakeUpstream:
     """An OpenAI-compatible server on loopback whose models are FunctionModels, so tests
     exercise the real HTTP path (adapter, streaming, errors) with scripted answers.
@@ -48,7 +81,7 @@ class FakeUpstream:
 
     def __init__(
         self,
-        models: Mapping[str, FunctionModel] | None = None,
+        models: Mapping[str, FunctionModel | RawModel] | None = None,
         *,
         default: FunctionModel | None = None,
         latency: float = 0.0,
@@ -121,8 +154,9 @@ class FakeUpstream:
             body = json.loads(await request.read())
         except ValueError:
             return _error(400, "body is not JSON")
+        recorded = Recorded(request.path, dict(request.headers), body)
         if self.record:
-            self.requests.append(Recorded(request.path, dict(request.headers), body))
+            self.requests.append(recorded)
         model = self.models.get(str(body.get("model")), self.default)
         if model is None:
             return _error(404, f"{body.get('model')} is not a valid model ID")
@@ -130,6 +164,8 @@ class FakeUpstream:
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
+            if isinstance(model, RawModel):
+                return await _write_raw(request, await model.reply(recorded))
             if not body.get("stream"):
                 try:
                     return web.json_response(await model.complete(body, dict(request.headers)))
@@ -161,6 +197,23 @@ class FakeUpstream:
             await resp.write(b"data: " + json.dumps(err).encode() + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")
         return resp
+
+
+async def _write_raw(request: web.Request, reply: RawReply) -> web.StreamResponse:
+    resp = web.StreamResponse(
+        status=reply.status, headers={"Content-Type": reply.content_type, **reply.headers}
+    )
+    await resp.prepare(request)
+    pieces = [reply.body] if isinstance(reply.body, bytes) else list(reply.body)
+    for piece in pieces:
+        await resp.write(piece)
+    if reply.then == "hang":
+        await asyncio.Event().wait()  # until the client hangs up and cancels this handler
+    if reply.then == "reset" and request.transport is not None:
+        request.transport.abort()
+        return resp
+    await resp.write_eof()
+    return resp
 
 
 def _error(status: int, message: str) -> web.Response:

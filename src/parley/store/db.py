@@ -11,10 +11,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from parley.config import data_dir
 from parley.errors import ConfigError
+from parley.redact import NO_SECRETS, Redactor
 from parley.store.migrations import migrate
 from parley.store.records import DeliberationRecord, Entry, PanelAnswer
 
@@ -37,15 +38,29 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 class LogStore:
-    """Reads and writes log entries; safe to share between a CLI and a gateway process."""
+    """Reads and writes log entries; safe to share between a CLI and a gateway process.
 
-    def __init__(self, path: Path | None = None) -> None:
+    `redactor` masks credentials in everything written (upstream errors quote what they
+    were sent) and in everything read back (entries written by an older version).
+    """
+
+    def __init__(self, path: Path | None = None, *, redactor: Redactor = NO_SECRETS) -> None:
         self.path = path or log_path()
+        self.redactor = redactor
+
+    def _dumps(self, value: Any) -> str:
+        return self.redactor.text(json.dumps(value, ensure_ascii=False))
+
+    @overload
+    def _text(self, value: str) -> str: ...
+    @overload
+    def _text(self, value: None) -> None: ...
+    def _text(self, value: str | None) -> str | None:
+        return None if value is None else self.redactor.text(value)
+
+    def _loads(self, raw: str) -> Any:
+        return json.loads(self.redactor.text(raw))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -79,13 +94,13 @@ class LogStore:
                     entry.conversation_id,
                     entry.created_at,
                     entry.source,
-                    entry.model,
-                    entry.system,
-                    entry.question,
-                    entry.answer,
+                    self._text(entry.model),
+                    self._text(entry.system),
+                    self._text(entry.question),
+                    self._text(entry.answer),
                     entry.status,
-                    entry.error,
-                    _dumps(entry.usage),
+                    self._text(entry.error),
+                    self._dumps(entry.usage),
                     entry.cost,
                     entry.seconds,
                 ),
@@ -98,17 +113,17 @@ class LogStore:
                     (
                         entry.id,
                         pos,
-                        d.question,
-                        _dumps(d.panel),
-                        d.judge,
+                        self._text(d.question),
+                        self._dumps(d.panel),
+                        self._text(d.judge),
                         d.status,
-                        _dumps([vars(r) for r in d.responses]),
-                        _dumps(d.failed),
-                        None if d.analysis is None else _dumps(d.analysis),
+                        self._dumps([vars(r) for r in d.responses]),
+                        self._dumps(d.failed),
+                        None if d.analysis is None else self._dumps(d.analysis),
                         d.failure_reason,
-                        _dumps(d.sources),
-                        _dumps(d.usage),
-                        _dumps(d.timings),
+                        self._dumps(d.sources),
+                        self._dumps(d.usage),
+                        self._dumps(d.timings),
                     ),
                 )
 
@@ -165,15 +180,15 @@ class LogStore:
         entry = Entry(
             id=row["id"],
             conversation_id=row["conversation_id"],
-            question=row["question"],
-            model=row["model"],
+            question=self._text(row["question"]),
+            model=self._text(row["model"]),
             created_at=row["created_at"],
             source=row["source"],
-            system=row["system"],
-            answer=row["answer"],
+            system=self._text(row["system"]),
+            answer=self._text(row["answer"]),
             status=row["status"],
-            error=row["error"],
-            usage=json.loads(row["usage"]),
+            error=self._text(row["error"]),
+            usage=self._loads(row["usage"]),
             cost=row["cost"],
             seconds=row["seconds"],
         )
@@ -183,17 +198,17 @@ class LogStore:
             ):
                 entry.deliberations.append(
                     DeliberationRecord(
-                        question=d["question"],
-                        panel=json.loads(d["panel"]),
+                        question=self._text(d["question"]),
+                        panel=self._loads(d["panel"]),
                         judge=d["judge"],
                         status=d["status"],
-                        responses=[PanelAnswer(**r) for r in json.loads(d["responses"])],
-                        failed=json.loads(d["failed"]),
-                        analysis=json.loads(d["analysis"]) if d["analysis"] else None,
+                        responses=[PanelAnswer(**r) for r in self._loads(d["responses"])],
+                        failed=self._loads(d["failed"]),
+                        analysis=self._loads(d["analysis"]) if d["analysis"] else None,
                         failure_reason=d["failure_reason"],
-                        sources=json.loads(d["sources"]),
-                        usage=json.loads(d["usage"]),
-                        timings=json.loads(d["timings"]),
+                        sources=self._loads(d["sources"]),
+                        usage=self._loads(d["usage"]),
+                        timings=self._loads(d["timings"]),
                     )
                 )
         return entry
