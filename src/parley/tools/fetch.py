@@ -124,13 +124,13 @@ class WebFetcher:
         current = url
         for hop in range(self.max_redirects + 1):
             try:
-                self.policy.check_url(current)
+                target = self.policy.check_url(current)
             except URLRefused as exc:
                 if hop:
                     raise URLRefused(f"redirect to {current} refused: {exc}") from None
                 raise
             async with session.get(
-                current, allow_redirects=False, headers={"Accept": ACCEPT}
+                target, allow_redirects=False, headers={"Accept": ACCEPT}
             ) as resp:
                 if resp.status in _REDIRECTS:
                     location = resp.headers.get("Location")

@@ -3,7 +3,8 @@
 Python 3.11's `ipaddress` flags miss forms that reach private hosts anyway (it does not call
 `::ffff:127.0.0.1` loopback, and knows nothing of NAT64), so every refused range is listed
 here, and embedded IPv4 forms are refused outright. Hosts are parsed the way browsers and
-`inet_aton` do, so `http://2130706433/` and `http://0177.0.0.1/` are seen as 127.0.0.1.
+`inet_aton` do, so `http://2130706433/` and `http://0177.0.0.1/` are seen as 127.0.0.1, and
+after yarl's IDNA normalisation, as aiohttp connects, so `http://127。0。0。1/` is too.
 
 `PARLEY_ALLOW_PRIVATE_URLS` (comma-separated hostnames, IPs or CIDRs) opens chosen private
 addresses for intranets and tests; every other private address stays closed, and cloud
@@ -19,7 +20,8 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import urlsplit
+
+from yarl import URL
 
 from parley.errors import ParleyError
 
@@ -177,19 +179,21 @@ class NetPolicy:
             f"(to open an intranet host, list it in {ALLOW_PRIVATE_ENV})"
         )
 
-    def check_url(self, url: str) -> tuple[str, int]:
-        """Check what can be checked without DNS; return the host and port to resolve."""
+    def check_url(self, url: str) -> URL:
+        """Check what can be checked without DNS; return the URL to request, as parsed here.
+
+        The host checked is yarl's, IDNA-normalised (`127。0。0。1` is 127.0.0.1): the one
+        aiohttp connects to when given the returned URL.
+        """
         try:
-            parts = urlsplit(url)
-            port = parts.port
+            parsed = URL(url)
         except ValueError as exc:
             raise URLRefused(f"{url!r} is not a valid URL: {exc}") from None
-        if parts.scheme not in ("http", "https"):
+        if parsed.scheme not in ("http", "https"):
             raise URLRefused(f"{url!r}: only http and https URLs can be fetched")
-        host = (parts.hostname or "").rstrip(".")
+        host = (parsed.raw_host or "").rstrip(".")
         if not host:
             raise URLRefused(f"{url!r} has no host")
-        port = port or (443 if parts.scheme == "https" else 80)
         if host in METADATA_HOSTS:
             raise URLRefused(f"{host} is a cloud metadata host; web_fetch never reaches it")
         if (host == "localhost" or host.endswith(".localhost")) and host not in self.allowed_hosts:
@@ -200,7 +204,7 @@ class NetPolicy:
         addr = literal_address(host)
         if addr is not None:
             self.check_address(addr, host)
-        return host, port
+        return parsed
 
     async def resolve(self, host: str, port: int, dns: DNSSource) -> list[IPAddress]:
         """Resolve once and check every answer; one refused answer refuses the host."""
