@@ -71,6 +71,12 @@ METADATA_ADDRESSES = frozenset(
     for a in ("169.254.169.254", "100.100.100.200", "fd00:ec2::254", "169.254.170.2")
 )
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+# IPv6 ranges whose last 32 bits are an IPv4 address that a gateway or the host's own
+# stack may reach for them.
+_CARRIES_IPV4 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
+)
 
 
 class URLRefused(ParleyError):
@@ -123,6 +129,18 @@ def parse_ipv4_legacy(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(number)
 
 
+def carried_ipv4(addr: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one embeds (mapped, compatible, NAT64, 6to4, Teredo), if any."""
+    if addr.version == 4:
+        return None
+    assert isinstance(addr, ipaddress.IPv6Address)
+    if any(addr in net for net in _CARRIES_IPV4):
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    return addr.teredo[1] if addr.teredo else None
+
+
 def literal_address(host: str) -> IPAddress | None:
     """The address a URL host names literally (any IPv4 spelling, or IPv6), else None."""
     bare = host.strip("[]")
@@ -162,9 +180,13 @@ class NetPolicy:
 
     def check_address(self, addr: IPAddress, host: str) -> None:
         """Raise URLRefused unless `addr` (reached for `host`) is public or opened."""
-        if addr in METADATA_ADDRESSES:
+        carried = carried_ipv4(addr)
+        if addr in METADATA_ADDRESSES or carried in METADATA_ADDRESSES:
+            # Checked first and apart: opening ::ffff:0:0/96 must not open the metadata
+            # service through its mapped spelling.
+            shown = addr if carried is None else f"{addr}, carrying {carried}"
             raise URLRefused(
-                f"{host} is a cloud metadata address ({addr}); web_fetch never reaches it"
+                f"{host} is a cloud metadata address ({shown}); web_fetch never reaches it"
             )
         why = next((w for net, w in REFUSED_NETWORKS if addr in net), None)
         if why is None:
