@@ -26,7 +26,7 @@ REFUSED = {
     "http://[::ffff:127.0.0.1]/": "IPv4-mapped",
     "http://[::ffff:7f00:1]/": "IPv4-mapped",
     "http://[64:ff9b::7f00:1]/": "NAT64",
-    "http://[64:ff9b::a9fe:a9fe]/": "NAT64",
+    "http://[64:ff9b::a9fe:a9fe]/": "metadata",
     "http://169.254.169.254/latest/meta-data/": "metadata",
     "http://100.100.100.200/": "metadata",
     "http://[fd00:ec2::254]/": "metadata",
@@ -82,9 +82,16 @@ async def test_opening_one_address_keeps_the_others_closed(
 
 
 def test_metadata_stays_closed_even_when_its_network_is_opened() -> None:
-    policy = NetPolicy.parse("169.254.0.0/16,100.64.0.0/10")
+    policy = NetPolicy.parse("169.254.0.0/16,100.64.0.0/10,::ffff:0:0/96,64:ff9b::/96,2002::/16")
     policy.check_address(ipaddress.ip_address("169.254.1.1"), "169.254.1.1")
-    for addr in ("169.254.169.254", "100.100.100.200"):
+    policy.check_address(ipaddress.ip_address("::ffff:a9fe:101"), "::ffff:a9fe:101")
+    for addr in (
+        "169.254.169.254",
+        "100.100.100.200",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "2002:a9fe:a9fe::1",
+    ):
         with pytest.raises(URLRefused, match="metadata"):
             policy.check_address(ipaddress.ip_address(addr), addr)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from collections.abc import AsyncIterator
@@ -85,7 +86,8 @@ def _app(site: Site) -> web.Application:
 
     async def redirect(request: web.Request) -> web.StreamResponse:
         await record(request)
-        raise web.HTTPFound(request.query["to"])
+        # Location goes out as given: HTTPFound would normalise it (127。0。0。1 -> 127.0.0.1).
+        return web.Response(status=302, headers={"Location": request.query["to"]})
 
     async def chain(request: web.Request) -> web.StreamResponse:
         await record(request)
@@ -140,6 +142,56 @@ async def serve_site() -> AsyncIterator[Site]:
         yield site
     finally:
         await runner.cleanup()
+
+
+@dataclass
+class Counter:
+    """What reached a `serve_counter` listener: each connection's client address and bytes."""
+
+    port: int = 0
+    seen: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    async def reached(self) -> dict[tuple[str, int], int]:
+        """Every connection made so far, seen: a probe connects last and waits for the
+        listener to read it, and connections are taken in the order they were made, so none
+        can still be queued unseen. The probe itself is left out."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        probe = writer.get_extra_info("sockname")[:2]
+        writer.write(b"probe")
+        await reader.read()  # EOF: the listener read the probe and closed it
+        writer.close()
+        await writer.wait_closed()
+        return {peer: n for peer, n in self.seen.items() if peer != probe}
+
+
+class _Counting(asyncio.Protocol):
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+        self.peer: tuple[str, int] = ("", 0)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = transport.get_extra_info("peername")[:2]
+        self.counter.seen[self.peer] = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.counter.seen[self.peer] += len(data)
+        self.transport.close()  # answer nothing: a client that got here fails at once
+
+
+@asynccontextmanager
+async def serve_counter() -> AsyncIterator[Counter]:
+    """A plain TCP listener on 127.0.0.1 at a free port that counts what reaches it."""
+    counter = Counter()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _Counting(counter), "127.0.0.1", 0)
+    counter.port = server.sockets[0].getsockname()[1]
+    try:
+        yield counter
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 class ScriptedDNS:

@@ -17,6 +17,7 @@ from yarl import URL
 
 from parley import _constants as C
 from parley.errors import ConfigError
+from parley.tools.connguard import GuardedResolver
 
 # Sessions whose model calls honour HTTPS_PROXY / NO_PROXY; see `env_proxy`.
 _PROXIED: weakref.WeakSet[aiohttp.ClientSession] = weakref.WeakSet()
@@ -77,15 +78,19 @@ def env_proxy(
 
 
 def new_web_session(
-    resolver: aiohttp.abc.AbstractResolver, *, timeout: aiohttp.ClientTimeout
+    guard: GuardedResolver, *, timeout: aiohttp.ClientTimeout
 ) -> aiohttp.ClientSession:
-    """A session for `web_fetch`: every connection goes through `resolver` (the SSRF guard).
+    """A session for `web_fetch`: names resolve through `guard` (the SSRF guard), and every
+    socket, IP literals included, opens only to an address `guard` approves.
 
     No proxy from the environment (a proxy would connect where the guard never looked), no
     DNS cache of aiohttp's own, and no automatic redirects: the fetcher checks each hop.
     """
     connector = aiohttp.TCPConnector(
-        resolver=resolver, use_dns_cache=False, limit=C.HTTP_POOL_LIMIT_PER_HOST
+        resolver=guard,
+        socket_factory=guard.open_socket,
+        use_dns_cache=False,
+        limit=C.HTTP_POOL_LIMIT_PER_HOST,
     )
     return aiohttp.ClientSession(
         connector=connector,

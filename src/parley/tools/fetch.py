@@ -1,10 +1,11 @@
 """The real `web_fetch` fetcher: SSRF-checked, redirect-checked, byte-capped, extracted.
 
-Every connection goes through `GuardedResolver`, which resolves a host once, checks every
-answer against the policy, and hands aiohttp only those checked addresses; so the socket
-opens to exactly the address that was checked, whatever DNS says a moment later. IP literals
-never reach a resolver in aiohttp, so each hop's URL is also checked before it is requested.
-Redirects are followed by hand, each hop checked again, at most `max_redirects`.
+Each hop's URL is checked first (`NetPolicy.check_url`, on the host aiohttp will connect
+to) and requested exactly as checked. Names resolve through `GuardedResolver`, which
+checks every answer and hands aiohttp only those, and every socket, IP literals included,
+opens only to an address the guard approved; so the connection goes to exactly what was
+checked, whatever DNS says a moment later. Redirects are followed by hand, each hop checked
+again, at most `max_redirects`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,18 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from parley.errors import MissingExtraError
 from parley.http import new_web_session
+from parley.tools.connguard import GuardedResolver
 from parley.tools.extract import ExtractError, extract, kind_of
-from parley.tools.netguard import DNSSource, NetPolicy, SystemDNS, URLRefused
+from parley.tools.netguard import DNSSource, NetPolicy, URLRefused
 from parley.tools.search.local import ENV as LOCAL_ENV
 from parley.tools.search.local import SUFFIXES
 from parley.tools.web import FetchedPage
@@ -38,33 +38,6 @@ ACCEPT = (
     "application/json;q=0.7, application/pdf;q=0.6, */*;q=0.1"
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-class GuardedResolver(AbstractResolver):
-    """aiohttp resolver that returns only addresses the policy has checked."""
-
-    def __init__(self, policy: NetPolicy, dns: DNSSource | None = None) -> None:
-        self.policy = policy
-        self.dns = dns or SystemDNS()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        addrs = await self.policy.resolve(host, port, self.dns)
-        return [
-            ResolveResult(
-                hostname=host,
-                host=str(a),
-                port=port,
-                family=socket.AF_INET6 if a.version == 6 else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for a in addrs
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 class WebFetcher:
@@ -124,13 +97,13 @@ class WebFetcher:
         current = url
         for hop in range(self.max_redirects + 1):
             try:
-                self.policy.check_url(current)
+                target = self.policy.check_url(current)
             except URLRefused as exc:
                 if hop:
                     raise URLRefused(f"redirect to {current} refused: {exc}") from None
                 raise
             async with session.get(
-                current, allow_redirects=False, headers={"Accept": ACCEPT}
+                target, allow_redirects=False, headers={"Accept": ACCEPT}
             ) as resp:
                 if resp.status in _REDIRECTS:
                     location = resp.headers.get("Location")

@@ -3,7 +3,8 @@
 Python 3.11's `ipaddress` flags miss forms that reach private hosts anyway (it does not call
 `::ffff:127.0.0.1` loopback, and knows nothing of NAT64), so every refused range is listed
 here, and embedded IPv4 forms are refused outright. Hosts are parsed the way browsers and
-`inet_aton` do, so `http://2130706433/` and `http://0177.0.0.1/` are seen as 127.0.0.1.
+`inet_aton` do, so `http://2130706433/` and `http://0177.0.0.1/` are seen as 127.0.0.1, and
+after yarl's IDNA normalisation, as aiohttp connects, so `http://127。0。0。1/` is too.
 
 `PARLEY_ALLOW_PRIVATE_URLS` (comma-separated hostnames, IPs or CIDRs) opens chosen private
 addresses for intranets and tests; every other private address stays closed, and cloud
@@ -19,7 +20,8 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import urlsplit
+
+from yarl import URL
 
 from parley.errors import ParleyError
 
@@ -69,6 +71,12 @@ METADATA_ADDRESSES = frozenset(
     for a in ("169.254.169.254", "100.100.100.200", "fd00:ec2::254", "169.254.170.2")
 )
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+# IPv6 ranges whose last 32 bits are an IPv4 address that a gateway or the host's own
+# stack may reach for them.
+_CARRIES_IPV4 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
+)
 
 
 class URLRefused(ParleyError):
@@ -121,6 +129,18 @@ def parse_ipv4_legacy(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(number)
 
 
+def carried_ipv4(addr: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one embeds (mapped, compatible, NAT64, 6to4, Teredo), if any."""
+    if addr.version == 4:
+        return None
+    assert isinstance(addr, ipaddress.IPv6Address)
+    if any(addr in net for net in _CARRIES_IPV4):
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    return addr.teredo[1] if addr.teredo else None
+
+
 def literal_address(host: str) -> IPAddress | None:
     """The address a URL host names literally (any IPv4 spelling, or IPv6), else None."""
     bare = host.strip("[]")
@@ -160,9 +180,13 @@ class NetPolicy:
 
     def check_address(self, addr: IPAddress, host: str) -> None:
         """Raise URLRefused unless `addr` (reached for `host`) is public or opened."""
-        if addr in METADATA_ADDRESSES:
+        carried = carried_ipv4(addr)
+        if addr in METADATA_ADDRESSES or carried in METADATA_ADDRESSES:
+            # Checked first and apart: opening ::ffff:0:0/96 must not open the metadata
+            # service through its mapped spelling.
+            shown = addr if carried is None else f"{addr}, carrying {carried}"
             raise URLRefused(
-                f"{host} is a cloud metadata address ({addr}); web_fetch never reaches it"
+                f"{host} is a cloud metadata address ({shown}); web_fetch never reaches it"
             )
         why = next((w for net, w in REFUSED_NETWORKS if addr in net), None)
         if why is None:
@@ -177,19 +201,21 @@ class NetPolicy:
             f"(to open an intranet host, list it in {ALLOW_PRIVATE_ENV})"
         )
 
-    def check_url(self, url: str) -> tuple[str, int]:
-        """Check what can be checked without DNS; return the host and port to resolve."""
+    def check_url(self, url: str) -> URL:
+        """Check what can be checked without DNS; return the URL to request, as parsed here.
+
+        The host checked is yarl's, IDNA-normalised (`127。0。0。1` is 127.0.0.1): the one
+        aiohttp connects to when given the returned URL.
+        """
         try:
-            parts = urlsplit(url)
-            port = parts.port
+            parsed = URL(url)
         except ValueError as exc:
             raise URLRefused(f"{url!r} is not a valid URL: {exc}") from None
-        if parts.scheme not in ("http", "https"):
+        if parsed.scheme not in ("http", "https"):
             raise URLRefused(f"{url!r}: only http and https URLs can be fetched")
-        host = (parts.hostname or "").rstrip(".")
+        host = (parsed.raw_host or "").rstrip(".")
         if not host:
             raise URLRefused(f"{url!r} has no host")
-        port = port or (443 if parts.scheme == "https" else 80)
         if host in METADATA_HOSTS:
             raise URLRefused(f"{host} is a cloud metadata host; web_fetch never reaches it")
         if (host == "localhost" or host.endswith(".localhost")) and host not in self.allowed_hosts:
@@ -200,7 +226,7 @@ class NetPolicy:
         addr = literal_address(host)
         if addr is not None:
             self.check_address(addr, host)
-        return host, port
+        return parsed
 
     async def resolve(self, host: str, port: int, dns: DNSSource) -> list[IPAddress]:
         """Resolve once and check every answer; one refused answer refuses the host."""
