@@ -88,5 +88,10 @@ def from_exception(exc: BaseException) -> tuple[int, dict[str, Any]]:
     return 500, error_body(500, "internal error; the server log has the details", "internal")
 
 
-def encode(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode()
+def encode(body: Any) -> bytes:
+    """JSON as UTF-8. A lone surrogate (an upstream can send `"\\ud800"`) has no UTF-8
+    form; such a body goes out with every non-ASCII character escaped instead."""
+    try:
+        return json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(body).encode()
