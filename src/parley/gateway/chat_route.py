@@ -41,6 +41,9 @@ class ChatEndpoint:
         depth = parse_depth(header(scope, _DEPTH))
         runtime = self.state.runtime
         p = chat.plan(raw, runtime, depth=depth)
+        # Resolved before anything is sent (and cached for the run), so that a missing
+        # provider key is a 503, not an error event in a stream that has already started.
+        runtime.router.resolve(p.outer_model)
         if not p.passthrough:
             if p.request.stream:
                 events = (header(scope, EVENTS_HEADER) or b"").lower() in (b"1", b"true")
