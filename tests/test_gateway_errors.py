@@ -1,5 +1,6 @@
 """Errors in OpenAI's shape with the right status: what the client can fix is 4xx, never
-5xx; the body limit; API keys; the bind guard; the models listing."""
+5xx; what the operator must fix is 503; the body limit; API keys; the bind guard; the
+models listing."""
 
 from __future__ import annotations
 
@@ -117,12 +118,13 @@ async def test_body_over_the_limit_is_413() -> None:
         assert status == 200
 
 
-async def test_missing_provider_key_is_a_server_error_naming_the_variable() -> None:
+async def test_missing_provider_key_is_503_naming_model_and_variable() -> None:
     async with running() as gw:
         status, data = await post(gw.v1 + CHAT, {"model": "gpt-4.1", "messages": USER})
-        assert status == 500
-        err = assert_openai_error(data, 500)
-        assert "OPENAI_API_KEY" in err["message"] and err["code"] == "missing_provider_key"
+        assert status == 503
+        err = assert_openai_error(data, 503)
+        assert "OPENAI_API_KEY" in err["message"] and "'gpt-4.1'" in err["message"]
+        assert err["code"] == "missing_provider_key"
 
 
 async def test_unknown_upstream_model_keeps_the_upstream_404() -> None:

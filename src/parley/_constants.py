@@ -55,6 +55,11 @@ GATEWAY_PORT = 8000
 GATEWAY_MAX_BODY_BYTES = 20 * 1024 * 1024
 # A stream with server tools running sends a comment at least this often.
 GATEWAY_HEARTBEAT_S = 2.0
+# Arrays and objects nested deeper than this in a request body are a 400: no wire shape
+# needs more than a dozen levels, and Python's parser and encoder recurse per level.
+JSON_MAX_DEPTH = 100
+# The fusion depth header's longest accepted value; any depth >= 1 means the same.
+DEPTH_HEADER_MAX_DIGITS = 9
 
 # Web tools: a hard cap on calls per request, across its outer loop, panel and judge, so a
 # wide panel cannot multiply the per-loop caps into hundreds of fetches.

@@ -24,12 +24,14 @@ class ConfigError(ParleyError):
 class MissingKeyError(ParleyError):
     """A provider needs an API key that is not configured."""
 
-    def __init__(self, provider: str, env_var: str, hint: str = "") -> None:
+    def __init__(self, provider: str, env_var: str, hint: str = "", model: str = "") -> None:
         self.provider = provider
         self.env_var = env_var
+        self.model = model
+        wanted = f" to call {model!r}" if model else ""
         super().__init__(
-            f"No API key for {provider}: set {env_var} (or run `parley keys set {provider}`)."
-            + (f" {hint}" if hint else "")
+            f"No API key for {provider}{wanted}: set {env_var} "
+            f"(or run `parley keys set {provider}`)." + (f" {hint}" if hint else "")
         )
 
 

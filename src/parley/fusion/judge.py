@@ -129,7 +129,7 @@ def read_verdict(text: str) -> Verdict:
         return Verdict(None, "judge_empty_completion", "the analyst returned no text")
     try:
         data = _loads_repaired(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return Verdict(None, "judge_not_valid_json", f"not valid JSON: {exc}")
     if isinstance(data, dict) and set(data) == {"analysis"} and isinstance(data["analysis"], dict):
         data = data["analysis"]

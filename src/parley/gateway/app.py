@@ -158,7 +158,7 @@ def create_app(
         return JSONResponse(listing(state.runtime))
 
     async def model_endpoint(request: Request) -> Response:
-        model_id = request.path_params["model_id"]
+        model_id = request.path_params["model_id"].removesuffix("/")
         found = find(state.runtime, model_id)
         if found is None:
             message = f"model {model_id!r} is not listed; see GET /v1/models"
@@ -168,13 +168,16 @@ def create_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    routes = [Route("/health", health, methods=["GET"])]
+    # Each path also answers with a trailing slash, as the route itself: Starlette's own
+    # redirect would build its Location from the client's Host header (an open redirect).
+    routes = [Route(p, health, methods=["GET"]) for p in ("/health", "/health/")]
     for prefix in ("/v1", "/api/v1"):
-        routes += [
-            Route(f"{prefix}/chat/completions", chat_endpoint, methods=["POST"]),
-            Route(f"{prefix}/models", models_endpoint, methods=["GET"]),
-            Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]),
-        ]
+        for slash in ("", "/"):
+            routes += [
+                Route(f"{prefix}/chat/completions{slash}", chat_endpoint, methods=["POST"]),
+                Route(f"{prefix}/models{slash}", models_endpoint, methods=["GET"]),
+            ]
+        routes.append(Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]))
     middleware = [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
     app = Starlette(
         routes=routes,
@@ -182,6 +185,7 @@ def create_app(
         lifespan=state.lifespan,
         exception_handlers={HTTPException: _http_error},
     )
+    app.router.redirect_slashes = False
     app.state.gateway = state
     return app
 

@@ -39,7 +39,7 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body, or 413 as soon as it is known to exceed `limit` bytes."""
     declared = header(scope, b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isdigit() and _exceeds(declared, limit):
         raise _too_large(limit)
     parts: list[bytes] = []
     size = 0
@@ -55,6 +55,12 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             parts.append(chunk)
         if not msg.get("more_body", False):
             return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _exceeds(digits: bytes, limit: int) -> bool:
+    # Lengths first: int() refuses thousands of digits (Python's int-string limit).
+    digits = digits.lstrip(b"0")
+    return len(digits) > len(str(limit)) or int(digits or b"0") > limit
 
 
 def _too_large(limit: int) -> HTTPError:

@@ -52,7 +52,7 @@ class ApiKeyMiddleware:
         self.keys = [k.encode() for k in keys]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"].rstrip("/") in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         if self._allowed(scope):

@@ -5,13 +5,13 @@ through untouched or run its server tools; streaming or not.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from parley import _constants as C
 from parley import chat
 from parley.gateway import passthrough, tooled
 from parley.gateway.asgi import ClientGone, Receive, Scope, Send, header, read_body, send_error
-from parley.gateway.errors import HTTPError
+from parley.gateway.request import parse_depth, parse_json
 
 if TYPE_CHECKING:
     from parley.gateway.app import GatewayState
@@ -19,35 +19,6 @@ if TYPE_CHECKING:
 _DEPTH = C.DEPTH_HEADER.encode()
 # Opt-in header for fusion progress events in a Chat Completions stream.
 EVENTS_HEADER = b"x-parley-fusion-events"
-
-
-def parse_json(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 that says what is wrong with it."""
-    if not raw.strip():
-        raise HTTPError(400, "request body is empty; send a JSON object", "invalid_json")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPError(400, f"request body is not valid JSON: {exc}", "invalid_json") from None
-    if not isinstance(data, dict):
-        raise HTTPError(
-            400, f"request body must be a JSON object, got {type(data).__name__}", "invalid_json"
-        )
-    return data
-
-
-def parse_depth(raw: bytes | None) -> int:
-    if raw is None:
-        return 0
-    text = raw.decode("latin-1").strip()
-    if not text.isdigit():
-        raise HTTPError(
-            400,
-            f"header {C.DEPTH_HEADER} must be a non-negative integer, got {text!r}",
-            "invalid_header",
-            C.DEPTH_HEADER,
-        )
-    return int(text)
 
 
 class ChatEndpoint:
@@ -70,6 +41,9 @@ class ChatEndpoint:
         depth = parse_depth(header(scope, _DEPTH))
         runtime = self.state.runtime
         p = chat.plan(raw, runtime, depth=depth)
+        # Resolved before anything is sent (and cached for the run), so that a missing
+        # provider key is a 503, not an error event in a stream that has already started.
+        runtime.router.resolve(p.outer_model)
         if not p.passthrough:
             if p.request.stream:
                 events = (header(scope, EVENTS_HEADER) or b"").lower() in (b"1", b"true")

@@ -1,11 +1,17 @@
 """Errors in OpenAI's shape, `{"error": {"message", "type", "code", "param"}}`, with the
 status a client can act on.
 
-Statuses: a request the client can fix is 4xx (bad JSON, wrong types, unknown model, too
-large); an upstream error keeps the upstream's status (429 stays 429), with 502 when the
-upstream could not be reached and 504 when it ran past its bound. A provider key missing on
-the server is a 500: the client cannot fix it, and a 401 would make SDKs blame the
-client's own key; the message names the variable the operator must set.
+Statuses:
+- 4xx: a request the client can fix (bad JSON, wrong types, unknown model, too large); the
+  message and `param` name the field or header.
+- An upstream's error keeps the upstream's status (429 stays 429); 502 when the upstream
+  could not be reached or answered something malformed, 504 when it ran past its bound.
+  The message names the upstream model.
+- 503 when this server cannot serve the request as configured: a provider key missing
+  (the message names the model id and the variable the operator must set; a 401 would
+  make SDKs blame the client's own key), a missing extra or a broken setting (the message
+  names the fix). The client cannot fix these, and they may pass once the operator has.
+- 500 only for a bug: the message says no more than that; the server log has the rest.
 """
 
 from __future__ import annotations
@@ -77,16 +83,21 @@ def from_exception(exc: BaseException) -> tuple[int, dict[str, Any]]:
         status = exc.status_code if exc.status_code and 400 <= exc.status_code < 600 else 502
         return status, error_body(status, exc.message, status)
     if isinstance(exc, MissingKeyError):
-        return 500, error_body(500, str(exc), "missing_provider_key")
+        return 503, error_body(503, str(exc), "missing_provider_key", "model")
     if isinstance(exc, MissingExtraError):
-        return 500, error_body(500, str(exc), "missing_extra")
+        return 503, error_body(503, str(exc), "missing_extra")
     if isinstance(exc, ConfigError):
-        return 500, error_body(500, str(exc), "server_config")
+        return 503, error_body(503, str(exc), "server_config")
     if isinstance(exc, ParleyError):
         return 400, error_body(400, str(exc), "invalid_request")
     log.exception("unexpected error in a request", exc_info=exc)
     return 500, error_body(500, "internal error; the server log has the details", "internal")
 
 
-def encode(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode()
+def encode(body: Any) -> bytes:
+    """JSON as UTF-8. A lone surrogate (an upstream can send `"\\ud800"`) has no UTF-8
+    form; such a body goes out with every non-ASCII character escaped instead."""
+    try:
+        return json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(body).encode()

@@ -9,10 +9,11 @@ them as Last-Event-ID and expect a resumable stream.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
+
+from parley.gateway.errors import encode
 
 HEARTBEAT = b": OPENROUTER PROCESSING\n\n"
 DONE = b"data: [DONE]\n\n"
@@ -25,7 +26,7 @@ HEADERS = [
 
 def data(obj: Any) -> bytes:
     """One `data:` event."""
-    return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+    return b"data: " + encode(obj) + b"\n\n"
 
 
 def event(name: str, obj: Any) -> bytes:

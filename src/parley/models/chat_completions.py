@@ -11,7 +11,7 @@ import aiohttp
 
 from parley.errors import UpstreamError, UpstreamTimeout
 from parley.http import env_proxy, upstream_timeout
-from parley.models.base import has_tool_turns, tool_turns_as_text
+from parley.models.base import has_tool_turns, response_as_chunk, tool_turns_as_text
 from parley.redact import Redactor, redact_url
 
 
@@ -110,7 +110,8 @@ class ChatCompletionsModel:
         async with self._post(data, hdrs) as resp:
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 # Some servers ignore `stream`; accept a whole JSON body as one chunk.
-                yield _as_chunk(self._json(self._redactor.data(await resp.read())))
+                raw = self._redactor.data(await resp.read())
+                yield response_as_chunk(self._json(raw), self.model_id)
                 return
             finished = False
             async for payload in _sse_data(resp.content):
@@ -153,7 +154,7 @@ class ChatCompletionsModel:
     def _json(self, raw: bytes) -> dict[str, Any]:
         try:
             out = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             out = None
         if not isinstance(out, dict):
             raise UpstreamError(
@@ -236,17 +237,3 @@ def _status_in(err: Any) -> int | None:
         if isinstance(code, int) and 400 <= code < 600:
             return code
     return None
-
-
-def _as_chunk(data: dict[str, Any]) -> dict[str, Any]:
-    """A whole response re-shaped as one stream chunk."""
-    choices = []
-    for ch in data.get("choices") or []:
-        msg = ch.get("message") or {}
-        delta = {k: v for k, v in msg.items() if v is not None}
-        for i, tc in enumerate(delta.get("tool_calls") or []):
-            tc.setdefault("index", i)
-        choices.append(
-            {"index": ch.get("index", 0), "delta": delta, "finish_reason": ch.get("finish_reason")}
-        )
-    return {**{k: v for k, v in data.items() if k != "choices"}, "choices": choices}

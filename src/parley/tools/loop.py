@@ -88,7 +88,7 @@ def _parse_args(raw: Any) -> dict[str, Any] | None:
         return raw
     try:
         value = json.loads(raw or "{}")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # a model can write anything here
         return None
     return value if isinstance(value, dict) else None
 

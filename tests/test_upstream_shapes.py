@@ -1,0 +1,161 @@
+"""An upstream's answer in a shape the protocol does not allow is an UpstreamError (502)
+naming the model and the malformed part, whichever way it arrives: a whole response, a
+stream chunk, or a whole response to a streamed call. Usage figures no call could report
+are left out of the sums rather than breaking the response."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from parley.errors import UpstreamError
+from parley.models.base import TurnBuilder, response_as_chunk, turn_from_response
+from parley.usage import Usage
+
+MODEL = "vendor/m"
+
+
+def message(**fields: Any) -> dict[str, Any]:
+    return {"choices": [{"message": {"role": "assistant", **fields}}]}
+
+
+WHOLE: list[tuple[dict[str, Any], str]] = [
+    ({"choices": 5}, "choices is a number (5), not an array"),
+    ({"choices": {"0": {}}}, "choices is an object, not an array"),
+    ({"choices": ["text"]}, "choices[0] is a string, not an object"),
+    ({"choices": [{"message": "hi"}]}, "choices[0].message is a string, not an object"),
+    (message(content=7), "choices[0].message.content is a number (7), not a string"),
+    (message(content={"text": "x"}), "choices[0].message.content is an object"),
+    (message(content=[{"text": 1}]), "choices[0].message.content[0].text is a number (1)"),
+    (message(tool_calls="call"), "choices[0].message.tool_calls is a string, not an array"),
+    (message(tool_calls=[1]), "choices[0].message.tool_calls[0] is a number (1)"),
+    (message(tool_calls=[{"id": "c"}]), "choices[0].message.tool_calls[0].function is null"),
+    (
+        message(tool_calls=[{"function": {"name": ["x"]}}]),
+        "tool_calls[0].function.name is an array, not a string",
+    ),
+    (
+        message(tool_calls=[{"function": {"name": "f", "arguments": 3}}]),
+        "tool_calls[0].function.arguments is a number (3), not a string",
+    ),
+    (
+        message(tool_calls=[{"id": 9, "function": {"name": "f"}}]),
+        "tool_calls[0].id is a number (9)",
+    ),
+    ({"choices": [{"message": {}, "finish_reason": 1}]}, "choices[0].finish_reason is a number"),
+    ({"choices": [], "usage": [1]}, "usage is an array, not an object"),
+    ({"choices": [], "usage": "many"}, "usage is a string, not an object"),
+]
+
+
+@pytest.mark.parametrize(("data", "fragment"), WHOLE, ids=[w[1][:40] for w in WHOLE])
+def test_a_malformed_response_is_a_502_naming_model_and_part(
+    data: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        turn_from_response(data, MODEL)
+    err = caught.value
+    assert err.status_code == 502 and err.model == MODEL
+    assert err.message.startswith(f"{MODEL}: malformed upstream answer: ")
+    assert fragment in err.message
+
+
+@pytest.mark.parametrize(("data", "fragment"), WHOLE, ids=[w[1][:40] for w in WHOLE])
+def test_a_malformed_response_to_a_streamed_call_is_a_502_too(
+    data: dict[str, Any], fragment: str
+) -> None:
+    # Some servers ignore `stream` and answer with the whole response.
+    with pytest.raises(UpstreamError) as caught:
+        TurnBuilder(MODEL).feed(response_as_chunk(data, MODEL))
+    assert caught.value.status_code == 502 and fragment in caught.value.message
+
+
+def delta(**fields: Any) -> dict[str, Any]:
+    return {"choices": [{"index": 0, "delta": fields}]}
+
+
+CHUNKS: list[tuple[dict[str, Any], str]] = [
+    ({"choices": 5}, "choices is a number (5), not an array"),
+    ({"choices": [None, 1]}, "choices[1] is a number (1), not an object"),
+    ({"choices": [{"delta": []}]}, "choices[0].delta is an array, not an object"),
+    (delta(content=5), "choices[0].delta.content is a number (5), not a string"),
+    (delta(tool_calls={"a": 1}), "choices[0].delta.tool_calls is an object, not an array"),
+    (delta(tool_calls=["x"]), "choices[0].delta.tool_calls[0] is a string"),
+    (delta(tool_calls=[{"index": "0"}]), "tool_calls[0].index is a string, not an integer"),
+    (delta(tool_calls=[{"index": True}]), "tool_calls[0].index is a boolean (true)"),
+    (delta(tool_calls=[{"function": "f"}]), "tool_calls[0].function is a string"),
+    (
+        delta(tool_calls=[{"function": {"arguments": {"a": 1}}}]),
+        "tool_calls[0].function.arguments is an object, not a string",
+    ),
+    ({"choices": [{"delta": {}, "finish_reason": ["stop"]}]}, "finish_reason is an array"),
+    ({"choices": [], "usage": 12}, "usage is a number (12), not an object"),
+]
+
+
+@pytest.mark.parametrize(("chunk", "fragment"), CHUNKS, ids=[c[1][:40] for c in CHUNKS])
+def test_a_malformed_chunk_is_a_502_naming_model_and_part(
+    chunk: dict[str, Any], fragment: str
+) -> None:
+    builder = TurnBuilder(MODEL)
+    builder.feed(delta(content="Hello"))
+    with pytest.raises(UpstreamError) as caught:
+        builder.feed(chunk)
+    err = caught.value
+    assert err.status_code == 502 and err.model == MODEL
+    assert err.message.startswith(f"{MODEL}: ") and fragment in err.message
+
+
+def test_what_the_protocol_allows_is_still_read() -> None:
+    # Nulls for absent parts, content as parts, dict arguments (some servers), no choices.
+    turn = turn_from_response(
+        {
+            "choices": [
+                {
+                    "message": {
+                        "content": [{"type": "text", "text": "a"}, {"type": "image"}, "x"],
+                        "tool_calls": [{"function": {"name": "f", "arguments": {"q": 1}}}],
+                    },
+                    "finish_reason": None,
+                }
+            ],
+            "usage": None,
+        },
+        MODEL,
+    )
+    assert turn.content == "a" and turn.tool_calls[0]["function"]["arguments"] == {"q": 1}
+    assert turn_from_response({"choices": []}).content == ""
+    assert turn_from_response({}).content == ""
+    chunk = response_as_chunk(
+        message(content="hi", tool_calls=[{"function": {"name": "f", "arguments": {"q": 1}}}])
+    )
+    builder = TurnBuilder(MODEL)
+    builder.feed(chunk)
+    builder.feed({"choices": [{"delta": None, "finish_reason": None}], "usage": None})
+    turn = builder.finish()
+    assert turn.content == "hi"
+    assert json.loads(turn.tool_calls[0]["function"]["arguments"]) == {"q": 1}
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        [1, 2],
+        "lots",
+        {"prompt_tokens": 10**400, "completion_tokens": -5, "total_tokens": True},
+        {"prompt_tokens": 2**53, "cost": 10**400},
+        {"cost": math.inf},
+        {"cost": math.nan},
+        {"cost": "0.1", "completion_tokens_details": 4, "server_tool_use_details": [1]},
+    ],
+)
+def test_usage_no_call_could_report_is_left_out(usage: Any) -> None:
+    u = Usage()
+    u.add_upstream({"prompt_tokens": 3, "completion_tokens": 2, "cost": 0.5})
+    u.add_upstream(usage)
+    assert u.calls == 2
+    assert (u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cost) == (3, 2, 5, 0.5)
+    json.dumps(u.to_wire(), allow_nan=False)  # still a response a client can read
