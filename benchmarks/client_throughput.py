@@ -21,7 +21,7 @@ import aiohttp
 
 from _upstream import upstream_process  # benchmarks/ is on sys.path when run as a script
 from parley.http import new_session
-from parley.models.chat_completions import ChatCompletionsModel
+from parley.models.http import ChatCompletionsModel
 
 IN_FLIGHT = 64
 ROUNDS = 3

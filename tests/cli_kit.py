@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from parley import tool_call
-from parley.models.fake import FakeRequest, FunctionModel
+from parley.testing.models import FakeRequest, FunctionModel
 
 ANALYSIS = {
     "consensus": ["Rayleigh scattering makes the sky blue."],

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from cli_kit import any_model, cli_env
 from parley import FunctionModel, Parley
 from parley.config import load_settings
-from parley.models.fake import FakeRequest
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.testing.models import FakeRequest
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 ANALYSIS = {
     "consensus": ["The sky looks blue because of Rayleigh scattering."],

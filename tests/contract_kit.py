@@ -9,9 +9,9 @@ from typing import Any
 from parley.config import load_settings
 from parley.errors import UpstreamError
 from parley.models.base import ChatModel, Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
 from parley.runtime import Runtime
-from parley.tools.fakes import FakeFetcher, FakeSearch
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.web import FakeFetcher, FakeSearch
 from parley.tools.web import SearchHit
 
 ANALYSIS: dict[str, Any] = {

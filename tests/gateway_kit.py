@@ -14,10 +14,10 @@ import aiohttp
 
 from parley.config import load_settings
 from parley.gateway import create_app
-from parley.gateway.testing import ServerThread
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
-from parley.models.fake_server import FakeUpstream
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.server import ServerThread
+from parley.testing.upstream import FakeUpstream
 
 USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.001}
 ANALYSIS = json.dumps(

@@ -13,9 +13,9 @@ import pytest
 from gateway_kit import USER, default_models, post, sse_events
 from parley.config import load_settings
 from parley.gateway import create_app
-from parley.gateway.testing import ServerThread
-from parley.models.fake_server import FakeUpstream
 from parley.store import LogStore
+from parley.testing.server import ServerThread
+from parley.testing.upstream import FakeUpstream
 
 CHAT = "/v1/chat/completions"
 FUSION = [{"type": "openrouter:fusion", "parameters": {"model": "vendor/judge"}}]

@@ -15,7 +15,7 @@ import pytest
 from openai import OpenAI
 
 from gateway_kit import USER, default_models
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 CONFIG = """\
 model = "vendor/outer"

@@ -19,8 +19,8 @@ import parley
 from gateway_kit import ANALYSIS, USAGE, USER, data_of, fixed, post, running, sse_events
 from parley.errors import UpstreamError
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
-from parley.tools.fakes import FakeFetcher, FakeSearch
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.web import FakeFetcher, FakeSearch
 from parley.tools.web import SearchHit
 
 CHAT = "/chat/completions"

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from parley.models.fake import FunctionModel
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.testing.models import FunctionModel
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 
 def test_ask_json_against_loopback_upstream(models: dict[str, FunctionModel]) -> None:

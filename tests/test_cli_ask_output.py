@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from cli_kit import GatedModel, any_model, any_model_reply, cli_env, parley_cmd, run_parley
 from parley.cli import cli
 from parley.errors import UpstreamError
-from parley.models.fake import FunctionModel
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.testing.models import FunctionModel
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 
 def test_answer_streams_to_stdout_while_it_is_written() -> None:

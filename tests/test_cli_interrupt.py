@@ -10,9 +10,9 @@ import threading
 from typing import IO
 
 from cli_kit import any_model, any_model_reply, cli_env, parley_cmd
-from parley.models.fake import FakeRequest, FunctionModel
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
 from parley.store import LogStore
+from parley.testing.models import FakeRequest, FunctionModel
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 
 def _lines(stream: IO[str]) -> queue.Queue[str | None]:

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from parley.cli import cli
-from parley.models.fake_server import FakeUpstream
 from parley.store import LogStore, log_path
 from parley.store.migrations import MIGRATIONS, migrate
+from parley.testing.upstream import FakeUpstream
 
 
 def _ask(runner: CliRunner, *args: str) -> dict[str, object]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from cli_kit import any_model
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from cli_kit import any_model
 from parley.cli import cli
 from parley.config import load_keys
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 SECRET = "sk-or-v1-0123456789abcdef0123456789abcdef"
 

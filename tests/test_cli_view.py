@@ -11,8 +11,8 @@ from parley.cli.view import LiveView, PlainProgress, ProgressState
 from parley.config import load_settings
 from parley.errors import UpstreamError
 from parley.fusion import events as ev
-from parley.models.fake import FakeRequest
-from parley.tools.fakes import FakeFetcher, FakeSearch
+from parley.testing.models import FakeRequest
+from parley.testing.web import FakeFetcher, FakeSearch
 
 
 def _terminal() -> tuple[Console, StringIO]:

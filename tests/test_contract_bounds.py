@@ -11,18 +11,18 @@ import pytest
 
 from contract_kit import ANALYSIS_JSON, QUESTION, make_runtime, panel_models, search_backend
 from parley import _constants as C
-from parley.chat import plan
-from parley.chat import run as run_chat
 from parley.client import Parley
 from parley.config import load_settings
+from parley.engine import plan
+from parley.engine import run as run_chat
 from parley.errors import InvalidParameter
 from parley.fusion.run import Deliberation
 from parley.http import new_session
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call, tool_calls
-from parley.models.fake_server import FakeUpstream, Recorded
 from parley.runtime import Runtime
-from parley.tools.fakes import FakeSearch
+from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
+from parley.testing.upstream import FakeUpstream, Recorded
+from parley.testing.web import FakeSearch
 from parley.wire import FusionParams
 
 PANEL = ["vendor/a", "vendor/b"]
@@ -69,7 +69,7 @@ def _tool_names(rec: Recorded) -> list[str]:
 
 
 def _web() -> dict[str, Any]:
-    from parley.tools.fakes import FakeFetcher
+    from parley.testing.web import FakeFetcher
 
     pages = {"https://example.org/sky": ("Sky", "Rayleigh scattering.")}
     return {"search": search_backend("https://example.org/sky"), "fetcher": FakeFetcher(pages)}

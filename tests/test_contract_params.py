@@ -8,15 +8,15 @@ import pytest
 
 from contract_kit import ANALYSIS_JSON, QUESTION, answer, judge, make_runtime, panel_models
 from parley import _constants as C
-from parley.chat import plan
 from parley.config import load_settings
+from parley.engine import plan
 from parley.errors import InvalidParameter
 from parley.fusion.run import Deliberation, deliberate
 from parley.fusion.tool import FusionTool
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
 from parley.runtime import Runtime
-from parley.tools.fakes import FakeFetcher, FakeSearch
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.web import FakeFetcher, FakeSearch
 from parley.wire import FusionParams
 
 OUT_OF_RANGE = [

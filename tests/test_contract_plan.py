@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from contract_kit import QUESTION, answer, make_runtime, panel_models
-from parley.chat import passthrough_body, plan
-from parley.chat import run as run_chat
 from parley.config import load_settings
+from parley.engine import passthrough_body, plan
+from parley.engine import run as run_chat
 from parley.errors import InvalidParameter
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
 from parley.runtime import Runtime
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.tools.base import ServerTool
 from parley.wire import ServerToolSpec
 

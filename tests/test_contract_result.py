@@ -27,9 +27,9 @@ from parley.fusion.judge import Verdict
 from parley.fusion.run import Deliberation, deliberate
 from parley.http import new_session
 from parley.models.base import ChatModel
-from parley.models.fake import FakeRequest, FunctionModel
-from parley.models.fake_server import FakeUpstream
 from parley.runtime import Runtime
+from parley.testing.models import FakeRequest, FunctionModel
+from parley.testing.upstream import FakeUpstream
 from parley.wire import FusionResult, PanelResponse
 
 

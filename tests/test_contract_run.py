@@ -16,13 +16,13 @@ from contract_kit import (
     search_backend,
     searching,
 )
-from parley.chat import plan
-from parley.chat import run as run_chat
+from parley.engine import plan
+from parley.engine import run as run_chat
 from parley.fusion.run import deliberate
 from parley.fusion.tool import NOTE
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
-from parley.tools.fakes import FakeFetcher, FakeSearch
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.web import FakeFetcher, FakeSearch
 
 # A safety net so that a serial panel fails the test instead of hanging it; it is not a
 # synchronisation device: the barrier is what shows concurrency.

@@ -8,15 +8,15 @@ from collections import Counter
 from collections.abc import Callable
 
 from contract_kit import QUESTION, make_runtime, panel_models
-from parley import chat
-from parley.chat import plan
-from parley.chat import run as run_chat
-from parley.chat.runner import TURN_SEPARATOR
+from parley import engine as chat
+from parley.engine import plan
+from parley.engine import run as run_chat
+from parley.engine.relay import relay
+from parley.engine.run import TURN_SEPARATOR
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
-from parley.relay import relay
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
 
 USER = [{"role": "user", "content": QUESTION}]
 

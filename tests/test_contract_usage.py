@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from contract_kit import ANALYSIS_JSON, QUESTION, make_runtime, search_backend, usage
-from parley.chat import plan
-from parley.chat import run as run_chat
 from parley.client import Parley
 from parley.config import load_settings
+from parley.engine import plan
+from parley.engine import run as run_chat
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
-from parley.models.fake_server import FakeUpstream
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.upstream import FakeUpstream
 
 # Each call reports 10 prompt and 5 completion tokens and, where priced, 0.25 dollars.
 PRICED = usage(10, 5, 0.25)

@@ -11,10 +11,10 @@ from openai import AsyncOpenAI
 
 from gateway_kit import USAGE, USER, default_models, header, outer, post, running, settings
 from parley.gateway import create_app
-from parley.gateway.testing import ServerThread
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call, tool_calls
 from parley.runtime import Runtime
+from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
+from parley.testing.server import ServerThread
 
 CHAT = "/chat/completions"
 

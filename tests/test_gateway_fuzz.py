@@ -20,8 +20,8 @@ from asgi_kit import AsgiClient, Reply
 from gateway_kit import USER, default_models, fixed
 from gateway_kit import settings as gateway_settings
 from parley.gateway import create_app
-from parley.models.fake_server import FakeUpstream
-from parley.tools.fakes import FakeSearch
+from parley.testing.upstream import FakeUpstream
+from parley.testing.web import FakeSearch
 
 KEY = "fuzz-key"
 EXAMPLES = 400

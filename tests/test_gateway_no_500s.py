@@ -27,8 +27,8 @@ from parley import _constants as C
 from parley.errors import ConfigError, MissingExtraError
 from parley.gateway import create_app
 from parley.gateway.errors import from_exception
-from parley.gateway.testing import ServerThread
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.server import ServerThread
 
 CHAT = "/chat/completions"
 DEPTH = "x-openrouter-fusion-depth"

@@ -24,8 +24,8 @@ from gateway_kit import (
 )
 from parley.errors import UpstreamError
 from parley.gateway import create_app
-from parley.gateway.testing import ServerThread
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.server import ServerThread
 
 
 async def test_plain_request_passes_through_with_unknown_fields_untouched() -> None:

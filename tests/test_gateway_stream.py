@@ -14,7 +14,7 @@ from openai import APIError, AsyncOpenAI
 from gateway_kit import USAGE, USER, Gate, data_of, default_models, running, sse_events
 from parley.errors import UpstreamError
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
 
 CHAT = "/chat/completions"
 FUSION = [{"type": "openrouter:fusion"}]

@@ -10,7 +10,7 @@ from contract_kit import ANALYSIS, ANALYSIS_JSON, QUESTION, make_runtime, panel_
 from parley.errors import UpstreamError
 from parley.fusion.judge import SCHEMA, judge_messages, read_verdict
 from parley.fusion.run import deliberate
-from parley.models.fake import FakeRequest, FunctionModel
+from parley.testing.models import FakeRequest, FunctionModel
 from parley.wire import Analysis, PanelResponse
 
 REPAIRABLE = {

@@ -11,10 +11,10 @@ from parley import offline
 from parley.config import load_settings
 from parley.errors import ConfigError, UnknownModelError
 from parley.fusion.judge import SCHEMA, read_verdict
-from parley.models.local_files import find_spec
-from parley.models.local_grammar import schema_to_gbnf
-from parley.models.local_json import JsonTracker
-from parley.models.local_prompt import normalize, render_plain
+from parley.models.local.files import find_spec
+from parley.models.local.grammar import schema_to_gbnf
+from parley.models.local.jsontrack import JsonTracker
+from parley.models.local.prompt import normalize, render_plain
 
 ANALYSIS = {
     "consensus": ['a "quoted" point', "b\\c"],

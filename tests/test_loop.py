@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call, tool_calls
+from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
 from parley.tools.base import ToolOutput, function_def
 from parley.tools.clock import DatetimeTool
 from parley.tools.loop import LoopHooks, StopWhen, run_tool_loop

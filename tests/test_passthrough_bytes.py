@@ -11,7 +11,7 @@ import pytest
 
 from contract_kit import QUESTION, make_runtime, panel_models
 from gateway_kit import post, running
-from parley.chat import passthrough_body, plan
+from parley.engine import passthrough_body, plan
 
 USER = [{"role": "user", "content": QUESTION}]
 

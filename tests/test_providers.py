@@ -15,12 +15,12 @@ from parley.errors import MissingKeyError, UpstreamError, UpstreamTimeout
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
 from parley.http import new_session
-from parley.models.chat_completions import ChatCompletionsModel
-from parley.models.fake import FakeRequest, FunctionModel
-from parley.models.fake_server import FakeUpstream
-from parley.models.local_files import BUILTIN_IDS, local_available, local_model_ids
+from parley.models.http import ChatCompletionsModel
+from parley.models.local.files import BUILTIN_IDS, local_available, local_model_ids
 from parley.providers import BUILTIN, OPENAI, Router
 from parley.runtime import Runtime
+from parley.testing.models import FakeRequest, FunctionModel
+from parley.testing.upstream import FakeUpstream
 
 SECRET = "sk-or-v1-this-is-secret"
 

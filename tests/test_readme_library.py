@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tests.conftest import ANALYSIS
 
-from parley.models.fake import FakeRequest, FunctionModel
-from parley.models.fake_server import FakeUpstream, ThreadedUpstream
+from parley.testing.models import FakeRequest, FunctionModel
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

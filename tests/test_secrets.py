@@ -25,11 +25,11 @@ from parley import FakeRequest, FunctionModel, UpstreamError
 from parley.cli import cli
 from parley.config import load_settings
 from parley.gateway import create_app
-from parley.gateway.testing import ServerThread
 from parley.http import new_session
-from parley.models.fake_server import FakeUpstream, RawModel, RawReply, Recorded
 from parley.providers import Router
 from parley.redact import redact_url
+from parley.testing.server import ServerThread
+from parley.testing.upstream import FakeUpstream, RawModel, RawReply, Recorded
 
 KEY = "sk-or-v1-0123456789abcdef"
 HEADER_SECRET = "corp-hdr-5f4e3d2c1b0a9988"

@@ -22,8 +22,8 @@ from parley.config import load_settings
 from parley.fusion import events as ev
 from parley.gateway import create_app
 from parley.gateway.streaming import Stream
-from parley.gateway.testing import ServerThread
-from parley.models.fake_server import FakeUpstream, RawModel, RawReply
+from parley.testing.server import ServerThread
+from parley.testing.upstream import FakeUpstream, RawModel, RawReply
 
 USER = [{"role": "user", "content": "Why is the sky blue?"}]
 DATETIME = [{"type": "openrouter:datetime"}]

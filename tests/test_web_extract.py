@@ -9,10 +9,16 @@ from typing import Any
 
 import pytest
 
-from parley.tools.extract import ExtractError, extract, extract_sync, kind_of, markdownify_fallback
-from parley.tools.fetch import WebFetcher
-from parley.tools.netguard import NetPolicy
 from parley.tools.web import BEGIN_UNTRUSTED, END_UNTRUSTED, UNTRUSTED_NOTE, WebFetchTool
+from parley.tools.web.extract import (
+    ExtractError,
+    extract,
+    extract_sync,
+    kind_of,
+    markdownify_fallback,
+)
+from parley.tools.web.fetcher import WebFetcher
+from parley.tools.web.netguard import NetPolicy
 from web_kit import PDF_LINES, SITE, Site, fetch_json, serve_site
 
 # page -> (title, text that must be there, boilerplate that must be gone)

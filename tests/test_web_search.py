@@ -16,9 +16,10 @@ from parley import _constants as C
 from parley.errors import ConfigError, InvalidParameter
 from parley.http import new_session
 from parley.runtime import Runtime
-from parley.tools.fakes import FakeSearch
-from parley.tools.fetch import WebFetcher, default_fetcher
-from parley.tools.search import (
+from parley.testing.web import FakeSearch
+from parley.tools.web import SearchHit, WebSearchTool
+from parley.tools.web.fetcher import WebFetcher, default_fetcher
+from parley.tools.web.search import (
     BraveSearch,
     DdgsSearch,
     ExaSearch,
@@ -28,7 +29,6 @@ from parley.tools.search import (
     TavilySearch,
     default_search,
 )
-from parley.tools.web import SearchHit, WebSearchTool
 from parley.wire import ServerToolSpec
 from web_kit import SITE
 

@@ -9,11 +9,11 @@ import pytest
 from parley.config import load_settings
 from parley.fusion.run import deliberate
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
 from parley.runtime import Runtime
-from parley.tools.fakes import FakeSearch
-from parley.tools.fetch import WebFetcher
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.testing.web import FakeSearch
 from parley.tools.web import SearchHit
+from parley.tools.web.fetcher import WebFetcher
 from web_kit import serve_site
 
 ANALYSIS = json.dumps(

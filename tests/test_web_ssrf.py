@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from parley.tools.fetch import WebFetcher
-from parley.tools.netguard import NetPolicy, URLRefused, parse_ipv4_legacy
 from parley.tools.web import WebFetchTool
+from parley.tools.web.fetcher import WebFetcher
+from parley.tools.web.netguard import NetPolicy, URLRefused, parse_ipv4_legacy
 from web_kit import ScriptedDNS, Site, serve_site
 
 # url -> words the refusal must contain

@@ -24,10 +24,10 @@ from openai import OpenAI
 from gateway_kit import USER, default_models, running
 from parley.http import new_web_session
 from parley.models.base import Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call
-from parley.tools.connguard import AddressRefused, GuardedResolver
-from parley.tools.fetch import WebFetcher
-from parley.tools.netguard import NetPolicy, URLRefused
+from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.tools.web.connguard import AddressRefused, GuardedResolver
+from parley.tools.web.fetcher import WebFetcher
+from parley.tools.web.netguard import NetPolicy, URLRefused
 from web_kit import Counter, ScriptedDNS, serve_counter, serve_site
 
 # url -> a word the refusal must contain

@@ -30,9 +30,9 @@ from parley.fusion.events import (
 )
 from parley.fusion.run import Deliberation, deliberate, deliberate_sync
 from parley.models.base import ChatModel, Turn
-from parley.models.fake import FakeRequest, FunctionModel, tool_call, tool_calls
 from parley.runtime import Runtime
-from parley.tools.fakes import FakeFetcher, FakeSearch
+from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
+from parley.testing.web import FakeFetcher, FakeSearch
 from parley.tools.web import FetchedPage, SearchHit
 from parley.usage import Usage
 from parley.wire import Analysis, FusionParams, FusionResult

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from parley import chat as chat_flow
+from parley import engine as chat_flow
 from parley.config import Settings, load_settings
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation, _make

@@ -17,7 +17,7 @@ from yarl import URL
 
 from parley import _constants as C
 from parley.errors import ConfigError
-from parley.tools.connguard import GuardedResolver
+from parley.tools.web.connguard import GuardedResolver
 
 # Sessions whose model calls honour HTTPS_PROXY / NO_PROXY; see `env_proxy`.
 _PROXIED: weakref.WeakSet[aiohttp.ClientSession] = weakref.WeakSet()

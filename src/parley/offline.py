@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from parley.config import Settings, config_path
-from parley.models.local_files import GEMMA, SMOLLM2, local_available
+from parley.models.local.files import GEMMA, SMOLLM2, local_available
 from parley.providers import Router
 
 OUTER = f"local/{SMOLLM2}"

@@ -22,8 +22,8 @@ from parley.config import Settings, load_keys
 from parley.errors import MissingKeyError
 from parley.http import upstream_timeout
 from parley.models.base import ChatModel
-from parley.models.chat_completions import ChatCompletionsModel
-from parley.models.local_files import local_available
+from parley.models.http import ChatCompletionsModel
+from parley.models.local.files import local_available
 from parley.redact import Redactor, credential_forms, is_credential_header, url_credentials
 
 
@@ -166,7 +166,7 @@ class Router:
             return cached
         model: ChatModel
         if model_id.startswith("local/"):
-            from parley.models.local import local_model
+            from parley.models.local.model import local_model
 
             model = local_model(model_id, self.settings.local)
         else:

@@ -18,9 +18,9 @@ from parley.providers import Router
 from parley.redact import Redactor
 from parley.tools.base import ServerTool
 from parley.tools.clock import DatetimeTool
-from parley.tools.fetch import default_fetcher
-from parley.tools.search.select import default_search
 from parley.tools.web import Fetcher, SearchBackend, WebFetchTool, WebQuota, WebSearchTool
+from parley.tools.web.fetcher import default_fetcher
+from parley.tools.web.search.select import default_search
 from parley.wire import ServerToolSpec
 
 
@@ -67,7 +67,7 @@ class Runtime:
     ) -> Runtime:
         """Wire a runtime; web backends not injected come from the environment.
 
-        Search: `parley.tools.search.select.default_search` (first service with
+        Search: `parley.tools.web.search.select.default_search` (first service with
         credentials, else a local folder, else none). Fetch: the SSRF-guarded `WebFetcher`
         when the `web` extra is installed, unless `PARLEY_WEB_FETCH=off`.
         """

@@ -14,10 +14,10 @@ user's code would, and tests pass fakes through the same door.
   `run(arguments)`); web_search, web_fetch, datetime and fusion are all ServerTools run by
   the one tool loop (`parley.tools.loop.run_tool_loop`).
 - SearchBackend (`parley.tools.web`): `search(query, *, max_results)`. Built-ins in
-  `parley.tools.search`: SearXNG, Brave, Tavily, Exa, ddgs, a local BM25 folder; `FakeSearch`.
+  `parley.tools.web.search`: SearXNG, Brave, Tavily, Exa, ddgs, a local BM25 folder; `FakeSearch`.
 - Fetcher (`parley.tools.web`): `fetch(url) -> FetchedPage`. Built-in: the SSRF-guarded
-  `parley.tools.fetch.WebFetcher`; `FakeFetcher`.
-- Extractor (`parley.tools.extract.extract`): response bytes and content type to
+  `parley.tools.web.fetcher.WebFetcher`; `FakeFetcher`.
+- Extractor (`parley.tools.web.extract.extract`): response bytes and content type to
   markdown text and a title (trafilatura, markdownify, pypdf), off the event loop.
 - Progress events (`parley.fusion.events`): what a deliberation reports as it runs; the
   CLI's live view, the gateway's stream and the log all read the same events.
@@ -29,8 +29,8 @@ from parley.fusion.events import Event
 from parley.models.base import ChatModel
 from parley.providers import Route, Router
 from parley.tools.base import ServerTool, ToolOutput
-from parley.tools.extract import Extracted, extract
 from parley.tools.web import FetchedPage, Fetcher, SearchBackend, SearchHit
+from parley.tools.web.extract import Extracted, extract
 
 __all__ = [
     "ChatModel",

@@ -16,13 +16,13 @@ from typing import Any
 import click
 
 from parley import offline
-from parley.chat import ChatOutcome
 from parley.cli._common import cli_errors, load_cli_settings, print_json, store_for
 from parley.cli.ask_log import Exchange, conversation_for, save
 from parley.cli.ask_output import Output, render_json
 from parley.cli.show import usage_line
 from parley.client import Parley
 from parley.config import Settings
+from parley.engine import ChatOutcome
 from parley.fusion import events as ev
 from parley.store import entry_from_outcome
 

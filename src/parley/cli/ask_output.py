@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from parley.chat import ChatOutcome
 from parley.cli._common import err_console, out_console, stderr_is_terminal
 from parley.cli.show import print_deliberation
 from parley.cli.view import LiveView, PlainProgress
+from parley.engine import ChatOutcome
 from parley.fusion import events as ev
 from parley.store import answer_of, from_result
 

@@ -10,11 +10,11 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from parley.chat import ALIASES
 from parley.cli._common import cli_errors, load_cli_settings, out_console, print_json
 from parley.config import Settings, load_keys
+from parley.engine import ALIASES
 from parley.http import new_session
-from parley.models.local_files import local_model_ids
+from parley.models.local.files import local_model_ids
 from parley.providers import BUILTIN
 
 LIST_TIMEOUT_S = 10.0

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from parley import _constants as C
+from parley.engine.relay import relay
 from parley.errors import (
     MissingKeyError,
     ParleyError,
@@ -30,7 +31,6 @@ from parley.fusion.panel import (
     question_text,
 )
 from parley.models.base import ChatModel, run_turn
-from parley.relay import relay
 from parley.runtime import Runtime
 from parley.tools.loop import LoopHooks, LoopResult, run_tool_loop
 from parley.usage import Usage

@@ -24,10 +24,10 @@ from parley import _constants as C
 from parley.config import Settings, load_settings
 from parley.errors import ConfigError
 from parley.gateway.auth import ApiKeyMiddleware, load_api_keys
-from parley.gateway.chat_route import ChatEndpoint
+from parley.gateway.chat import ChatEndpoint
 from parley.gateway.errors import error_body
 from parley.gateway.log import GatewayLog
-from parley.gateway.models_route import find, listing
+from parley.gateway.models import find, listing
 from parley.http import new_session
 from parley.models.base import ChatModel
 from parley.redact import Redactor, install_log_filter

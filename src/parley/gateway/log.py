@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import Any
 
-from parley.chat import ChatOutcome
+from parley.engine import ChatOutcome
 from parley.errors import ConfigError
 from parley.models.base import content_text, last_user_text
 from parley.store import LogStore, entry_from_outcome, new_id

@@ -21,7 +21,7 @@ from parley.gateway.asgi import JSON, Receive, Send, send_bytes, until_disconnec
 from parley.gateway.errors import encode, error_body
 from parley.gateway.streaming import Stream
 from parley.models.base import ChatModel
-from parley.models.chat_completions import ChatCompletionsModel
+from parley.models.http import ChatCompletionsModel
 from parley.redact import NO_SECRETS, Redactor
 
 # A partial line longer than this is passed on as it is rather than held in memory.

@@ -1,5 +1,5 @@
 """Requests with server tools (fusion, web_search, web_fetch, datetime): Parley runs the
-outer model's tool loop itself, through `parley.chat`, and answers when it is done.
+outer model's tool loop itself, through `parley.engine`, and answers when it is done.
 
 Streaming follows contract section 7: a heartbeat comment at once and whenever nothing
 else was written for a while or a server tool starts, the answer's text as ordinary
@@ -13,7 +13,7 @@ import contextlib
 from typing import Any
 
 from parley import _constants as C
-from parley import chat
+from parley import engine as chat
 from parley.fusion import events as ev
 from parley.gateway import sse
 from parley.gateway.asgi import Receive, Send, send_bytes, until_disconnect

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from parley.chat import ChatOutcome
+from parley.engine import ChatOutcome
 from parley.fusion import events as ev
 from parley.fusion.panel import question_text
 from parley.fusion.run import Deliberation

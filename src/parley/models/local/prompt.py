@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from parley.models.local_batch import ModelInfo, Rendered
+from parley.models.local.batch import ModelInfo, Rendered
 
 PLAIN_STOPS = ("\nUser:", "\nAssistant:", "\n\n\n")
 _PLAIN_PREAMBLE = (

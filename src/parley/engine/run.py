@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parley import _constants as C
-from parley.chat.planner import Plan
+from parley.engine.plan import Plan
+from parley.engine.relay import relay
 from parley.errors import UpstreamError
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
 from parley.fusion.tool import FusionTool
 from parley.models.base import last_user_text
-from parley.relay import relay
 from parley.runtime import Runtime
 from parley.tools.base import ServerTool
 from parley.tools.loop import LoopHooks, LoopResult, run_tool_loop

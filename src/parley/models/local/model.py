@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 from parley.config import LocalConfig
 from parley.errors import InvalidParameter, MissingExtraError, UpstreamError
 from parley.models.base import TurnBuilder
-from parley.models.local_files import LocalSpec, find_spec, local_available
+from parley.models.local.files import LocalSpec, find_spec, local_available
 
 if TYPE_CHECKING:
-    from parley.models.local_batch import Engine, Job, ModelInfo, Rendered
+    from parley.models.local.batch import Engine, Job, ModelInfo, Rendered
 
 # Defaults for local models (kept beside the code that reads them; see _constants for why
 # the rest live there).
@@ -79,7 +79,7 @@ class LocalChatModel:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from parley.models.local_batch import engine_for
+            from parley.models.local.batch import engine_for
 
             key = self.spec.source if self.spec.source in ("smollm2", "gemma") else self.spec.name
             self._engine = engine_for(
@@ -171,7 +171,7 @@ class LocalChatModel:
         self, body: dict[str, Any], messages: list[dict[str, Any]], fmt: dict[str, Any] | None
     ) -> AsyncIterator[tuple[str, Any]]:
         """Run one job on the engine; yields ("text", str) then ("end", (finish, p, c))."""
-        from parley.models.local_batch import Job
+        from parley.models.local.batch import Job
 
         job = self._job(body, messages, fmt)
         loop = asyncio.get_running_loop()
@@ -199,9 +199,9 @@ class LocalChatModel:
     def _job(
         self, body: dict[str, Any], messages: list[dict[str, Any]], fmt: dict[str, Any] | None
     ) -> Job:
-        from parley.models.local_batch import Job
-        from parley.models.local_prompt import PLAIN_STOPS, render_chat, render_plain
-        from parley.models.local_sampling import Sampling
+        from parley.models.local.batch import Job
+        from parley.models.local.prompt import PLAIN_STOPS, render_chat, render_plain
+        from parley.models.local.sampling import Sampling
 
         plain = self.spec.prompt == "plain"
 
@@ -277,7 +277,7 @@ def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _last_user(messages: list[dict[str, Any]]) -> str:
-    from parley.models.local_prompt import _text
+    from parley.models.local.prompt import _text
 
     for m in reversed(messages):
         if m.get("role") == "user" and _text(m.get("content")).strip():
@@ -307,7 +307,7 @@ def _grammar(fmt: dict[str, Any] | None) -> tuple[str | None, Any]:
             raise InvalidParameter("response_format.json_schema.schema", "must be an object")
     key = json.dumps(schema, sort_keys=True)
     if key not in _GRAMMARS:
-        from parley.models.local_grammar import grammar_for
+        from parley.models.local.grammar import grammar_for
 
         _GRAMMARS[key] = grammar_for(schema)
     return _GRAMMARS[key], schema

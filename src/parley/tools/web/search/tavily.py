@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from parley.tools.search._common import KeyedBackend, field, hits
 from parley.tools.web import SearchHit
+from parley.tools.web.search._common import KeyedBackend, field, hits
 
 ENV = "TAVILY_API_KEY"
 BASE_ENV = "TAVILY_BASE_URL"

@@ -174,7 +174,7 @@ def relayout_smollm2(source: Path, target_dir: Path | None = None) -> Path:
 
         import llama_cpp
 
-        from parley.models.local_batch import quiet_logs
+        from parley.models.local.batch import quiet_logs
 
         quiet_logs()
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,8 @@ per request), `max_content_tokens`, `allowed_domains` and `blocked_domains`. A f
 comes back to the model as `{url, status: "failed", error}`, never as an exception.
 Fetched text reaches the model between markers, with a note that it is data, not orders.
 
-Real backends live in `parley.tools.search` and `parley.tools.fetch`; the in-package fakes
-(`parley.tools.fakes`) serve tests and offline demos.
+Real backends live in `parley.tools.web.search` and `parley.tools.web.fetcher`; the in-package fakes
+(`parley.testing.web`) serve tests and offline demos.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class FetchedPage:
 
 @runtime_checkable
 class SearchBackend(Protocol):
-    """A web search service behind `web_search` (see `parley.tools.search`); inject one
+    """A web search service behind `web_search` (see `parley.tools.web.search`); inject one
     through `Parley(search=...)` or `Runtime.create(search=...)`, e.g. `FakeSearch`."""
 
     async def search(self, query: str, *, max_results: int) -> list[SearchHit]: ...

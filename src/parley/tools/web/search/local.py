@@ -67,7 +67,7 @@ def _read(path: Path) -> tuple[str, str]:
     kind = SUFFIXES[path.suffix.lower()]
     raw = path.read_bytes()[:MAX_FILE_BYTES]
     if kind == "html":
-        from parley.tools.extract import extract_sync
+        from parley.tools.web.extract import extract_sync
 
         got = extract_sync(raw, "text/html; charset=utf-8", path.as_uri())
         return got.title or path.stem, got.content

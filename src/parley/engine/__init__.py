@@ -7,9 +7,9 @@ the outcome), for the gateway's SSE; `passthrough_body()` is what goes upstream 
 involves no server tool at all.
 """
 
-from parley.chat.passthrough import passthrough_body
-from parley.chat.planner import ALIASES, Plan, is_server_tool, plan
-from parley.chat.runner import IDLE, ChatOutcome, Idle, StreamItem, ToolStarted, run, stream
+from parley.engine.passthrough import passthrough_body
+from parley.engine.plan import ALIASES, Plan, is_server_tool, plan
+from parley.engine.run import IDLE, ChatOutcome, Idle, StreamItem, ToolStarted, run, stream
 
 __all__ = [
     "ALIASES",

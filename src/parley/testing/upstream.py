@@ -25,7 +25,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from parley.errors import UpstreamError
-from parley.models.fake import FunctionModel
+from parley.testing.models import FunctionModel
 
 
 @dataclass

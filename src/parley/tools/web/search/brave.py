@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from parley.tools.search._common import KeyedBackend, field, hits, site_query
 from parley.tools.web import SearchHit
+from parley.tools.web.search._common import KeyedBackend, field, hits, site_query
 
 ENV = "BRAVE_API_KEY"
 BASE_ENV = "BRAVE_BASE_URL"

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from parley import _constants as C
-from parley import chat
+from parley import engine as chat
 from parley.gateway import passthrough, tooled
 from parley.gateway.asgi import ClientGone, Receive, Scope, Send, header, read_body, send_error
 from parley.gateway.request import parse_depth, parse_json

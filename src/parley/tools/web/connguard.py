@@ -17,7 +17,7 @@ import socket
 from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from parley.tools.netguard import DNSSource, IPAddress, NetPolicy, SystemDNS, URLRefused
+from parley.tools.web.netguard import DNSSource, IPAddress, NetPolicy, SystemDNS, URLRefused
 
 
 class AddressRefused(URLRefused, OSError):

@@ -22,12 +22,12 @@ import aiohttp
 
 from parley.errors import MissingExtraError
 from parley.http import new_web_session
-from parley.tools.connguard import GuardedResolver
-from parley.tools.extract import ExtractError, extract, kind_of
-from parley.tools.netguard import DNSSource, NetPolicy, URLRefused
-from parley.tools.search.local import ENV as LOCAL_ENV
-from parley.tools.search.local import SUFFIXES
 from parley.tools.web import FetchedPage
+from parley.tools.web.connguard import GuardedResolver
+from parley.tools.web.extract import ExtractError, extract, kind_of
+from parley.tools.web.netguard import DNSSource, NetPolicy, URLRefused
+from parley.tools.web.search.local import ENV as LOCAL_ENV
+from parley.tools.web.search.local import SUFFIXES
 
 MAX_REDIRECTS = 5
 MAX_BYTES = 5_000_000

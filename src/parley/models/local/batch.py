@@ -23,8 +23,8 @@ from typing import Any
 
 import llama_cpp as _llama
 
-from parley.models.local_json import JsonTracker
-from parley.models.local_sampling import Sampling, Scratch, TokenPicker
+from parley.models.local.jsontrack import JsonTracker
+from parley.models.local.sampling import Sampling, Scratch, TokenPicker
 
 L: Any = _llama  # the ctypes bindings' annotations do not help mypy; treat them as dynamic
 log = logging.getLogger("parley.local")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.tools.search._common import KeyedBackend, field, hits, plain
 from parley.tools.web import SearchHit
+from parley.tools.web.search._common import KeyedBackend, field, hits, plain
 
 ENV = "EXA_API_KEY"
 BASE_ENV = "EXA_BASE_URL"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley import _constants as C
-from parley.models.local_files import local_model_ids
+from parley.models.local.files import local_model_ids
 from parley.runtime import Runtime
 
 ALIASES = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley import _constants as C
-from parley.chat.planner import Plan, names_fusion
+from parley.engine.plan import Plan, names_fusion
 
 # Parley's own fields, consumed here and never sent upstream on the lean path.
 _CONSUMED = ("max_tool_calls", "stop_server_tools_when")

@@ -6,8 +6,8 @@ import asyncio
 from typing import Any, Protocol
 
 from parley.errors import MissingExtraError
-from parley.tools.search._common import SearchError, hits, site_query
 from parley.tools.web import SearchHit
+from parley.tools.web.search._common import SearchError, hits, site_query
 
 TIMEOUT_S = 10
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 import aiohttp
 
 from parley.errors import ConfigError
-from parley.tools.search import brave, exa, local, searxng, tavily
 from parley.tools.web import SearchBackend
+from parley.tools.web.search import brave, exa, local, searxng, tavily
 
 CHOICE_ENV = "PARLEY_SEARCH"
 NAMES = ("searxng", "brave", "tavily", "exa", "ddgs", "local", "off")
@@ -47,7 +47,7 @@ def backend_named(
     if name == "exa":
         return exa.ExaSearch(need(exa.ENV), session, env.get(exa.BASE_ENV) or exa.BASE_URL)
     if name == "ddgs":
-        from parley.tools.search.ddgs_backend import DdgsSearch
+        from parley.tools.web.search.ddgs_backend import DdgsSearch
 
         return DdgsSearch()
     if name == "local":
