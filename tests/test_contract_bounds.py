@@ -16,6 +16,7 @@ from parley.config import load_settings
 from parley.engine import plan
 from parley.engine import run as run_chat
 from parley.errors import InvalidParameter
+from parley.fusion.params import FusionParams
 from parley.fusion.run import Deliberation
 from parley.http import new_session
 from parley.models.base import Turn
@@ -23,7 +24,6 @@ from parley.runtime import Runtime
 from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
 from parley.testing.upstream import FakeUpstream, Recorded
 from parley.testing.web import FakeSearch
-from parley.wire import FusionParams
 
 PANEL = ["vendor/a", "vendor/b"]
 INNER = {*PANEL, "vendor/judge"}

@@ -11,13 +11,13 @@ from parley import _constants as C
 from parley.config import load_settings
 from parley.engine import plan
 from parley.errors import InvalidParameter
+from parley.fusion.params import FusionParams
 from parley.fusion.run import Deliberation, deliberate
 from parley.fusion.tool import FusionTool
 from parley.models.base import Turn
 from parley.runtime import Runtime
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.web import FakeFetcher, FakeSearch
-from parley.wire import FusionParams
 
 OUT_OF_RANGE = [
     ({"analysis_models": []}, "parameters.analysis_models"),

@@ -14,8 +14,7 @@ from parley.errors import InvalidParameter
 from parley.models.base import Turn
 from parley.runtime import Runtime
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
-from parley.tools.base import ServerTool
-from parley.wire import ServerToolSpec
+from parley.tools.base import ServerTool, ServerToolSpec
 
 USER = [{"role": "user", "content": QUESTION}]
 FUSION = {"type": "openrouter:fusion"}

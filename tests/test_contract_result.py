@@ -24,13 +24,13 @@ from contract_kit import (
 from parley.config import load_settings
 from parley.errors import UpstreamError
 from parley.fusion.judge import Verdict
+from parley.fusion.result import FusionResult, PanelResponse
 from parley.fusion.run import Deliberation, deliberate
 from parley.http import new_session
 from parley.models.base import ChatModel
 from parley.runtime import Runtime
 from parley.testing.models import FakeRequest, FunctionModel
 from parley.testing.upstream import FakeUpstream
-from parley.wire import FusionResult, PanelResponse
 
 
 def _wire(d: Deliberation) -> dict[str, Any]:

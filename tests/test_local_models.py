@@ -17,10 +17,10 @@ import pytest
 from parley.config import LocalConfig, load_settings
 from parley.errors import UnknownModelError
 from parley.fusion.judge import RESPONSE_FORMAT, judge_messages, read_verdict
+from parley.fusion.result import PanelResponse
 from parley.models.base import ChatModel, TurnBuilder
 from parley.models.local.model import LocalChatModel, local_model
 from parley.providers import Router
-from parley.wire import PanelResponse
 
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.local_models

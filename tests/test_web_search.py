@@ -17,6 +17,7 @@ from parley.errors import ConfigError, InvalidParameter
 from parley.http import new_session
 from parley.runtime import Runtime
 from parley.testing.web import FakeSearch
+from parley.tools.base import ServerToolSpec
 from parley.tools.web import SearchHit, WebSearchTool
 from parley.tools.web.fetcher import WebFetcher, default_fetcher
 from parley.tools.web.search import (
@@ -29,7 +30,6 @@ from parley.tools.web.search import (
     TavilySearch,
     default_search,
 )
-from parley.wire import ServerToolSpec
 from web_kit import SITE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley.wire import ChatChunk, ChatRequest, ChatResponse
+from parley.wire.chat import ChatChunk, ChatRequest, ChatResponse
 
 RESPONSE = {
     "id": "gen-1",

@@ -28,6 +28,8 @@ from parley.fusion.events import (
     PanelReasoningDelta,
     PanelToolCall,
 )
+from parley.fusion.params import FusionParams
+from parley.fusion.result import Analysis, FusionResult
 from parley.fusion.run import Deliberation, deliberate, deliberate_sync
 from parley.models.base import ChatModel, Turn
 from parley.runtime import Runtime
@@ -35,7 +37,6 @@ from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_ca
 from parley.testing.web import FakeFetcher, FakeSearch
 from parley.tools.web import FetchedPage, SearchHit
 from parley.usage import Usage
-from parley.wire import Analysis, FusionParams, FusionResult
 
 __version__ = "0.1.0"
 

@@ -16,12 +16,12 @@ import aiohttp
 from parley import engine as chat_flow
 from parley.config import Settings, load_settings
 from parley.fusion import events as ev
+from parley.fusion.params import FusionParams
 from parley.fusion.run import Deliberation, _make
 from parley.http import new_session
 from parley.models.base import ChatModel
 from parley.runtime import Runtime
 from parley.tools.web import Fetcher, SearchBackend
-from parley.wire import FusionParams
 
 
 class Parley:

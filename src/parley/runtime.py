@@ -16,12 +16,11 @@ from parley.errors import InvalidParameter
 from parley.models.base import ChatModel
 from parley.providers import Router
 from parley.redact import Redactor
-from parley.tools.base import ServerTool
+from parley.tools.base import ServerTool, ServerToolSpec
 from parley.tools.clock import DatetimeTool
 from parley.tools.web import Fetcher, SearchBackend, WebFetchTool, WebQuota, WebSearchTool
 from parley.tools.web.fetcher import default_fetcher
 from parley.tools.web.search.select import default_search
-from parley.wire import ServerToolSpec
 
 
 @dataclass

@@ -8,10 +8,13 @@ from typing import Any
 
 from parley import _constants as C
 from parley.errors import InvalidParameter
+from parley.fusion.params import FusionParams
 from parley.fusion.run import check_params
 from parley.runtime import Runtime
+from parley.tools.base import ServerToolSpec
 from parley.tools.loop import StopWhen
-from parley.wire import ChatRequest, FusionParams, ServerToolSpec, parse_or_raise
+from parley.validation import parse_or_raise
+from parley.wire.chat import ChatRequest
 
 ALIASES = {
     C.FUSION_ALIAS: None,

@@ -21,7 +21,7 @@ from parley.runtime import Runtime
 from parley.tools.base import ServerTool
 from parley.tools.loop import LoopHooks, LoopResult, run_tool_loop
 from parley.usage import Usage
-from parley.wire import ChatChoice, ChatMessage, ChatResponse
+from parley.wire.chat import ChatChoice, ChatMessage, ChatResponse
 
 # Between the text of two outer turns (text, a server tool call, more text).
 TURN_SEPARATOR = "\n\n"

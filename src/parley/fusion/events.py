@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from parley.wire import Analysis, FusionResult
+from parley.fusion.result import Analysis, FusionResult
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from parley.wire import Analysis, FailureReason, PanelResponse
+from parley.fusion.result import Analysis, FailureReason, PanelResponse
 
 SYSTEM = """You are the analyst of a panel of AI models. Several models answered the same \
 question independently. Compare their answers; do not merge them into one answer and do \

@@ -30,18 +30,13 @@ from parley.fusion.panel import (
     panel_messages,
     question_text,
 )
+from parley.fusion.params import FusionParams
+from parley.fusion.result import FailedModel, FailureReason, FusionResult, PanelResponse
 from parley.models.base import ChatModel, run_turn
 from parley.runtime import Runtime
+from parley.tools.base import Source
 from parley.tools.loop import LoopHooks, LoopResult, run_tool_loop
 from parley.usage import Usage
-from parley.wire import (
-    FailedModel,
-    FailureReason,
-    FusionParams,
-    FusionResult,
-    PanelResponse,
-    Source,
-)
 
 
 def _rejects_schema(message: str) -> bool:

@@ -8,10 +8,10 @@ from typing import Any
 
 from parley import _constants as C
 from parley.fusion import events as ev
+from parley.fusion.params import FusionParams
 from parley.fusion.run import Deliberation, check_params
 from parley.runtime import Runtime
 from parley.tools.base import ToolOutput, function_def
-from parley.wire import FusionParams
 
 DESCRIPTION = (
     "Ask a panel of different AI models the same question in parallel (they can search and "

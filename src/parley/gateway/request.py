@@ -22,7 +22,7 @@ from typing import Any
 
 from parley import _constants as C
 from parley.gateway.errors import HTTPError
-from parley.wire import shown
+from parley.validation import shown
 
 # `\ud800`-`\udfff` as a JSON escape. One branch with a literal prefix: re scans for it
 # several times faster than for an alternation.

@@ -13,8 +13,8 @@ from typing import Any
 from parley.engine import ChatOutcome
 from parley.fusion import events as ev
 from parley.fusion.panel import question_text
+from parley.fusion.result import FusionResult
 from parley.fusion.run import Deliberation
-from parley.wire import FusionResult
 
 
 @dataclass

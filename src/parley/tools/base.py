@@ -6,8 +6,41 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from pydantic import BaseModel, Field, field_validator
+
+from parley import _constants as C
 from parley.usage import Usage
-from parley.wire import Source
+from parley.validation import Strict
+
+
+class Source(BaseModel):
+    """A page a tool call read or found (a fusion result's `sources`)."""
+
+    url: str
+    title: str = ""
+
+
+class ServerToolSpec(Strict):
+    """`{type, parameters}` shorthand for a server tool."""
+
+    type: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _null_is_empty(cls, v: Any) -> Any:
+        return {} if v is None else v  # OpenAI's SDKs send `"parameters": null`
+
+    @property
+    def name(self) -> str:
+        return strip_tool_prefix(self.type)
+
+
+def strip_tool_prefix(tool_type: str) -> str:
+    for prefix in C.TOOL_PREFIXES:
+        if tool_type.startswith(prefix):
+            return tool_type[len(prefix) :]
+    return tool_type
 
 
 @dataclass

@@ -15,9 +15,8 @@ from typing import Any
 
 from parley import _constants as C
 from parley.models.base import ChatModel, Turn, run_turn
-from parley.tools.base import ServerTool, ToolOutput
+from parley.tools.base import ServerTool, Source, ToolOutput
 from parley.usage import Usage
-from parley.wire import Source
 
 # The last turn's request, once the step budget is spent or a stop condition fired.
 BUDGET_SPENT = (

@@ -20,8 +20,7 @@ from urllib.parse import urlsplit
 
 from parley import _constants as C
 from parley.errors import InvalidParameter
-from parley.tools.base import ToolOutput, function_def
-from parley.wire import Source
+from parley.tools.base import Source, ToolOutput, function_def
 
 MAX_RESULTS_DEFAULT = 5
 MAX_RESULTS_CAP = 25
