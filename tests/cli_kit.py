@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from parley import tool_call
+from parley.models.base import Delta
 from parley.testing.models import FakeRequest, FunctionModel
 
 ANALYSIS = {
@@ -50,22 +51,22 @@ def any_model() -> FunctionModel:
 
 
 class GatedModel(FunctionModel):
-    """Streams its first `before` chunks, then waits for `gate` (set from the test thread)."""
+    """Streams its first `before` pieces, then waits for `gate` (set from the test thread)."""
 
     def __init__(self, fn: Any, gate: threading.Event, before: int = 2) -> None:
         super().__init__(fn)
         self.gate = gate
         self.before = before
 
-    async def stream(  # type: ignore[override]
+    async def stream(
         self, body: dict[str, Any], headers: Mapping[str, str]
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[Delta]:
         sent = 0
-        async for chunk in super().stream(body, headers):
+        async for delta in super().stream(body, headers):
             if sent == self.before and "fusion" not in json.dumps(body.get("tools") or []):
                 await asyncio.to_thread(self.gate.wait)
             sent += 1
-            yield chunk
+            yield delta
 
 
 def cli_env(base_url: str, **extra: str) -> dict[str, str]:

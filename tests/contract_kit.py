@@ -6,13 +6,16 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from parley import engine
 from parley.config import load_settings
 from parley.errors import UpstreamError
+from parley.fusion.params import FusionParams
 from parley.models.base import ChatModel, Turn
-from parley.runtime import Runtime
+from parley.runtime import Runtime, Setup, build
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.web import FakeFetcher, FakeSearch
 from parley.tools.web import SearchHit
+from parley.wire.chat_request import to_request
 
 ANALYSIS: dict[str, Any] = {
     "consensus": ["Rayleigh scattering makes the sky blue."],
@@ -44,7 +47,7 @@ def make_runtime(
 ) -> Runtime:
     """A runtime that reaches only the given models, with no HTTP session at all."""
     settings = load_settings(overrides={"panel": panel or ["vendor/a", "vendor/b"], "judge": judge})
-    return Runtime.create(settings=settings, models=models, search=search, fetcher=fetcher)
+    return build(Setup(settings=settings, models=models, search=search, fetcher=fetcher))
 
 
 def answer(text: str, **kw: Any) -> FunctionModel:
@@ -102,3 +105,14 @@ def panel_models(**overrides: ChatModel) -> dict[str, ChatModel]:
     for key, model in overrides.items():
         models[f"vendor/{key}"] = model
     return models
+
+
+def plan(raw: dict[str, Any], runtime: Runtime, *, depth: int = 0) -> engine.Plan:
+    """Plan a Chat Completions body, as the gateway and the library do."""
+    return engine.plan(to_request(raw), runtime, depth=depth)
+
+
+def fusion_params(p: engine.Plan) -> FusionParams | None:
+    """The fusion tool's parameters in a plan, or None when it offers no fusion."""
+    specs = [u.spec for u in p.server_tools if u.kind.name == "fusion"]
+    return FusionParams.parse(specs[0].parameters) if specs else None

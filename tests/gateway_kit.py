@@ -15,6 +15,7 @@ import aiohttp
 from parley.config import load_settings
 from parley.gateway import create_app
 from parley.models.base import Turn
+from parley.runtime import Setup
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.server import ServerThread
 from parley.testing.upstream import FakeUpstream
@@ -68,9 +69,10 @@ def default_models() -> dict[str, FunctionModel]:
     }
 
 
-def settings() -> Any:
+def settings(env: Mapping[str, str] | None = None) -> Any:
     trio = {"analysis_models": ["vendor/a", "vendor/b"], "model": "vendor/judge"}
     return load_settings(
+        env,
         overrides={
             "model": "vendor/outer",
             "panel": ["vendor/a", "vendor/b"],
@@ -83,7 +85,7 @@ def settings() -> Any:
                     "outer": "vendor/outer",
                 },
             },
-        }
+        },
     )
 
 
@@ -108,7 +110,8 @@ async def running(
     models = dict(models or default_models())
     async with FakeUpstream(models) as up:
         env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url}
-        app = create_app(settings=settings(), env=env, **app_kw)
+        injected = {k: app_kw.pop(k) for k in ("search", "fetcher") if k in app_kw}
+        app = create_app(Setup(settings=settings(env), **injected), **app_kw)
         async with ServerThread(app) as url:
             yield Gateway(url, up, models)
 

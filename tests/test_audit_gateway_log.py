@@ -13,6 +13,7 @@ import pytest
 from gateway_kit import USER, default_models, post, sse_events
 from parley.config import load_settings
 from parley.gateway import create_app
+from parley.runtime import Setup
 from parley.store import LogStore
 from parley.testing.server import ServerThread
 from parley.testing.upstream import FakeUpstream
@@ -30,7 +31,7 @@ async def gateway(db: Path, config: str | None, home: Path) -> AsyncIterator[str
             path.write_text(config)
             env["PARLEY_CONFIG"] = str(path)
         settings = load_settings(env, overrides={"panel": ["vendor/a", "vendor/b"]})
-        async with ServerThread(create_app(settings=settings, env=env)) as url:
+        async with ServerThread(create_app(Setup(settings=settings))) as url:
             yield url
 
 

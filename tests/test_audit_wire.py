@@ -19,6 +19,7 @@ import parley
 from gateway_kit import ANALYSIS, USAGE, USER, data_of, fixed, post, running, sse_events
 from parley.errors import UpstreamError
 from parley.models.base import Turn
+from parley.runtime import build
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.web import FakeFetcher, FakeSearch
 from parley.tools.web import SearchHit
@@ -604,14 +605,14 @@ async def test_library_chat_with_the_fusion_tool() -> None:
                 "tool_choice": "required",
             }
         )
-    seen = json.loads(out.response["choices"][0]["message"]["content"])
+    seen = json.loads(out.text)
     assert seen["status"] == "ok"
-    assert out.response["usage"]["total_tokens"] == 4 * USAGE["total_tokens"]
+    assert out.usage.to_wire()["total_tokens"] == 4 * USAGE["total_tokens"]
 
 
 def test_library_deliberate_sync_all_fail() -> None:
     ms = models(**{"vendor/a": failing(402, "pay"), "vendor/b": failing(500, "x")})
-    runtime = parley.Runtime.create(settings=parley.load_settings(), models=ms)
+    runtime = build(parley.Setup(settings=parley.load_settings(), models=ms))
     d = parley.deliberate_sync(
         "q", runtime=runtime, panel=["vendor/a", "vendor/b"], judge="vendor/judge"
     )

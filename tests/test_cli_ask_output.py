@@ -20,7 +20,7 @@ from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 def test_answer_streams_to_stdout_while_it_is_written() -> None:
     gate = threading.Event()
-    outer = GatedModel(any_model_reply, gate, before=3)
+    outer = GatedModel(any_model_reply, gate, before=2)
     upstream = FakeUpstream({"vendor/outer": outer}, default=any_model())
     with (
         ThreadedUpstream(upstream) as up,

@@ -10,6 +10,7 @@ import threading
 from typing import IO
 
 from cli_kit import any_model, any_model_reply, cli_env, parley_cmd
+from parley.config import load_settings
 from parley.store import LogStore
 from parley.testing.models import FakeRequest, FunctionModel
 from parley.testing.upstream import FakeUpstream, ThreadedUpstream
@@ -81,7 +82,7 @@ def test_ctrl_c_mid_panel_logs_the_finished_answers() -> None:
     assert any(line.startswith("Interrupted; what finished is logged as") for line in rest), rest
     assert "Traceback" not in "\n".join(rest)
     assert out == ""
-    [entry] = LogStore().recent()
+    [entry] = LogStore(load_settings().log_path()).recent()
     assert entry.status == "interrupted"
     assert entry.question == "Why is the sky blue?"
     [d] = entry.deliberations

@@ -11,9 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from parley.cli import cli
-from parley.store import LogStore, log_path
+from parley.config import load_settings
+from parley.store import LogStore
 from parley.store.migrations import MIGRATIONS, migrate
 from parley.testing.upstream import FakeUpstream
+
+
+def store() -> LogStore:
+    return LogStore(load_settings().log_path())
 
 
 def _ask(runner: CliRunner, *args: str) -> dict[str, object]:
@@ -25,7 +30,7 @@ def _ask(runner: CliRunner, *args: str) -> dict[str, object]:
 
 def test_ask_logs_the_whole_exchange(runner: CliRunner) -> None:
     out = _ask(runner, "Why is the sky blue?")
-    entry = LogStore().get(str(out["id"]))
+    entry = store().get(str(out["id"]))
     assert entry.question == "Why is the sky blue?"
     assert entry.answer == out["answer"]
     assert entry.model == "vendor/outer"
@@ -35,7 +40,11 @@ def test_ask_logs_the_whole_exchange(runner: CliRunner) -> None:
     assert [r.model for r in d.responses] == ["vendor/a", "vendor/b"]
     assert d.analysis is not None and d.analysis["blind_spots"]
     assert d.status == "ok" and "total" in d.timings
-    assert log_path().is_relative_to(Path(os.environ["XDG_DATA_HOME"]))
+    assert (
+        load_settings({**os.environ, "PARLEY_LOG_DB": ""})
+        .log_path()
+        .is_relative_to(Path(os.environ["XDG_DATA_HOME"]))
+    )
 
 
 def test_logs_lists_searches_and_limits(runner: CliRunner) -> None:
@@ -97,7 +106,7 @@ def test_continue_sends_earlier_turns(runner: CliRunner, up: FakeUpstream) -> No
     fourth = _ask(runner, "--cid", str(third["id"])[:15], "And on Venus?")
     assert fourth["conversation_id"] == first["conversation_id"]
     assert first["id"] == first["conversation_id"]
-    assert len(LogStore().conversation(str(first["conversation_id"]))) == 4
+    assert len(store().conversation(str(first["conversation_id"]))) == 4
 
 
 def test_continue_with_nothing_logged_says_so(runner: CliRunner) -> None:
@@ -109,7 +118,7 @@ def test_no_log_flag_and_config_switch(runner: CliRunner) -> None:
     _ask(runner, "-n", "Not logged")
     Path(os.environ["PARLEY_CONFIG"]).write_text("log = false\n")
     _ask(runner, "Not logged either")
-    assert LogStore().recent() == []
+    assert store().recent() == []
 
 
 def test_migrations_are_applied_once_and_in_order(tmp_path: Path) -> None:

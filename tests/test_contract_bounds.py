@@ -9,18 +9,25 @@ from typing import Any
 
 import pytest
 
-from contract_kit import ANALYSIS_JSON, QUESTION, make_runtime, panel_models, search_backend
+from contract_kit import (
+    ANALYSIS_JSON,
+    QUESTION,
+    fusion_params,
+    make_runtime,
+    panel_models,
+    plan,
+    search_backend,
+)
 from parley import _constants as C
 from parley.client import Parley
 from parley.config import load_settings
-from parley.engine import plan
 from parley.engine import run as run_chat
 from parley.errors import InvalidParameter
 from parley.fusion.params import FusionParams
 from parley.fusion.run import Deliberation
 from parley.http import new_session
 from parley.models.base import Turn
-from parley.runtime import Runtime
+from parley.runtime import Setup, build
 from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
 from parley.testing.upstream import FakeUpstream, Recorded
 from parley.testing.web import FakeSearch
@@ -94,7 +101,7 @@ async def test_every_inner_request_carries_the_depth_header_and_no_fusion_tool(
                 "tool_choice": "required",
             }
         )
-    assert outcome.response["choices"][0]["message"]["content"] == "final answer"
+    assert outcome.text == "final answer"
     inner = [r for r in upstream.requests if r.body["model"] in INNER]
     per_model = {m: sum(r.body["model"] == m for r in inner) for m in INNER}
     assert per_model == {"vendor/a": 3, "vendor/b": 3, "vendor/judge": 3}  # tool-loop turns too
@@ -112,12 +119,9 @@ async def test_inner_depth_is_incoming_depth_plus_one(
     upstream: FakeUpstream, incoming: int
 ) -> None:
     async with new_session() as session:
-        runtime = Runtime.create(
-            session=session,
-            settings=load_settings(overrides={"panel": PANEL, "judge": "vendor/judge"}),
-            env={"OPENROUTER_BASE_URL": upstream.base_url},
-            **_web(),
-        )
+        env = {"OPENROUTER_BASE_URL": upstream.base_url}
+        settings = load_settings(env, overrides={"panel": PANEL, "judge": "vendor/judge"})
+        runtime = build(Setup(settings=settings, **_web()), session)
         d = Deliberation(runtime, QUESTION, depth=incoming)
         await d.run()
     assert d.result is not None and d.result.status == "ok"
@@ -138,9 +142,9 @@ FUSION_WAYS: list[dict[str, Any]] = [
 def test_a_request_at_depth_one_gets_no_fusion_tool(ways: dict[str, Any]) -> None:
     runtime = make_runtime({})
     request = {"messages": [{"role": "user", "content": QUESTION}], **ways}
-    assert plan(request, runtime, depth=0).fusion is not None
+    assert fusion_params(plan(request, runtime, depth=0)) is not None
     planned = plan(request, runtime, depth=1)
-    assert planned.fusion is None
+    assert fusion_params(planned) is None
     assert planned.first_tool_choice != {"type": "function", "function": {"name": "fusion"}}
 
 
@@ -204,7 +208,7 @@ async def test_forced_fusion_runs_once_then_the_model_answers() -> None:
         "function": {"name": "fusion"},
     }
     assert outer.requests[1].tools == []
-    assert outcome.response["choices"][0]["message"]["content"] == "answer after one deliberation"
+    assert outcome.text == "answer after one deliberation"
 
 
 def _always_datetime(req: FakeRequest) -> Turn | str:
@@ -228,7 +232,7 @@ async def test_top_level_max_tool_calls_bounds_server_tool_steps(
     assert C.OUTER_MAX_TOOL_CALLS_DEFAULT == 30
     assert len(outer.requests) == steps + 1
     assert outer.requests[-1].tools == []
-    assert outcome.response["choices"][0]["message"]["content"] == "it is late"
+    assert outcome.text == "it is late"
 
 
 async def test_stop_server_tools_when_ends_the_loop_early_then_one_final_turn() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from contract_kit import QUESTION, answer, failing, make_runtime, panel_models
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
+from parley.wire.fusion_events import to_wire
 
 WIRE_TYPES = {
     ev.PanelAdded: "response.fusion_call.panel.added",
@@ -102,11 +103,11 @@ async def test_events_use_openrouter_names_on_the_wire() -> None:
     seen = {type(e) for e in events}
     assert seen == set(WIRE_TYPES)
     for n, e in enumerate(events):
-        wire = ev.to_wire(e, "fc_1", n)
+        wire = to_wire(e, "fc_1", n)
         assert wire["type"] == WIRE_TYPES[type(e)]
         assert (wire["item_id"], wire["sequence_number"], wire["output_index"]) == ("fc_1", n, 0)
     failed = next(e for e in events if isinstance(e, ev.PanelFailed))
-    assert ev.to_wire(failed, "fc_1", 0)["status_code"] == 402
+    assert to_wire(failed, "fc_1", 0)["status_code"] == 402
 
 
 def test_events_are_immutable() -> None:

@@ -6,18 +6,19 @@ from typing import Any
 
 import pytest
 
-from contract_kit import ANALYSIS_JSON, QUESTION, answer, judge, make_runtime, panel_models
+from contract_kit import ANALYSIS_JSON, QUESTION, answer, judge, make_runtime, panel_models, plan
 from parley import _constants as C
+from parley.client import deliberate
 from parley.config import load_settings
-from parley.engine import plan
 from parley.errors import InvalidParameter
 from parley.fusion.params import FusionParams
-from parley.fusion.run import Deliberation, deliberate
+from parley.fusion.run import Deliberation
 from parley.fusion.tool import FusionTool
 from parley.models.base import Turn
-from parley.runtime import Runtime
+from parley.runtime import Setup, build
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.web import FakeFetcher, FakeSearch
+from parley.tools.registry import RequestFacts
 
 OUT_OF_RANGE = [
     ({"analysis_models": []}, "parameters.analysis_models"),
@@ -105,7 +106,7 @@ def test_panel_defaults_to_the_configured_preset() -> None:
             "presets": {"mine": {"analysis_models": ["vendor/x", "vendor/y"]}},
         }
     )
-    runtime = Runtime.create(settings=settings, models={})
+    runtime = build(Setup(settings=settings, models={}))
     d = Deliberation(runtime, QUESTION)
     assert d.panel == ["vendor/x", "vendor/y"]
 
@@ -118,13 +119,15 @@ def test_panel_in_the_parameters_beats_the_preset() -> None:
 
 def test_judge_defaults_to_the_outer_model() -> None:
     runtime = make_runtime({}, judge=None)
-    tool = FusionTool(runtime, FusionParams(), outer_model="vendor/outer")
+    tool = FusionTool(runtime, FusionParams(), RequestFacts(outer_model="vendor/outer"))
     assert tool.prepare(QUESTION).judge == "vendor/outer"
 
 
 def test_judge_parameter_beats_the_outer_model() -> None:
     runtime = make_runtime({}, judge=None)
-    tool = FusionTool(runtime, FusionParams(model="vendor/j"), outer_model="vendor/outer")
+    tool = FusionTool(
+        runtime, FusionParams(model="vendor/j"), RequestFacts(outer_model="vendor/outer")
+    )
     assert tool.prepare(QUESTION).judge == "vendor/j"
 
 
@@ -206,13 +209,13 @@ def test_an_inner_web_tool_without_a_backend_is_an_error_naming_the_field() -> N
 
 def test_a_judge_set_in_the_config_beats_the_outer_model_default() -> None:
     runtime = make_runtime({}, judge="vendor/configured")
-    tool = FusionTool(runtime, FusionParams(), outer_model="vendor/outer")
+    tool = FusionTool(runtime, FusionParams(), RequestFacts(outer_model="vendor/outer"))
     assert tool.prepare(QUESTION).judge == "vendor/configured"
 
 
 def test_no_panel_anywhere_is_an_error_naming_the_field() -> None:
     settings = load_settings(overrides={"preset": "missing"})
-    runtime = Runtime.create(settings=settings, models={})
+    runtime = build(Setup(settings=settings, models={}))
     with pytest.raises(InvalidParameter) as err:
         Deliberation(runtime, QUESTION)
     assert err.value.field == "parameters.analysis_models"

@@ -21,14 +21,15 @@ from contract_kit import (
     search_backend,
     searching,
 )
+from parley.client import deliberate
 from parley.config import load_settings
 from parley.errors import UpstreamError
 from parley.fusion.judge import Verdict
 from parley.fusion.result import FusionResult, PanelResponse
-from parley.fusion.run import Deliberation, deliberate
+from parley.fusion.run import Deliberation
 from parley.http import new_session
 from parley.models.base import ChatModel
-from parley.runtime import Runtime
+from parley.runtime import Setup, build
 from parley.testing.models import FakeRequest, FunctionModel
 from parley.testing.upstream import FakeUpstream
 
@@ -191,11 +192,9 @@ async def test_every_panelist_fails_error_with_reason(
 
 async def test_unknown_model_on_the_upstream_is_invalid_model() -> None:
     async with FakeUpstream({}) as up, new_session() as session:  # it knows no model: 404s
-        runtime = Runtime.create(
-            session=session,
-            settings=load_settings(overrides={"panel": ["vendor/nope"]}),
-            env={"OPENROUTER_BASE_URL": up.base_url},
-        )
+        env = {"OPENROUTER_BASE_URL": up.base_url}
+        settings = load_settings(env, overrides={"panel": ["vendor/nope"]})
+        runtime = build(Setup(settings=settings), session)
         d = await deliberate(QUESTION, runtime=runtime)
     out = _wire(d)
     _assert_all_failed(out, "invalid_model")
@@ -264,13 +263,11 @@ def test_optional_parts_are_omitted_not_null() -> None:
 async def test_partial_failure_over_http_keeps_the_upstream_status_and_message() -> None:
     models = panel_models(b=failing(429, "Rate limit exceeded for vendor/b"))
     async with FakeUpstream(models) as up, new_session() as session:
-        runtime = Runtime.create(
-            session=session,
-            settings=load_settings(
-                overrides={"panel": ["vendor/a", "vendor/b"], "judge": "vendor/judge"}
-            ),
-            env={"OPENROUTER_BASE_URL": up.base_url},
+        env = {"OPENROUTER_BASE_URL": up.base_url}
+        settings = load_settings(
+            env, overrides={"panel": ["vendor/a", "vendor/b"], "judge": "vendor/judge"}
         )
+        runtime = build(Setup(settings=settings), session)
         d = await deliberate(QUESTION, runtime=runtime)
     out = _wire(d)
     assert out["status"] == "ok" and out["analysis"] == ANALYSIS

@@ -13,12 +13,12 @@ from contract_kit import (
     judge,
     make_runtime,
     panel_models,
+    plan,
     search_backend,
     searching,
 )
-from parley.engine import plan
+from parley.client import deliberate
 from parley.engine import run as run_chat
-from parley.fusion.run import deliberate
 from parley.fusion.tool import NOTE
 from parley.models.base import Turn
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
@@ -181,7 +181,7 @@ async def test_outer_model_receives_the_result_with_a_note_and_writes_the_answer
     assert result["status"] == "ok"
     assert result["note"] == NOTE
     assert "synthesis, not a majority vote" in NOTE
-    assert outcome.response["choices"][0]["message"]["content"] == "final synthesis"
+    assert outcome.text == "final synthesis"
 
 
 async def test_the_final_synthesis_call_gets_no_web_tools() -> None:

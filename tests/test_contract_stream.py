@@ -7,16 +7,16 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 
-from contract_kit import QUESTION, make_runtime, panel_models
+from contract_kit import QUESTION, make_runtime, panel_models, plan
 from parley import engine as chat
-from parley.engine import plan
 from parley.engine import run as run_chat
-from parley.engine.relay import relay
 from parley.engine.run import TURN_SEPARATOR
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
 from parley.models.base import Turn
+from parley.relay import relay
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
+from parley.tools.events import TextDelta
 
 USER = [{"role": "user", "content": QUESTION}]
 
@@ -40,12 +40,12 @@ async def test_the_streamed_text_is_the_answer_in_the_response() -> None:
     streamed: list[str] = []
     outcome = None
     async for item in chat.stream(plan(body, runtime), runtime):
-        if isinstance(item, str):
-            streamed.append(item)
-        elif isinstance(item, chat.ChatOutcome):
-            outcome = item
+        if isinstance(item, TextDelta):
+            streamed.append(item.text)
+        elif isinstance(item, chat.Completed):
+            outcome = item.outcome
     assert outcome is not None
-    content = outcome.response["choices"][0]["message"]["content"]
+    content = outcome.text
     assert "".join(streamed) == content
     assert content == (
         "Let me ask a panel." + TURN_SEPARATOR + "The sky is blue because of Rayleigh scattering."
@@ -53,16 +53,16 @@ async def test_the_streamed_text_is_the_answer_in_the_response() -> None:
     # Not streamed at all, the response holds the same answer.
     runtime = make_runtime(panel_models() | {"vendor/outer": chatty_outer()})
     unstreamed = await run_chat(plan(body, runtime), runtime)
-    assert unstreamed.response["choices"][0]["message"]["content"] == content
+    assert unstreamed.text == content
 
 
 async def test_a_one_turn_answer_is_unchanged() -> None:
     runtime = make_runtime({"vendor/outer": FunctionModel(lambda req: "Blue.")})
     body = {"model": "vendor/outer", "messages": USER, "tools": [{"type": "openrouter:datetime"}]}
     items = [x async for x in chat.stream(plan(body, runtime), runtime)]
-    assert items[0] == "Blue."
-    assert isinstance(items[-1], chat.ChatOutcome)
-    assert items[-1].response["choices"][0]["message"]["content"] == "Blue."
+    assert [i.text for i in items if isinstance(i, TextDelta)] == ["Blue."]
+    assert isinstance(items[-1], chat.Completed)
+    assert items[-1].outcome.text == "Blue."
 
 
 async def test_closing_the_relay_early_cancels_the_work() -> None:

@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from contract_kit import ANALYSIS_JSON, QUESTION, make_runtime, search_backend, usage
+from contract_kit import ANALYSIS_JSON, QUESTION, make_runtime, plan, search_backend, usage
 from parley.client import Parley
 from parley.config import load_settings
-from parley.engine import plan
 from parley.engine import run as run_chat
 from parley.models.base import Turn
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
@@ -64,7 +63,7 @@ CALLS = 2 + 2 * 2 + 1
 async def test_usage_sums_every_call_inner_calls_included() -> None:
     runtime = make_runtime(_models(PRICED), search=search_backend("https://example.org/"))
     outcome = await run_chat(plan(REQUEST, runtime), runtime)
-    assert outcome.response["usage"] == {
+    assert outcome.usage.to_wire() == {
         "prompt_tokens": 10 * CALLS,
         "completion_tokens": 5 * CALLS,
         "total_tokens": 15 * CALLS,
@@ -94,7 +93,7 @@ async def test_usage_is_summed_from_upstreams_over_http_streaming_or_not(
             outcome = await p.chat(REQUEST, on_event=events.append)
     assert events  # the panel ran in streaming mode
     assert any(r.body.get("stream") for r in up.requests)
-    wire = outcome.response["usage"]
+    wire = outcome.usage.to_wire()
     assert (wire["prompt_tokens"], wire["completion_tokens"]) == (10 * CALLS, 5 * CALLS)
     assert wire["cost"] == pytest.approx(0.25 * CALLS)
     assert wire["server_tool_use_details"]["web_search_requests"] == 2
@@ -103,8 +102,8 @@ async def test_usage_is_summed_from_upstreams_over_http_streaming_or_not(
 async def test_cost_is_omitted_when_no_upstream_reports_it() -> None:
     runtime = make_runtime(_models(usage(10, 5)), search=search_backend("https://example.org/"))
     outcome = await run_chat(plan(REQUEST, runtime), runtime)
-    assert "cost" not in outcome.response["usage"]
-    assert outcome.response["usage"]["total_tokens"] == 15 * CALLS
+    assert "cost" not in outcome.usage.to_wire()
+    assert outcome.usage.to_wire()["total_tokens"] == 15 * CALLS
 
 
 async def test_usage_of_failed_panelists_still_counts() -> None:
@@ -117,7 +116,7 @@ async def test_usage_of_failed_panelists_still_counts() -> None:
     runtime = make_runtime(models, search=search_backend("https://example.org/"))
     outcome = await run_chat(plan(REQUEST, runtime), runtime)
     assert outcome.deliberations[0].failed[0].model == "vendor/b"
-    assert outcome.response["usage"]["prompt_tokens"] == 10 * CALLS
+    assert outcome.usage.to_wire()["prompt_tokens"] == 10 * CALLS
 
 
 async def test_the_response_model_is_the_concrete_outer_model() -> None:
@@ -140,4 +139,4 @@ async def test_the_response_model_is_the_concrete_outer_model() -> None:
         outcome = await p.chat(
             {"model": "openrouter/fusion", "messages": [{"role": "user", "content": QUESTION}]}
         )
-    assert outcome.response["model"] == "vendor/concrete"
+    assert outcome.model == "vendor/concrete"

@@ -12,7 +12,7 @@ from openai import AsyncOpenAI
 from gateway_kit import USAGE, USER, default_models, header, outer, post, running, settings
 from parley.gateway import create_app
 from parley.models.base import Turn
-from parley.runtime import Runtime
+from parley.runtime import Setup, build
 from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
 from parley.testing.server import ServerThread
 
@@ -280,7 +280,7 @@ async def test_client_tools_beside_server_tools_come_back_to_the_client() -> Non
 
 async def test_an_injected_runtime_serves_fusion_from_in_process_models() -> None:
 
-    runtime = Runtime.create(settings=settings(), models=default_models())
+    runtime = build(Setup(settings=settings(), models=default_models()))
     async with ServerThread(create_app(runtime=runtime)) as url:
         status, data = await post(
             url + "/v1/chat/completions", {"model": "openrouter/fusion", "messages": USER}

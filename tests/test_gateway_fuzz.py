@@ -20,6 +20,7 @@ from asgi_kit import AsgiClient, Reply
 from gateway_kit import USER, default_models, fixed
 from gateway_kit import settings as gateway_settings
 from parley.gateway import create_app
+from parley.runtime import Setup
 from parley.testing.upstream import FakeUpstream
 from parley.testing.web import FakeSearch
 
@@ -222,13 +223,9 @@ class Gateway:
         self.upstream = FakeUpstream(default=fixed("Fine."))
         self.loop.run_until_complete(self.upstream.start())
         url = self.upstream.base_url
-        app = create_app(
-            settings=gateway_settings(),
-            env={"OPENROUTER_BASE_URL": url, "OPENAI_BASE_URL": url},
-            models=default_models(),
-            search=FakeSearch(),
-            api_keys=[KEY],
-        )
+        env = {"OPENROUTER_BASE_URL": url, "OPENAI_BASE_URL": url}
+        setup = Setup(settings=gateway_settings(env), models=default_models(), search=FakeSearch())
+        app = create_app(setup, api_keys=[KEY])
         self.client = AsgiClient(app)
         self.loop.run_until_complete(self.client.__aenter__())
 

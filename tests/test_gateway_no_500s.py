@@ -27,6 +27,7 @@ from parley import _constants as C
 from parley.errors import ConfigError, MissingExtraError
 from parley.gateway import create_app
 from parley.gateway.errors import from_exception
+from parley.runtime import Setup
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.server import ServerThread
 
@@ -263,7 +264,7 @@ async def test_odd_bytes_in_key_and_event_headers_are_never_5xx() -> None:
 async def test_a_depth_header_in_latin_1_is_400_naming_it(value: bytes) -> None:
     # In-process, to send the exact bytes: `b"\xb2"` is `²` to a latin-1 reader, which
     # str.isdigit() took for a digit and int() did not.
-    app = create_app(settings=settings(), env={}, models=default_models())
+    app = create_app(Setup(settings=settings({}), models=default_models()))
     body = json.dumps({"model": "vendor/a", "messages": USER}).encode()
     async with AsgiClient(app) as client:
         reply = await client.request(
@@ -275,7 +276,7 @@ async def test_a_depth_header_in_latin_1_is_400_naming_it(value: bytes) -> None:
 
 async def test_a_content_length_of_thousands_of_digits_is_413() -> None:
     # In-process: uvicorn's own parser already refuses such a header before the app runs.
-    app = create_app(settings=settings(), env={}, models=default_models(), max_body=1000)
+    app = create_app(Setup(settings=settings({}), models=default_models()), max_body=1000)
     async with AsgiClient(app) as client:
         reply = await client.request(
             "POST", "/v1/chat/completions", b"{}", [(b"content-length", b"9" * 5000)]
@@ -296,7 +297,7 @@ async def gateway(
     env: Mapping[str, str], models: Mapping[str, FunctionModel] | None = None
 ) -> AsyncIterator[str]:
     """A gateway on loopback with exactly this environment (no fake upstream)."""
-    app = create_app(settings=settings(), env=env, models=models or default_models())
+    app = create_app(Setup(settings=settings(env), models=models or default_models()))
     async with ServerThread(app) as url:
         yield url + "/v1"
 
@@ -514,7 +515,7 @@ async def test_tool_arguments_nested_too_deep_are_the_models_error_not_ours() ->
     def reply(req: FakeRequest) -> Any:
         if not req.tool_results:
             t = tool_call("datetime", {})
-            t.tool_calls[0]["function"]["arguments"] = deep
+            t.tool_calls[0].arguments = deep
             return t
         return f"tool said: {json.loads(req.tool_results[-1])['status']}"
 

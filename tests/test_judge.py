@@ -7,10 +7,10 @@ import json
 import pytest
 
 from contract_kit import ANALYSIS, ANALYSIS_JSON, QUESTION, make_runtime, panel_models
+from parley.client import deliberate
 from parley.errors import UpstreamError
 from parley.fusion.judge import SCHEMA, judge_messages, read_verdict
 from parley.fusion.result import Analysis, PanelResponse
-from parley.fusion.run import deliberate
 from parley.testing.models import FakeRequest, FunctionModel
 
 REPAIRABLE = {

@@ -35,34 +35,32 @@ def smol() -> LocalChatModel:
     return local_model(SMOL, LocalConfig())
 
 
-async def test_complete_returns_an_openai_shaped_answer_with_usage(smol: LocalChatModel) -> None:
-    data = await smol.complete({"messages": USER, "max_tokens": 16, "temperature": 0}, {})
-    choice = data["choices"][0]
-    assert data["model"] == SMOL
-    assert choice["message"]["role"] == "assistant"
-    assert choice["message"]["content"].strip()
-    assert choice["finish_reason"] in ("stop", "length")
-    usage = data["usage"]
+async def test_complete_returns_an_answer_with_usage(smol: LocalChatModel) -> None:
+    turn = await smol.complete({"messages": USER, "max_tokens": 16, "temperature": 0}, {})
+    assert turn.model == SMOL
+    assert turn.content.strip()
+    assert turn.finish_reason in ("stop", "length")
+    usage = turn.usage
+    assert usage is not None
     assert usage["prompt_tokens"] > 0 and 0 < usage["completion_tokens"] <= 16
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
-async def test_stream_chunks_end_with_finish_then_usage(smol: LocalChatModel) -> None:
-    chunks = [c async for c in smol.stream({"messages": USER, "max_tokens": 8}, {})]
-    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    assert chunks[-2]["choices"][0]["finish_reason"] in ("stop", "length")
-    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
-    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+async def test_stream_ends_with_the_finish_and_usage(smol: LocalChatModel) -> None:
+    deltas = [d async for d in smol.stream({"messages": USER, "max_tokens": 8}, {})]
+    assert any(d.text for d in deltas[:-1])
+    assert deltas[-1].finish_reason in ("stop", "length")
+    assert deltas[-1].usage is not None and deltas[-1].usage["completion_tokens"] > 0
 
 
 async def test_stop_sequence_cuts_the_answer_before_it(smol: LocalChatModel) -> None:
     body: dict[str, Any] = {"messages": USER, "max_tokens": 24, "temperature": 0}
-    full = (await smol.complete(body, {}))["choices"][0]["message"]["content"]
+    full = (await smol.complete(body, {})).content
     assert len(full) > 12
     stop = full[8:12]
     cut = await smol.complete({**body, "stop": [stop]}, {})
-    assert cut["choices"][0]["message"]["content"] == full[: full.index(stop)]
-    assert cut["choices"][0]["finish_reason"] == "stop"
+    assert cut.content == full[: full.index(stop)]
+    assert cut.finish_reason == "stop"
 
 
 async def test_judge_json_is_valid_even_when_the_budget_cuts_it(smol: LocalChatModel) -> None:
@@ -76,8 +74,8 @@ async def test_judge_json_is_valid_even_when_the_budget_cuts_it(smol: LocalChatM
         "temperature": 0,
         "max_tokens": 24,
     }
-    data = await smol.complete(body, {})
-    verdict = read_verdict(data["choices"][0]["message"]["content"])
+    turn = await smol.complete(body, {})
+    verdict = read_verdict(turn.content)
     assert verdict.analysis is not None, verdict.detail
 
 
@@ -96,13 +94,13 @@ async def test_offered_tools_get_a_text_answer_and_forced_ones_a_call(smol: Loca
     }
     body = {"messages": USER, "tools": [tool], "max_tokens": 8}
     free = await smol.complete(body, {})
-    assert free["choices"][0]["message"]["content"]
+    assert free.content
     forced = await smol.complete(
         {**body, "tool_choice": {"type": "function", "function": {"name": "fusion"}}}, {}
     )
-    call = forced["choices"][0]["message"]["tool_calls"][0]
-    assert forced["choices"][0]["finish_reason"] == "tool_calls"
-    assert json.loads(call["function"]["arguments"]) == {"question": USER[0]["content"]}
+    call = forced.tool_calls[0]
+    assert forced.finish_reason == "tool_calls"
+    assert json.loads(call.arguments) == {"question": USER[0]["content"]}
 
 
 async def test_concurrent_requests_to_one_model_all_finish(smol: LocalChatModel) -> None:
@@ -110,21 +108,21 @@ async def test_concurrent_requests_to_one_model_all_finish(smol: LocalChatModel)
     results = await asyncio.gather(
         *(smol.complete({"messages": p, "max_tokens": 12}, {}) for p in prompts)
     )
-    assert all(r["choices"][0]["message"]["content"] for r in results)
+    assert all(r.content for r in results)
 
 
 async def test_base_model_answers_from_a_plain_prompt() -> None:
     gemma = local_model(GEMMA, LocalConfig())
     builder = TurnBuilder()
-    async for chunk in gemma.stream({"messages": USER, "max_tokens": 12, "temperature": 0}, {}):
-        builder.feed(chunk)
+    async for delta in gemma.stream({"messages": USER, "max_tokens": 12, "temperature": 0}, {}):
+        builder.feed(delta)
     turn = builder.finish()
     assert turn.content.strip()
     assert "User:" not in turn.content
 
 
 def test_router_resolves_local_ids_and_rejects_unknown_ones() -> None:
-    router = Router(load_settings(), None, env={})
+    router = Router(load_settings({}), None)
     assert isinstance(router.resolve(SMOL), ChatModel)
     with pytest.raises(UnknownModelError, match="local/gemma-3-270m"):
         router.resolve("local/not-a-model")

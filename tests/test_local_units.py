@@ -92,7 +92,7 @@ def test_configured_gguf_that_is_missing_names_the_key(tmp_path: Path) -> None:
 
 
 def test_no_key_fills_in_local_models_and_says_so() -> None:
-    settings, notice = offline.apply(load_settings(), env={})
+    settings, notice = offline.apply(load_settings({}))
     assert settings.model == offline.OUTER
     assert settings.panel == list(offline.PANEL)
     assert len(set(settings.panel)) >= 2
@@ -101,12 +101,13 @@ def test_no_key_fills_in_local_models_and_says_so() -> None:
 
 def test_a_key_or_explicit_models_leave_settings_alone() -> None:
     settings = load_settings()
-    assert offline.apply(settings, env={"OPENROUTER_API_KEY": "k"}) == (settings, None)
+    keyed = settings.with_env({"OPENROUTER_API_KEY": "k"})
+    assert offline.apply(keyed) == (keyed, None)
     mine = load_settings(overrides={"model": "m", "panel": ["a", "b"], "judge": "j"})
-    assert offline.apply(mine, env={}) == (mine, None)
+    assert offline.apply(mine.with_env({}))[1] is None
 
 
 def test_only_the_missing_pieces_are_filled() -> None:
-    settings, _ = offline.apply(load_settings(overrides={"model": "local/x"}), env={})
+    settings, _ = offline.apply(load_settings({}, overrides={"model": "local/x"}))
     assert settings.model == "local/x"
     assert settings.judge == offline.JUDGE

@@ -12,7 +12,8 @@ from parley.models.base import Turn
 from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
 from parley.tools.base import ToolOutput, function_def
 from parley.tools.clock import DatetimeTool
-from parley.tools.loop import LoopHooks, StopWhen, run_tool_loop
+from parley.tools.events import TextDelta, ToolStarted
+from parley.tools.loop import StopWhen, run_tool_loop
 from parley.usage import Usage
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -68,7 +69,7 @@ async def test_server_tool_calls_are_run_and_their_results_fed_back() -> None:
         [echo, DatetimeTool(now=lambda: NOW)],
         max_steps=4,
         headers={},
-        hooks=LoopHooks(on_tool=lambda n, a: seen.append((n, a))),
+        emit=lambda e: seen.append((e.name, e.arguments)) if isinstance(e, ToolStarted) else None,
     )
     results = [json.loads(r) for r in model.requests[1].tool_results]
     assert results[0] == {"echo": "one"}
@@ -88,7 +89,7 @@ async def test_client_function_tools_are_handed_back() -> None:
     res = await run_tool_loop(
         model, _body(), [echo], max_steps=4, headers={}, client_tools=[CLIENT_TOOL]
     )
-    assert [c["function"]["name"] for c in res.client_tool_calls] == ["get_weather"]
+    assert [c.name for c in res.client_tool_calls] == ["get_weather"]
     assert res.turn.tool_calls == res.client_tool_calls
     assert echo.calls == []  # the turn goes back to the client as a whole
     assert model.requests[0].tools == ["echo", "get_weather"]
@@ -109,7 +110,7 @@ async def test_client_tools_stay_offered_after_the_server_budget_is_spent() -> N
         ["echo", "get_weather"],
         ["get_weather"],
     ]
-    assert [c["function"]["name"] for c in res.client_tool_calls] == ["get_weather"]
+    assert [c.name for c in res.client_tool_calls] == ["get_weather"]
     assert model.requests[-1].messages[-1]["role"] == "tool"  # no "do not call tools" note
 
 
@@ -131,7 +132,7 @@ async def test_arguments_that_are_not_a_json_object_get_an_error_result() -> Non
         if req.tool_results:
             return "ok"
         turn = tool_call("echo", {})
-        turn.tool_calls[0]["function"]["arguments"] = "{not json"
+        turn.tool_calls[0].arguments = "{not json"
         return turn
 
     echo = Echo()
@@ -242,7 +243,13 @@ async def test_text_is_streamed_to_a_listener() -> None:
     pieces: list[str] = []
     model = FunctionModel(lambda req: "one two three")
     res = await run_tool_loop(
-        model, _body(), [], max_steps=1, headers={}, hooks=LoopHooks(on_text=pieces.append)
+        model,
+        _body(),
+        [],
+        max_steps=1,
+        headers={},
+        emit=lambda e: pieces.append(e.text) if isinstance(e, TextDelta) else None,
+        stream=True,
     )
     assert pieces == ["one ", "two ", "three"]
     assert res.turn.content == "one two three"
@@ -250,24 +257,22 @@ async def test_text_is_streamed_to_a_listener() -> None:
 
 
 def test_streamed_tool_call_deltas_are_assembled() -> None:
-    from parley.models.base import TurnBuilder
+    from parley.models.base import Delta, ToolCallDelta, TurnBuilder
 
     b = TurnBuilder()
     deltas = [
-        {"index": 0, "id": "c1", "function": {"name": "web_", "arguments": ""}},
-        {"index": 0, "function": {"name": "search", "arguments": '{"qu'}},
-        {"index": 0, "function": {"arguments": 'ery": "x"}'}},
+        ToolCallDelta(0, "c1", "web_", ""),
+        ToolCallDelta(0, "", "search", '{"qu'),
+        ToolCallDelta(0, "", "", 'ery": "x"}'),
         # A server that repeats the whole name in every delta.
-        {"index": 1, "id": "c2", "function": {"name": "datetime", "arguments": "{}"}},
-        {"index": 1, "function": {"name": "datetime"}},
+        ToolCallDelta(1, "c2", "datetime", "{}"),
+        ToolCallDelta(1, "", "datetime", ""),
     ]
     for d in deltas:
-        b.feed({"choices": [{"index": 0, "delta": {"tool_calls": [d]}}]})
-    b.feed({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+        b.feed(Delta(tool_calls=(d,)))
+    b.feed(Delta(finish_reason="tool_calls"))
     turn = b.finish()
-    assert [
-        (c["id"], c["function"]["name"], c["function"]["arguments"]) for c in turn.tool_calls
-    ] == [
+    assert [(c.id, c.name, c.arguments) for c in turn.tool_calls] == [
         ("c1", "web_search", '{"query": "x"}'),
         ("c2", "datetime", "{}"),
     ]

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from contract_kit import QUESTION, make_runtime, panel_models
+from contract_kit import QUESTION, make_runtime, panel_models, plan
 from gateway_kit import post, running
-from parley.engine import passthrough_body, plan
+from parley.wire.chat_request import passthrough_body
 
 USER = [{"role": "user", "content": QUESTION}]
 

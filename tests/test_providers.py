@@ -18,7 +18,7 @@ from parley.http import new_session
 from parley.models.http import ChatCompletionsModel
 from parley.models.local.files import BUILTIN_IDS, local_available, local_model_ids
 from parley.providers import BUILTIN, OPENAI, Router
-from parley.runtime import Runtime
+from parley.runtime import Runtime, Setup, build
 from parley.testing.models import FakeRequest, FunctionModel
 from parley.testing.upstream import FakeUpstream
 
@@ -26,7 +26,7 @@ SECRET = "sk-or-v1-this-is-secret"
 
 
 def _router(env: dict[str, str], **overrides: object) -> Router:
-    return Router(load_settings(env=env, overrides=overrides), None, env=env)
+    return Router(load_settings(env=env, overrides=overrides), None)
 
 
 def test_vendor_ids_go_to_openrouter_with_its_key() -> None:
@@ -102,8 +102,8 @@ async def test_a_panelist_without_a_key_fails_naming_the_variable() -> None:
         "vendor/a": FunctionModel(lambda req: "A"),
         "vendor/judge": FunctionModel(lambda req: ANALYSIS_JSON),
     }
-    settings = load_settings(overrides={"panel": ["vendor/a", "vendor/nokey"]})
-    runtime = Runtime(Router(settings, None, env={}, models=models))
+    settings = load_settings({}, overrides={"panel": ["vendor/a", "vendor/nokey"]})
+    runtime = Runtime(Router(settings, None, models=models))
     d = Deliberation(runtime, QUESTION, judge_default="vendor/judge")
     result = await d.run()
     assert result.status == "ok"
@@ -190,13 +190,11 @@ async def test_a_panelist_that_times_out_fails_and_the_others_are_kept(streaming
     # Generous enough that the fast panelist and the judge finish on a loaded machine;
     # injected through the runtime's env, as a library user would.
     async with FakeUpstream(models) as up, new_session() as s:
-        runtime = Runtime.create(
-            session=s,
-            settings=load_settings(
-                overrides={"panel": ["vendor/fast", "vendor/slow"], "judge": "vendor/judge"}
-            ),
-            env={"OPENROUTER_BASE_URL": up.base_url, "PARLEY_UPSTREAM_TIMEOUT": "1.5"},
+        env = {"OPENROUTER_BASE_URL": up.base_url, "PARLEY_UPSTREAM_TIMEOUT": "1.5"}
+        settings = load_settings(
+            env, overrides={"panel": ["vendor/fast", "vendor/slow"], "judge": "vendor/judge"}
         )
+        runtime = build(Setup(settings=settings), s)
         d = Deliberation(runtime, QUESTION)
         if streaming:
             events = [e async for e in d.events()]
@@ -217,10 +215,10 @@ def test_timeouts_have_a_connect_bound_and_a_whole_call_bound(
     from parley import _constants as C
     from parley.http import upstream_timeout
 
-    t = upstream_timeout()
+    t = upstream_timeout(load_settings().upstream_timeout)
     assert (t.total, t.connect) == (C.UPSTREAM_TOTAL_TIMEOUT_S, C.UPSTREAM_CONNECT_TIMEOUT_S)
     monkeypatch.setenv("PARLEY_UPSTREAM_TIMEOUT", "2.5")
-    assert upstream_timeout().total == 2.5
+    assert upstream_timeout(load_settings().upstream_timeout).total == 2.5
     assert UpstreamTimeout.__mro__[1] is UpstreamError
 
 
@@ -230,11 +228,10 @@ async def test_a_stream_chunk_over_128_kib_is_read_whole(session: aiohttp.Client
     big = FunctionModel(lambda req: text, chunk_words=100_000)
     async with FakeUpstream({"vendor/m": big}) as up:
         model = _adapter(session, up)
-        chunks = [
-            c async for c in model.stream({"messages": [{"role": "user", "content": "x"}]}, {})
+        deltas = [
+            d async for d in model.stream({"messages": [{"role": "user", "content": "x"}]}, {})
         ]
-    pieces = [c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]]
-    assert "".join(pieces) == text
+    assert "".join(d.text for d in deltas) == text
 
 
 async def test_a_malformed_stream_chunk_is_an_upstream_error(
@@ -273,7 +270,7 @@ async def test_reasoning_is_sent_in_each_providers_own_spelling(
     fm = FunctionModel(lambda req: "ok")
     async with FakeUpstream(default=fm) as up:
         env = {"OPENAI_BASE_URL": up.base_url, "OPENROUTER_BASE_URL": up.base_url}
-        router = Router(load_settings(env=env), session, env=env)
+        router = Router(load_settings(env=env), session)
         body = {"messages": [{"role": "user", "content": "x"}], "reasoning": {"effort": "low"}}
         await router.resolve("gpt-5").complete(body, {})  # OpenAI's own API
         await router.resolve("openai/gpt-5").complete(body, {})  # through OpenRouter

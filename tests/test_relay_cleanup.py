@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from parley.engine.relay import relay
 from parley.gateway.asgi import until_disconnect
+from parley.relay import relay
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from parley.gateway import create_app
 from parley.http import new_session
 from parley.providers import Router
 from parley.redact import redact_url
+from parley.runtime import Setup
 from parley.testing.server import ServerThread
 from parley.testing.upstream import FakeUpstream, RawModel, RawReply, Recorded
 
@@ -107,7 +107,7 @@ async def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         settings = load_settings(overrides={"judge": "vendor/judge"})
-        app = create_app(settings=settings, env={**os.environ}, api_keys=[GATEWAY_KEY])
+        app = create_app(Setup(settings=settings), api_keys=[GATEWAY_KEY])
         async with ServerThread(app) as url:
             yield Leak(url, up, tmp_path / "logs.db")
 
@@ -197,7 +197,7 @@ def echoing(req: FakeRequest) -> str:
 async def test_an_upstream_that_echoes_the_key_does_not_leak_it() -> None:
     async with FakeUpstream({"vendor/a": FunctionModel(echoing)}) as up, new_session() as s:
         env = {"OPENROUTER_BASE_URL": up.base_url, "OPENROUTER_API_KEY": KEY}
-        router = Router(load_settings(), s, env=env)
+        router = Router(load_settings(env), s)
         model = router.resolve("vendor/a")
         with pytest.raises(UpstreamError) as err:
             await model.complete({"messages": [{"role": "user", "content": "hi"}]}, {})
@@ -216,9 +216,9 @@ def test_the_basic_token_of_a_url_password_is_masked_too() -> None:
     """An HTTP client turns `user:password@` into `Authorization: Basic <base64>`; an
     upstream that echoes that header must not hand the password back in base64."""
     settings = load_settings(
-        overrides={"providers": {"corp": {"base_url": f"http://u:{PASSWORD}@h/v1"}}}
+        {}, overrides={"providers": {"corp": {"base_url": f"http://u:{PASSWORD}@h/v1"}}}
     )
-    router = Router(settings, None, env={})
+    router = Router(settings, None)
     token = base64.b64encode(f"u:{PASSWORD}".encode()).decode()
     masked = router.redactor.text(f"Authorization: Basic {token}; pw={PASSWORD}")
     assert token not in masked and PASSWORD not in masked

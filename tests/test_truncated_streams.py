@@ -22,6 +22,7 @@ from parley.config import load_settings
 from parley.fusion import events as ev
 from parley.gateway import create_app
 from parley.gateway.streaming import Stream
+from parley.runtime import Setup
 from parley.testing.server import ServerThread
 from parley.testing.upstream import FakeUpstream, RawModel, RawReply
 
@@ -107,7 +108,7 @@ async def gateway() -> AsyncIterator[Up]:
     async with FakeUpstream(models) as up:
         env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url, "PARLEY_UPSTREAM_TIMEOUT": "1"}
         settings = load_settings(env, overrides={"judge": "vendor/judge"})
-        async with ServerThread(create_app(settings=settings, env=env)) as url:
+        async with ServerThread(create_app(Setup(settings=settings))) as url:
             yield Up(url, up)
 
 
@@ -124,7 +125,7 @@ async def test_a_cut_panelist_is_a_failed_model_with_its_reason(
 ) -> None:
     env = {"OPENROUTER_BASE_URL": gateway.upstream.base_url}
     settings = load_settings(env, overrides={"judge": "vendor/judge"})
-    async with Parley(settings=settings, env=env) as p:
+    async with Parley(settings=settings) as p:
         d = p.deliberation("Why is the sky blue?", panel=["vendor/cut", "vendor/ok"])
         if streamed_panel:  # someone listens: the panel streams
             events = [e async for e in d.events()]
@@ -143,7 +144,7 @@ async def test_a_cut_panelist_is_a_failed_model_with_its_reason(
 async def test_a_panelist_whose_stream_finished_without_done_is_an_answer(gateway: Up) -> None:
     env = {"OPENROUTER_BASE_URL": gateway.upstream.base_url}
     settings = load_settings(env, overrides={"judge": "vendor/judge"})
-    async with Parley(settings=settings, env=env) as p:
+    async with Parley(settings=settings) as p:
         d = p.deliberation("Q?", panel=["vendor/finished-no-done", "vendor/done-no-finish"])
         _ = [e async for e in d.events()]
     assert d.result is not None and not d.result.failed_models

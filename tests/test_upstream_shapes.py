@@ -11,9 +11,13 @@ from typing import Any
 
 import pytest
 
+from parley.config import load_settings
 from parley.errors import UpstreamError
-from parley.models.base import TurnBuilder, response_as_chunk, turn_from_response
+from parley.http import new_session
+from parley.providers import Router
+from parley.testing.upstream import FakeUpstream, RawModel, RawReply
 from parley.usage import Usage
+from parley.wire.chat_parse import delta_from_chunk, turn_from_response
 
 MODEL = "vendor/m"
 
@@ -64,12 +68,17 @@ def test_a_malformed_response_is_a_502_naming_model_and_part(
 
 
 @pytest.mark.parametrize(("data", "fragment"), WHOLE, ids=[w[1][:40] for w in WHOLE])
-def test_a_malformed_response_to_a_streamed_call_is_a_502_too(
+async def test_a_malformed_response_to_a_streamed_call_is_a_502_too(
     data: dict[str, Any], fragment: str
 ) -> None:
     # Some servers ignore `stream` and answer with the whole response.
-    with pytest.raises(UpstreamError) as caught:
-        TurnBuilder(MODEL).feed(response_as_chunk(data, MODEL))
+    whole = RawModel(lambda req: RawReply(json.dumps(data).encode()))
+    async with FakeUpstream({MODEL: whole}) as up, new_session() as session:
+        router = Router(load_settings({"OPENROUTER_BASE_URL": up.base_url}), session)
+        with pytest.raises(UpstreamError) as caught:
+            body = {"messages": [{"role": "user", "content": "hi"}]}
+            async for _ in router.resolve(MODEL).stream(body, {}):
+                pass
     assert caught.value.status_code == 502 and fragment in caught.value.message
 
 
@@ -100,10 +109,9 @@ CHUNKS: list[tuple[dict[str, Any], str]] = [
 def test_a_malformed_chunk_is_a_502_naming_model_and_part(
     chunk: dict[str, Any], fragment: str
 ) -> None:
-    builder = TurnBuilder(MODEL)
-    builder.feed(delta(content="Hello"))
+    assert delta_from_chunk(delta(content="Hello"), MODEL).text == "Hello"
     with pytest.raises(UpstreamError) as caught:
-        builder.feed(chunk)
+        delta_from_chunk(chunk, MODEL)
     err = caught.value
     assert err.status_code == 502 and err.model == MODEL
     assert err.message.startswith(f"{MODEL}: ") and fragment in err.message
@@ -126,18 +134,11 @@ def test_what_the_protocol_allows_is_still_read() -> None:
         },
         MODEL,
     )
-    assert turn.content == "a" and turn.tool_calls[0]["function"]["arguments"] == {"q": 1}
+    assert turn.content == "a" and json.loads(turn.tool_calls[0].arguments) == {"q": 1}
     assert turn_from_response({"choices": []}).content == ""
     assert turn_from_response({}).content == ""
-    chunk = response_as_chunk(
-        message(content="hi", tool_calls=[{"function": {"name": "f", "arguments": {"q": 1}}}])
-    )
-    builder = TurnBuilder(MODEL)
-    builder.feed(chunk)
-    builder.feed({"choices": [{"delta": None, "finish_reason": None}], "usage": None})
-    turn = builder.finish()
-    assert turn.content == "hi"
-    assert json.loads(turn.tool_calls[0]["function"]["arguments"]) == {"q": 1}
+    empty = delta_from_chunk({"choices": [{"delta": None, "finish_reason": None}], "usage": None})
+    assert (empty.text, empty.tool_calls, empty.finish_reason, empty.usage) == ("", (), None, None)
 
 
 @pytest.mark.parametrize(

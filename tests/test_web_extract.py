@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from parley.tools.web import BEGIN_UNTRUSTED, END_UNTRUSTED, UNTRUSTED_NOTE, WebFetchTool
+from parley.config import load_settings
 from parley.tools.web.extract import (
     ExtractError,
     extract,
@@ -17,9 +17,10 @@ from parley.tools.web.extract import (
     kind_of,
     markdownify_fallback,
 )
-from parley.tools.web.fetcher import WebFetcher
+from parley.tools.web.fetch_tool import BEGIN_UNTRUSTED, END_UNTRUSTED, UNTRUSTED_NOTE, WebFetchTool
+from parley.tools.web.fetcher import WebFetcher, default_fetcher
 from parley.tools.web.netguard import NetPolicy
-from web_kit import PDF_LINES, SITE, Site, fetch_json, serve_site
+from web_kit import LOOPBACK, PDF_LINES, SITE, Site, fetch_json, serve_site
 
 # page -> (title, text that must be there, boilerplate that must be gone)
 PAGES = {
@@ -47,8 +48,7 @@ PAGES = {
 
 
 @pytest.fixture
-async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
-    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "127.0.0.1")
+async def site() -> AsyncIterator[Site]:
     async with serve_site() as s:
         yield s
 
@@ -56,7 +56,7 @@ async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
 @pytest.mark.parametrize("name", sorted(PAGES))
 async def test_html_page_becomes_clean_markdown(site: Site, name: str) -> None:
     title, present, gone = PAGES[name]
-    page = await WebFetcher().fetch(site.url(f"site/{name}"))
+    page = await WebFetcher(policy=LOOPBACK).fetch(site.url(f"site/{name}"))
     assert page.error is None
     assert page.title == title
     for text in present:
@@ -67,7 +67,7 @@ async def test_html_page_becomes_clean_markdown(site: Site, name: str) -> None:
 
 
 async def test_markdown_text_and_json_pass_through(site: Site) -> None:
-    fetcher = WebFetcher()
+    fetcher = WebFetcher(policy=LOOPBACK)
     md = await fetcher.fetch(site.url("site/node-synopsis.md"))
     assert md.title == "Usage and example"
     assert md.content.startswith("# Usage and example")
@@ -78,7 +78,7 @@ async def test_markdown_text_and_json_pass_through(site: Site) -> None:
 
 
 async def test_pdf_text_and_title(site: Site) -> None:
-    page = await WebFetcher().fetch(site.url("report.pdf"))
+    page = await WebFetcher(policy=LOOPBACK).fetch(site.url("report.pdf"))
     assert page.error is None
     assert page.title == "Parley test report"
     for line in PDF_LINES:
@@ -86,20 +86,20 @@ async def test_pdf_text_and_title(site: Site) -> None:
 
 
 async def test_other_types_are_refused_with_what_is_readable(site: Site) -> None:
-    page = await WebFetcher().fetch(site.url("image.png"))
+    page = await WebFetcher(policy=LOOPBACK).fetch(site.url("image.png"))
     assert page.error is not None
     assert "image/png" in page.error and "HTML" in page.error and "PDF" in page.error
 
 
 async def test_accept_header_prefers_markdown(site: Site) -> None:
-    page = await WebFetcher().fetch(site.url("headers"))
+    page = await WebFetcher(policy=LOOPBACK).fetch(site.url("headers"))
     accept = fetch_json(page.content)["Accept"]
     assert accept.startswith("text/markdown")
     assert "text/html;q=0.9" in accept
 
 
 async def test_body_is_capped_while_streaming(site: Site) -> None:
-    page = await WebFetcher(max_bytes=100_000).fetch(site.url("big.txt"))
+    page = await WebFetcher(policy=LOOPBACK, max_bytes=100_000).fetch(site.url("big.txt"))
     assert page.error is None
     assert page.content.startswith("0123456789abcdef")
     assert "[truncated: the page is larger than 100000 bytes]" in page.content
@@ -107,15 +107,15 @@ async def test_body_is_capped_while_streaming(site: Site) -> None:
 
 
 async def test_redirects_are_followed_up_to_five(site: Site) -> None:
-    ok = await WebFetcher().fetch(site.url("chain/4"))  # 5 redirects, then the page
+    ok = await WebFetcher(policy=LOOPBACK).fetch(site.url("chain/4"))  # 5 redirects, then the page
     assert ok.error is None and ok.title == "npm-ping"
     assert ok.url.endswith("/site/npm-ping.html")
-    too_many = await WebFetcher().fetch(site.url("chain/5"))
+    too_many = await WebFetcher(policy=LOOPBACK).fetch(site.url("chain/5"))
     assert too_many.error == "more than 5 redirects"
 
 
 async def test_http_errors_come_back_as_failed_results(site: Site) -> None:
-    tool = WebFetchTool(WebFetcher())
+    tool = WebFetchTool(WebFetcher(policy=LOOPBACK))
     out = await tool.run({"url": site.url("site/nope.html")})
     data = fetch_json(out.content)
     assert not out.ok
@@ -124,7 +124,7 @@ async def test_http_errors_come_back_as_failed_results(site: Site) -> None:
 
 
 async def test_tool_result_shape_and_untrusted_marking(site: Site) -> None:
-    tool = WebFetchTool(WebFetcher())
+    tool = WebFetchTool(WebFetcher(policy=LOOPBACK))
     url = site.url("site/npm-ping.html")
     out = await tool.run({"url": url})
     data = fetch_json(out.content)
@@ -171,10 +171,11 @@ def test_markdownify_fallback_keeps_main_and_drops_boilerplate() -> None:
     assert "Home" not in text and "Footer text" not in text
 
 
-def test_policy_from_env_is_read_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "10.1.0.0/16, intranet.example")
-    policy = WebFetcher().policy
-    assert policy == NetPolicy.parse("10.1.0.0/16,intranet.example")
+def test_the_default_fetchers_policy_comes_from_the_settings() -> None:
+    env = {"PARLEY_ALLOW_PRIVATE_URLS": "10.1.0.0/16, intranet.example"}
+    fetcher = default_fetcher(load_settings(env))
+    assert fetcher is not None
+    assert fetcher.policy == NetPolicy.parse("10.1.0.0/16,intranet.example")
 
 
 def test_charset_from_a_meta_tag_when_the_header_has_none() -> None:

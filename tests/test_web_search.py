@@ -13,9 +13,10 @@ import pytest
 from aiohttp import web
 
 from parley import _constants as C
+from parley.config import load_settings
 from parley.errors import ConfigError, InvalidParameter
 from parley.http import new_session
-from parley.runtime import Runtime
+from parley.runtime import Setup, build
 from parley.testing.web import FakeSearch
 from parley.tools.base import ServerToolSpec
 from parley.tools.web import SearchHit, WebSearchTool
@@ -406,33 +407,38 @@ def test_local_backend_needs_a_real_folder(tmp_path: Path) -> None:
 # --- choosing the default backend
 
 
+def search_for(env: dict[str, str]) -> object:
+    return default_search(load_settings({**env, "PARLEY_CONFIG": "/nonexistent/parley.toml"}))
+
+
 def test_default_is_the_first_service_with_credentials(tmp_path: Path) -> None:
-    assert default_search({}) is None
+    assert search_for({}) is None
     env = {"EXA_API_KEY": KEY, "TAVILY_API_KEY": KEY, "PARLEY_SEARCH_DIR": str(tmp_path)}
-    assert isinstance(default_search(env), TavilySearch)
-    assert isinstance(default_search({**env, "BRAVE_API_KEY": KEY}), BraveSearch)
-    assert isinstance(default_search({**env, "SEARXNG_URL": "http://s"}), SearxngSearch)
-    assert isinstance(default_search({"EXA_API_KEY": KEY}), ExaSearch)
-    assert isinstance(default_search({"PARLEY_SEARCH_DIR": str(tmp_path)}), LocalSearch)
-    assert isinstance(default_search({**env, "PARLEY_SEARCH": "ddgs"}), DdgsSearch)
-    assert default_search({**env, "PARLEY_SEARCH": "off"}) is None
-    brave = default_search({"BRAVE_API_KEY": KEY, "BRAVE_BASE_URL": "http://127.0.0.1:9"})
+    assert isinstance(search_for(env), TavilySearch)
+    assert isinstance(search_for({**env, "BRAVE_API_KEY": KEY}), BraveSearch)
+    assert isinstance(search_for({**env, "SEARXNG_URL": "http://s"}), SearxngSearch)
+    assert isinstance(search_for({"EXA_API_KEY": KEY}), ExaSearch)
+    assert isinstance(search_for({"PARLEY_SEARCH_DIR": str(tmp_path)}), LocalSearch)
+    assert isinstance(search_for({**env, "PARLEY_SEARCH": "ddgs"}), DdgsSearch)
+    assert search_for({**env, "PARLEY_SEARCH": "off"}) is None
+    brave = search_for({"BRAVE_API_KEY": KEY, "BRAVE_BASE_URL": "http://127.0.0.1:9"})
     assert isinstance(brave, BraveSearch) and brave.base_url == "http://127.0.0.1:9"
 
 
 def test_a_chosen_backend_without_its_setting_names_it() -> None:
-    with pytest.raises(ConfigError, match="PARLEY_SEARCH=brave needs BRAVE_API_KEY"):
-        default_search({"PARLEY_SEARCH": "brave"})
+    with pytest.raises(ConfigError, match=r"PARLEY_SEARCH.*brave needs BRAVE_API_KEY"):
+        search_for({"PARLEY_SEARCH": "brave"})
     with pytest.raises(ConfigError, match="one of searxng, brave"):
-        default_search({"PARLEY_SEARCH": "bing"})
+        search_for({"PARLEY_SEARCH": "bing"})
 
 
 def test_runtime_wires_the_env_backend_and_injected_fakes_win() -> None:
     env = {"TAVILY_API_KEY": KEY, "PARLEY_CONFIG": "/nonexistent/parley.toml"}
-    assert isinstance(Runtime.create(env=env).search, TavilySearch)
+    assert isinstance(build(Setup(settings=load_settings(env))).search, TavilySearch)
     fake = FakeSearch()
-    assert Runtime.create(env=env, search=fake).search is fake
-    assert Runtime.create(env={"PARLEY_CONFIG": "/nonexistent/parley.toml"}).search is None
+    assert build(Setup(settings=load_settings(env), search=fake)).search is fake
+    none = load_settings({"PARLEY_CONFIG": "/nonexistent/parley.toml"})
+    assert build(Setup(settings=none)).search is None
 
 
 # --- the tool's parameters
@@ -440,7 +446,8 @@ def test_runtime_wires_the_env_backend_and_injected_fakes_win() -> None:
 
 @pytest.mark.parametrize("bad", [0, 26, "5", True])
 def test_max_results_out_of_range_names_the_field(bad: Any) -> None:
-    runtime = Runtime.create(env={"PARLEY_CONFIG": "/nonexistent/parley.toml"}, search=FakeSearch())
+    settings = load_settings({"PARLEY_CONFIG": "/nonexistent/parley.toml"})
+    runtime = build(Setup(settings=settings, search=FakeSearch()))
     spec = ServerToolSpec(type="openrouter:web_search", parameters={"max_results": bad})
     with pytest.raises(InvalidParameter) as err:
         runtime.server_tools([spec])
@@ -512,6 +519,6 @@ async def test_local_hits_can_be_fetched_and_nothing_outside_the_folder() -> Non
 
 
 def test_default_fetcher_reads_the_local_folder_and_can_be_switched_off() -> None:
-    fetcher = default_fetcher({"PARLEY_SEARCH_DIR": str(SITE)})
+    fetcher = default_fetcher(load_settings({"PARLEY_SEARCH_DIR": str(SITE)}))
     assert fetcher is not None and fetcher.local_root == SITE.resolve()
-    assert default_fetcher({"PARLEY_WEB_FETCH": "off"}) is None
+    assert default_fetcher(load_settings({"PARLEY_WEB_FETCH": "off"})) is None

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
+from parley.client import deliberate
 from parley.config import load_settings
-from parley.fusion.run import deliberate
 from parley.models.base import Turn
-from parley.runtime import Runtime
+from parley.runtime import Setup, build
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.web import FakeSearch
 from parley.tools.web import SearchHit
 from parley.tools.web.fetcher import WebFetcher
-from web_kit import serve_site
+from web_kit import LOOPBACK, serve_site
 
 ANALYSIS = json.dumps(
     {
@@ -55,7 +55,6 @@ def fetching_judge(url: str) -> FunctionModel:
 async def test_sources_from_search_and_fetch_are_deduplicated_by_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "127.0.0.1")
     async with serve_site() as site:
         ping = site.url("site/npm-ping.html")
         rustdoc = site.url("site/what-is-rustdoc.html")
@@ -70,9 +69,8 @@ async def test_sources_from_search_and_fetch_are_deduplicated_by_url(
         settings = load_settings(
             overrides={"panel": ["vendor/a", "vendor/b"], "judge": "vendor/judge"}
         )
-        runtime = Runtime.create(
-            settings=settings, models=models, search=search, fetcher=WebFetcher()
-        )
+        fetcher = WebFetcher(policy=LOOPBACK)
+        runtime = build(Setup(settings=settings, models=models, search=search, fetcher=fetcher))
         d = await deliberate("What does npm ping do?", runtime=runtime)
     result = d.result
     assert result is not None and result.status == "ok"

@@ -10,7 +10,7 @@ import pytest
 from parley.tools.web import WebFetchTool
 from parley.tools.web.fetcher import WebFetcher
 from parley.tools.web.netguard import NetPolicy, URLRefused, parse_ipv4_legacy
-from web_kit import ScriptedDNS, Site, serve_site
+from web_kit import LOOPBACK, ScriptedDNS, Site, serve_site
 
 # url -> words the refusal must contain
 REFUSED = {
@@ -76,8 +76,7 @@ OTHER_PRIVATE = [
 async def test_opening_one_address_keeps_the_others_closed(
     monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
-    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "127.0.0.1")
-    page = await WebFetcher(dns=ScriptedDNS({})).fetch(url)
+    page = await WebFetcher(policy=LOOPBACK, dns=ScriptedDNS({})).fetch(url)
     assert page.error is not None and page.error.startswith("refused: ")
 
 
@@ -97,15 +96,14 @@ def test_metadata_stays_closed_even_when_its_network_is_opened() -> None:
 
 
 @pytest.fixture
-async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
-    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "127.0.0.1")
+async def site() -> AsyncIterator[Site]:
     async with serve_site() as s:
         yield s
 
 
 async def test_redirect_from_allowed_host_to_refused_one(site: Site) -> None:
     target = "http://169.254.169.254/latest/meta-data/"
-    page = await WebFetcher().fetch(site.url(f"redirect?to={target}"))
+    page = await WebFetcher(policy=LOOPBACK).fetch(site.url(f"redirect?to={target}"))
     assert page.error is not None
     assert page.error.startswith("refused: redirect to http://169.254.169.254/")
     assert "metadata" in page.error
@@ -115,7 +113,7 @@ async def test_redirect_from_allowed_host_to_refused_one(site: Site) -> None:
 async def test_redirect_to_a_name_that_resolves_privately_is_refused(site: Site) -> None:
     dns = ScriptedDNS({"docs.test": [["127.0.0.1"]], "evil.test": [["10.9.8.7"]]})
     start = site.url(f"redirect?to=http://evil.test:{site.port}/site/npm-ping.html", "docs.test")
-    page = await WebFetcher(dns=dns).fetch(start)
+    page = await WebFetcher(policy=LOOPBACK, dns=dns).fetch(start)
     assert page.error is not None and "10.9.8.7" in page.error and "private" in page.error
     assert dns.lookups == ["docs.test", "evil.test"]
     assert [r["path"] for r in site.requests] == ["/redirect"]
@@ -126,7 +124,7 @@ async def test_dns_answer_changing_after_the_check_cannot_redirect_the_connectio
 ) -> None:
     # First answer: the (opened) loopback site; every later answer: a private address.
     dns = ScriptedDNS({"docs.test": [["127.0.0.1"], ["10.0.0.1"]]})
-    fetcher = WebFetcher(dns=dns)
+    fetcher = WebFetcher(policy=LOOPBACK, dns=dns)
     page = await fetcher.fetch(site.url("site/npm-ping.html", "docs.test"))
     # One lookup, checked, and the socket went to that checked address: the site saw it.
     assert page.error is None and page.title == "npm-ping"
@@ -140,14 +138,18 @@ async def test_dns_answer_changing_after_the_check_cannot_redirect_the_connectio
 
 async def test_rebinding_the_other_way_is_refused_without_a_connection(site: Site) -> None:
     dns = ScriptedDNS({"docs.test": [["10.0.0.1"], ["127.0.0.1"]]})
-    page = await WebFetcher(dns=dns).fetch(site.url("site/npm-ping.html", "docs.test"))
+    page = await WebFetcher(policy=LOOPBACK, dns=dns).fetch(
+        site.url("site/npm-ping.html", "docs.test")
+    )
     assert page.error is not None and "10.0.0.1" in page.error
     assert dns.lookups == ["docs.test"] and site.requests == []
 
 
 async def test_a_mixed_answer_is_refused_whole(site: Site) -> None:
     dns = ScriptedDNS({"docs.test": [["127.0.0.1", "192.168.0.9"]]})
-    page = await WebFetcher(dns=dns).fetch(site.url("site/npm-ping.html", "docs.test"))
+    page = await WebFetcher(policy=LOOPBACK, dns=dns).fetch(
+        site.url("site/npm-ping.html", "docs.test")
+    )
     assert page.error is not None and "192.168.0.9" in page.error
     assert site.requests == []
 
@@ -158,18 +160,22 @@ async def test_a_proxy_setting_does_not_route_around_the_check(
     # A proxy would connect on our behalf to wherever it likes; the fetcher ignores it.
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9/")
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9/")
-    page = await WebFetcher().fetch(site.url("site/npm-ping.html"))
+    page = await WebFetcher(policy=LOOPBACK).fetch(site.url("site/npm-ping.html"))
     assert page.error is None and page.title == "npm-ping"
 
 
 async def test_an_opened_hostname_may_resolve_privately(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PARLEY_ALLOW_PRIVATE_URLS", "intranet.test")
+    opened = NetPolicy.parse("intranet.test")
     dns = ScriptedDNS({"intranet.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]})
-    ok = await WebFetcher(dns=dns).fetch(site.url("site/npm-ping.html", "intranet.test"))
+    ok = await WebFetcher(policy=opened, dns=dns).fetch(
+        site.url("site/npm-ping.html", "intranet.test")
+    )
     assert ok.error is None
-    no = await WebFetcher(dns=dns).fetch(site.url("site/npm-ping.html", "other.test"))
+    no = await WebFetcher(policy=opened, dns=dns).fetch(
+        site.url("site/npm-ping.html", "other.test")
+    )
     assert no.error is not None and "loopback" in no.error
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from parley.wire.chat import ChatChunk, ChatRequest, ChatResponse
+from parley.wire.chat_request import ChatRequest
+from parley.wire.chat_response import ChatChunk, ChatResponse
 
 RESPONSE = {
     "id": "gen-1",

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from parley.tools.web.netguard import NetPolicy
+
 SITE = Path(__file__).parent / "data" / "site"
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -20,6 +22,9 @@ TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".json": "application/json",
 }
+
+# web_fetch's policy with loopback opened: the test site runs there.
+LOOPBACK = NetPolicy.parse("127.0.0.1")
 
 
 def make_pdf(lines: list[str], title: str) -> bytes:

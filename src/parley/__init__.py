@@ -4,8 +4,9 @@ A panel of models answers in parallel, a judge maps where they agree, disagree a
 silent, and the asking model writes the final answer from that map.
 """
 
-from parley.client import Parley
+from parley.client import Parley, deliberate, deliberate_sync
 from parley.config import Settings, load_settings
+from parley.engine import Completed, Event, Outcome
 from parley.errors import (
     ConfigError,
     InvalidParameter,
@@ -19,8 +20,9 @@ from parley.errors import (
 from parley.fusion.events import (
     AnalysisCompleted,
     AnalysisInProgress,
-    Event,
     FusionCompleted,
+    FusionEvent,
+    JudgeToolCall,
     PanelAdded,
     PanelCompleted,
     PanelDelta,
@@ -30,23 +32,29 @@ from parley.fusion.events import (
 )
 from parley.fusion.params import FusionParams
 from parley.fusion.result import Analysis, FusionResult
-from parley.fusion.run import Deliberation, deliberate, deliberate_sync
-from parley.models.base import ChatModel, Turn
-from parley.runtime import Runtime
+from parley.fusion.run import Deliberation
+from parley.models.base import ChatModel, Delta, ToolCall, Turn
+from parley.runtime import Runtime, Setup
 from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_calls
 from parley.testing.web import FakeFetcher, FakeSearch
+from parley.tools.base import ToolOutput, function_def
+from parley.tools.events import ReasoningDelta, TextDelta, ToolFinished, ToolStarted, TurnStarted
+from parley.tools.registry import REGISTRY, ServerToolKind, ToolContext
 from parley.tools.web import FetchedPage, SearchHit
 from parley.usage import Usage
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "REGISTRY",
     "Analysis",
     "AnalysisCompleted",
     "AnalysisInProgress",
     "ChatModel",
+    "Completed",
     "ConfigError",
     "Deliberation",
+    "Delta",
     "Event",
     "FakeFetcher",
     "FakeRequest",
@@ -54,11 +62,14 @@ __all__ = [
     "FetchedPage",
     "FunctionModel",
     "FusionCompleted",
+    "FusionEvent",
     "FusionParams",
     "FusionResult",
     "InvalidParameter",
+    "JudgeToolCall",
     "MissingExtraError",
     "MissingKeyError",
+    "Outcome",
     "PanelAdded",
     "PanelCompleted",
     "PanelDelta",
@@ -67,16 +78,27 @@ __all__ = [
     "PanelToolCall",
     "Parley",
     "ParleyError",
+    "ReasoningDelta",
     "Runtime",
     "SearchHit",
+    "ServerToolKind",
     "Settings",
+    "Setup",
+    "TextDelta",
+    "ToolCall",
+    "ToolContext",
+    "ToolFinished",
+    "ToolOutput",
+    "ToolStarted",
     "Turn",
+    "TurnStarted",
     "UnknownModelError",
     "UpstreamError",
     "UpstreamTimeout",
     "Usage",
     "deliberate",
     "deliberate_sync",
+    "function_def",
     "load_settings",
     "tool_call",
     "tool_calls",

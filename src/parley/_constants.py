@@ -42,7 +42,6 @@ OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 UPSTREAM_CONNECT_TIMEOUT_S = 10.0
 UPSTREAM_TOTAL_TIMEOUT_S = 600.0
-UPSTREAM_TIMEOUT_ENV = "PARLEY_UPSTREAM_TIMEOUT"
 # aiohttp's default pool (100) would queue a wide fan-out; the limit exists to bound sockets.
 HTTP_POOL_LIMIT = 512
 HTTP_POOL_LIMIT_PER_HOST = 256

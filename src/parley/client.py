@@ -7,21 +7,23 @@ async with Parley() as p:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
-from parley import engine as chat_flow
-from parley.config import Settings, load_settings
-from parley.fusion import events as ev
+from parley import engine
+from parley.config import Settings
 from parley.fusion.params import FusionParams
-from parley.fusion.run import Deliberation, _make
+from parley.fusion.run import Deliberation
 from parley.http import new_session
 from parley.models.base import ChatModel
-from parley.runtime import Runtime
-from parley.tools.web import Fetcher, SearchBackend
+from parley.runtime import UNSET, Runtime, Setup, Unset, build
+from parley.tools.web.protocols import Fetcher, SearchBackend
+from parley.wire.chat_request import to_request
 
 
 class Parley:
@@ -29,11 +31,11 @@ class Parley:
     a Runtime, and runs deliberations, Chat Completions requests and `ask`.
 
     Args:
-        settings: default `load_settings(env)`.
-        env: environment for settings, keys and upstream bounds; default `os.environ`.
+        settings: default `load_settings()` (the config file and the environment).
         models: ChatModel objects by id, used before any routing (fakes, custom models).
-        search: web search backend; default chosen from the environment.
-        fetcher: page fetcher for web_fetch; default the built-in one.
+        search: web search backend; default chosen from the settings (None: none).
+        fetcher: page fetcher for web_fetch; default the built-in one (None: none).
+        now: the clock the datetime tool reads.
         session: an aiohttp session to use (not closed here); default one of our own.
     """
 
@@ -41,17 +43,13 @@ class Parley:
         self,
         *,
         settings: Settings | None = None,
-        env: Mapping[str, str] | None = None,
         models: Mapping[str, ChatModel] | None = None,
-        search: SearchBackend | None = None,
-        fetcher: Fetcher | None = None,
+        search: SearchBackend | Unset | None = UNSET,
+        fetcher: Fetcher | Unset | None = UNSET,
+        now: Callable[[], datetime] | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self._settings = settings or load_settings(env)
-        self._env = env
-        self._models = models
-        self._search = search
-        self._fetcher = fetcher
+        self._setup = Setup(settings, models, search, fetcher, now)
         self._session = session
         self._own_session = session is None
         self._runtime: Runtime | None = None
@@ -83,14 +81,7 @@ class Parley:
         if self._runtime is None:
             if self._session is None:
                 self._session = new_session()
-            self._runtime = Runtime.create(
-                session=self._session,
-                settings=self._settings,
-                env=self._env,
-                models=self._models,
-                search=self._search,
-                fetcher=self._fetcher,
-            )
+            self._runtime = build(self._setup, self._session)
         return self._runtime
 
     def deliberation(
@@ -102,7 +93,7 @@ class Parley:
         params: FusionParams | dict[str, Any] | None = None,
     ) -> Deliberation:
         """A deliberation ready to `run()` or to iterate with `events()`."""
-        return _make(question, self.runtime, panel, judge, params)
+        return Deliberation.create(self.runtime, question, panel=panel, judge=judge, params=params)
 
     async def deliberate(
         self,
@@ -122,14 +113,23 @@ class Parley:
         request: dict[str, Any],
         *,
         depth: int = 0,
-        on_text: Callable[[str], None] | None = None,
-        on_event: Callable[[ev.Event], None] | None = None,
-        on_tool: Callable[[str, dict[str, Any]], None] | None = None,
-    ) -> chat_flow.ChatOutcome:
-        """Run a Chat Completions request (fusion tool, alias and plugin included)."""
-        p = chat_flow.plan(request, self.runtime, depth=depth)
-        return await chat_flow.run(
-            p, self.runtime, on_text=on_text, on_event=on_event, on_tool=on_tool
+        on_event: Callable[[engine.Event], None] | None = None,
+        panel_text: bool | None = None,
+    ) -> engine.Outcome:
+        """Run a Chat Completions request (fusion tool, alias and plugin included).
+
+        `on_event` hears every event of the run (the answer's text as it is written,
+        server tools, the panel's progress, each panelist's text unless `panel_text` is
+        false).
+        """
+        p = engine.plan(to_request(request), self.runtime, depth=depth)
+        listening = on_event is not None
+        return await engine.run(
+            p,
+            self.runtime,
+            emit=on_event,
+            stream=listening,
+            panel_text=listening if panel_text is None else panel_text,
         )
 
     async def ask(
@@ -143,9 +143,9 @@ class Parley:
         params: dict[str, Any] | None = None,
         force_fusion: bool = True,
         history: list[dict[str, Any]] | None = None,
-        on_text: Callable[[str], None] | None = None,
-        on_event: Callable[[ev.Event], None] | None = None,
-    ) -> chat_flow.ChatOutcome:
+        on_event: Callable[[engine.Event], None] | None = None,
+        panel_text: bool | None = None,
+    ) -> engine.Outcome:
         """Ask the outer model, with fusion forced once (unless `force_fusion=False`)."""
         fusion: dict[str, Any] = dict(params or {})
         if panel:
@@ -166,4 +166,27 @@ class Parley:
         }
         if force_fusion:
             request["tool_choice"] = "required"
-        return await self.chat(request, on_text=on_text, on_event=on_event)
+        return await self.chat(request, on_event=on_event, panel_text=panel_text)
+
+
+async def deliberate(
+    question: str | list[dict[str, Any]],
+    *,
+    runtime: Runtime | None = None,
+    panel: list[str] | None = None,
+    judge: str | None = None,
+    params: FusionParams | dict[str, Any] | None = None,
+) -> Deliberation:
+    """Run one deliberation and return it, finished (`.result`, `.usage`, `.timings`); with
+    no runtime, on a `Parley` of its own (the settings from the environment)."""
+    if runtime is not None:
+        d = Deliberation.create(runtime, question, panel=panel, judge=judge, params=params)
+        await d.run()
+        return d
+    async with Parley() as p:
+        return await p.deliberate(question, panel=panel, judge=judge, params=params)
+
+
+def deliberate_sync(question: str | list[dict[str, Any]], **kwargs: Any) -> Deliberation:
+    """`deliberate()` for code that is not async."""
+    return asyncio.run(deliberate(question, **kwargs))

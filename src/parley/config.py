@@ -1,5 +1,11 @@
 """Settings: built-in defaults < config file (TOML) < environment < flags.
 
+This is the one module that reads the environment. Every variable Parley reads is in
+`ENV_VARS`, with the config-file key it sets (where it has one) and its default; the
+README's table is checked against it. Credentials (provider and search-service keys, the
+gateway's API keys) come from the environment or the keys file only, never the config
+file, and `Settings` keeps them out of what it dumps: `settings.var(NAME)` reads one.
+
 The config file lives in the user config directory (`parley config path` prints it) or
 wherever `PARLEY_CONFIG` points. Example:
 
@@ -7,6 +13,7 @@ wherever `PARLEY_CONFIG` points. Example:
     judge = "anthropic/claude-sonnet-4.5"
     preset = "general-budget"            # default panel comes from this preset ...
     panel = ["openai/gpt-4.1-mini", "google/gemini-2.5-flash"]   # ... unless set here
+    upstream_timeout = 120               # seconds, every upstream model call
 
     [presets.my-panel]
     analysis_models = ["ollama/llama3.2", "ollama/qwen2.5"]
@@ -15,6 +22,14 @@ wherever `PARLEY_CONFIG` points. Example:
     [providers.ollama]                   # any OpenAI-compatible server
     base_url = "http://localhost:11434/v1"
     key_env = "OLLAMA_API_KEY"           # optional: the variable that holds its key
+
+    [web]
+    search = "searxng"                   # or brave, tavily, exa, ddgs, local, off
+    searxng_url = "http://localhost:8888"
+    allow_private = ["intranet.example", "10.1.0.0/16"]
+
+    [gateway]
+    max_body = 20971520
 """
 
 from __future__ import annotations
@@ -23,14 +38,81 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from parley import _constants as C
 from parley.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable: what it sets in the config file (`key`, dotted; empty
+    when it has no file equivalent), its default, and what it is for."""
+
+    name: str
+    key: str
+    default: str
+    doc: str
+    secret: bool = False
+
+
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("PARLEY_CONFIG", "", "config.toml in the user config directory", "the config file"),
+    EnvVar("PARLEY_KEYS", "", "keys.json in the user config directory", "the keys file"),
+    EnvVar("PARLEY_MODEL", "model", "the preset's outer model", "the outer model"),
+    EnvVar("PARLEY_JUDGE", "judge", "the outer model", "the judge (analyst)"),
+    EnvVar("PARLEY_PANEL", "panel", "the preset's panel", "the panel, comma-separated"),
+    EnvVar("PARLEY_PRESET", "preset", C.DEFAULT_PRESET, "the preset for the panel"),
+    EnvVar(
+        "PARLEY_UPSTREAM_TIMEOUT",
+        "upstream_timeout",
+        f"{C.UPSTREAM_TOTAL_TIMEOUT_S:g}",
+        "seconds an upstream model call may take",
+    ),
+    EnvVar("PARLEY_LOG_DB", "log_db", "logs.db in the user data directory", "the log"),
+    EnvVar(
+        "PARLEY_MODELS_DIR",
+        "local.models_dir",
+        "models/ in the user cache directory",
+        "where prepared local model files are kept",
+    ),
+    EnvVar("PARLEY_API_KEYS", "", "none (no check)", "gateway API keys, comma-separated", True),
+    EnvVar(
+        "PARLEY_MAX_BODY_BYTES",
+        "gateway.max_body",
+        str(C.GATEWAY_MAX_BODY_BYTES),
+        "largest request body the gateway reads",
+    ),
+    EnvVar("PARLEY_SEARCH", "web.search", "the first backend configured", "web_search backend"),
+    EnvVar("PARLEY_SEARCH_DIR", "web.search_dir", "none", "a folder searched offline (BM25)"),
+    EnvVar("PARLEY_WEB_FETCH", "web.fetch", "on", "`off` turns web_fetch off"),
+    EnvVar(
+        "PARLEY_ALLOW_PRIVATE_URLS",
+        "web.allow_private",
+        "none",
+        "private hosts, IPs or CIDRs web_fetch may reach, comma-separated",
+    ),
+    EnvVar("SEARXNG_URL", "web.searxng_url", "none", "a SearXNG instance (JSON format on)"),
+    EnvVar("BRAVE_API_KEY", "", "none", "Brave Search key", True),
+    EnvVar("BRAVE_BASE_URL", "web.brave_base_url", "Brave's API", "Brave Search API URL"),
+    EnvVar("TAVILY_API_KEY", "", "none", "Tavily key", True),
+    EnvVar("TAVILY_BASE_URL", "web.tavily_base_url", "Tavily's API", "Tavily API URL"),
+    EnvVar("EXA_API_KEY", "", "none", "Exa key", True),
+    EnvVar("EXA_BASE_URL", "web.exa_base_url", "Exa's API", "Exa API URL"),
+    EnvVar("OPENROUTER_API_KEY", "", "the keys file", "OpenRouter key", True),
+    EnvVar("OPENROUTER_BASE_URL", "", C.OPENROUTER_BASE_URL, "OpenRouter API URL"),
+    EnvVar("OPENAI_API_KEY", "", "the keys file", "OpenAI key", True),
+    EnvVar("OPENAI_BASE_URL", "", C.OPENAI_BASE_URL, "OpenAI API URL"),
+    EnvVar("PARLEY_DEBUG", "", "off", "show tracebacks of unexpected errors"),
+)
+_BY_KEY = {v.key: v.name for v in ENV_VARS if v.key}
+_LISTS = {"panel", "web.allow_private"}
+_SWITCHES = {"web.fetch"}
 
 
 class _Strict(BaseModel):
@@ -62,11 +144,38 @@ class LocalConfig(_Strict):
     models: dict[str, str] = Field(default_factory=dict)
     threads: int | None = None
     context: int | None = None
+    models_dir: str | None = None
+
+    def cache_dir(self) -> Path:
+        """Where prepared model files live (shared by every run)."""
+        if self.models_dir:
+            return Path(self.models_dir).expanduser()
+        return Path(platformdirs.user_cache_dir(C.APP_NAME)) / "models"
+
+
+class WebConfig(_Strict):
+    """The web tools: which search backend, where it is, and what web_fetch may reach."""
+
+    search: str | None = None
+    search_dir: str | None = None
+    fetch: bool = True
+    allow_private: list[str] = Field(default_factory=list)
+    searxng_url: str | None = None
+    brave_base_url: str | None = None
+    tavily_base_url: str | None = None
+    exa_base_url: str | None = None
+
+
+class GatewayConfig(_Strict):
+    """`parley serve`'s limits."""
+
+    max_body: int = Field(default=C.GATEWAY_MAX_BODY_BYTES, gt=0)
 
 
 class Settings(_Strict):
     """Everything configurable, merged by `load_settings`: which models to use (outer,
-    judge, panel or preset), named presets, extra providers, local models, and logging.
+    judge, panel or preset), named presets, extra providers, local models, the web tools,
+    the gateway, logging; and the environment it was loaded from, for credentials.
 
     The two rules for picking models a request leaves unnamed live here
     (`outer_model_for`, `judge_for`), so every surface picks the same ones.
@@ -79,9 +188,54 @@ class Settings(_Strict):
     presets: dict[str, Preset] = Field(default_factory=dict)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     local: LocalConfig = Field(default_factory=LocalConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    upstream_timeout: float = Field(default=C.UPSTREAM_TOTAL_TIMEOUT_S, gt=0)
     log: bool = True
     # The gateway serves other people's traffic: it logs only when told to.
     log_gateway: bool = False
+    log_db: str | None = None
+    # Credentials are read from here on demand; never dumped, never in a repr.
+    _env: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def var(self, name: str) -> str | None:
+        """The environment variable `name` as loaded, or None when unset or blank: for
+        credentials, and for variables a component names itself (a provider's `key_env`,
+        the built-in providers' URLs)."""
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment these settings were loaded from (a snapshot)."""
+        return self._env
+
+    def with_env(self, env: Mapping[str, str]) -> Settings:
+        """These settings reading credentials from `env` instead."""
+        copy = self.model_copy()
+        copy._env = dict(env)
+        return copy
+
+    @property
+    def api_keys(self) -> list[str]:
+        """The gateway's API keys (`PARLEY_API_KEYS`, comma-separated)."""
+        return [k.strip() for k in self._env.get("PARLEY_API_KEYS", "").split(",") if k.strip()]
+
+    @property
+    def debug(self) -> bool:
+        return debug_enabled(self._env)
+
+    def log_path(self) -> Path:
+        """The log file: `log_db`, else logs.db in the user data directory."""
+        return Path(self.log_db).expanduser() if self.log_db else data_dir() / "logs.db"
+
+    def keys_path(self) -> Path:
+        """The keys file (`parley keys`)."""
+        return keys_path(self._env)
+
+    def config_path(self) -> Path:
+        """The config file these settings read."""
+        return config_path(self._env)
 
     def preset_named(self, name: str) -> Preset:
         """The preset called `name`; ConfigError listing the known ones otherwise."""
@@ -143,12 +297,21 @@ BUILTIN_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-ENV_SETTINGS = {
-    "PARLEY_MODEL": "model",
-    "PARLEY_JUDGE": "judge",
-    "PARLEY_PANEL": "panel",
-    "PARLEY_PRESET": "preset",
-}
+
+def environment() -> dict[str, str]:
+    """A snapshot of the process environment: the one read of `os.environ`."""
+    return dict(os.environ)
+
+
+def export(values: Mapping[str, str]) -> None:
+    """Set environment variables for child processes that load settings on their own
+    (`parley serve --workers N` runs one uvicorn worker per process)."""
+    os.environ.update(values)
+
+
+def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """`PARLEY_DEBUG`: unexpected errors show their traceback."""
+    return bool((environment() if env is None else env).get("PARLEY_DEBUG"))
 
 
 def config_dir() -> Path:
@@ -163,14 +326,14 @@ def data_dir() -> Path:
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
     """The config file: `PARLEY_CONFIG`, else config.toml in `config_dir()`."""
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     override = env.get(C.CONFIG_ENV)
     return Path(override).expanduser() if override else config_dir() / "config.toml"
 
 
 def keys_path(env: Mapping[str, str] | None = None) -> Path:
     """The keys file: `PARLEY_KEYS`, else keys.json in `config_dir()`."""
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     override = env.get("PARLEY_KEYS")
     return Path(override).expanduser() if override else config_dir() / "keys.json"
 
@@ -187,40 +350,56 @@ def load_keys(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        child = tree.get(part)
+        if not isinstance(child, dict):
+            child = tree[part] = {}
+        tree = child
+    tree[last] = value
+
+
+def _from_env(key: str, raw: str) -> Any:
+    if key in _LISTS:
+        return [m.strip() for m in raw.split(",") if m.strip()]
+    if key in _SWITCHES:
+        return raw.strip().lower() not in ("0", "off", "false", "no")
+    return raw.strip()
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
     """Merge defaults, the config file, the environment and flags, in that order."""
-    env = os.environ if env is None else env
+    env = environment() if env is None else dict(env)
     merged: dict[str, Any] = {"presets": {k: dict(v) for k, v in BUILTIN_PRESETS.items()}}
     # Where each top-level key came from, so an error points at the layer to fix.
     origin: dict[str, str] = {}
     path = config_path(env)
-    file_data = _read_toml(path)
-    for key, value in file_data.items():
+    for key, value in _read_toml(path).items():
         if key == "presets" and isinstance(value, dict):
             merged["presets"].update(value)
         else:
             merged[key] = value
         origin[key] = str(path)
-    for var, key in ENV_SETTINGS.items():
-        if env.get(var):
-            raw = env[var]
-            merged[key] = (
-                [m.strip() for m in raw.split(",") if m.strip()] if key == "panel" else raw
-            )
-            origin[key] = f"environment variable {var}"
+    for key, var in _BY_KEY.items():
+        if env.get(var, "").strip():
+            _set(merged, key, _from_env(key, env[var]))
+            origin[key.split(".")[0]] = f"environment variable {var}"
     for key, value in (overrides or {}).items():
         if value is not None:
             merged[key] = value
             origin[key] = "the command line or caller"
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         where = origin.get(str(err["loc"][0]) if err["loc"] else "", str(path))
         raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
+    settings._env = env
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

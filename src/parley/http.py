@@ -7,36 +7,22 @@ Every component takes a session injected; tests pass one aimed at loopback fakes
 
 from __future__ import annotations
 
-import os
 import weakref
-from collections.abc import Mapping
 
 import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 from parley import _constants as C
-from parley.errors import ConfigError
 from parley.tools.web.connguard import GuardedResolver
 
 # Sessions whose model calls honour HTTPS_PROXY / NO_PROXY; see `env_proxy`.
 _PROXIED: weakref.WeakSet[aiohttp.ClientSession] = weakref.WeakSet()
 
 
-def upstream_timeout(env: Mapping[str, str] | None = None) -> aiohttp.ClientTimeout:
-    """Connect bound plus a whole-call bound (`PARLEY_UPSTREAM_TIMEOUT` seconds overrides)."""
-    total = C.UPSTREAM_TOTAL_TIMEOUT_S
-    raw = (os.environ if env is None else env).get(C.UPSTREAM_TIMEOUT_ENV)
-    if raw:
-        try:
-            total = float(raw)
-        except ValueError:
-            raise ConfigError(
-                f"{C.UPSTREAM_TIMEOUT_ENV}={raw!r} is not a number of seconds; set e.g. 120"
-            ) from None
-        if total <= 0:
-            raise ConfigError(f"{C.UPSTREAM_TIMEOUT_ENV} must be positive, got {raw!r}")
-    return aiohttp.ClientTimeout(total=total, connect=min(C.UPSTREAM_CONNECT_TIMEOUT_S, total))
+def upstream_timeout(total_s: float = C.UPSTREAM_TOTAL_TIMEOUT_S) -> aiohttp.ClientTimeout:
+    """A connect bound plus a whole-call bound (the `upstream_timeout` setting)."""
+    return aiohttp.ClientTimeout(total=total_s, connect=min(C.UPSTREAM_CONNECT_TIMEOUT_S, total_s))
 
 
 def new_session(*, limit: int = C.HTTP_POOL_LIMIT, trust_env: bool = True) -> aiohttp.ClientSession:

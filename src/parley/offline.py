@@ -8,9 +8,7 @@ pieces are filled, and one line on stderr says what happened and how to use real
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from parley.config import Settings, config_path
+from parley.config import Settings
 from parley.models.local.files import GEMMA, SMOLLM2, local_available
 from parley.providers import Router
 
@@ -19,23 +17,23 @@ JUDGE = f"local/{SMOLLM2}"
 PANEL = (f"local/{SMOLLM2}", f"local/{GEMMA}")
 
 
-def notice(env: Mapping[str, str] | None = None) -> str:
+def notice(settings: Settings) -> str:
     """The one line on stderr saying that demo models run, and how to use real ones."""
     return (
         f"parley: no API key found, so this runs small offline demo models "
         f"({', '.join(PANEL)}); expect rough answers. For real ones set OPENROUTER_API_KEY "
-        f"(or run `parley keys set openrouter`), or name models in {config_path(env)}."
+        f"(or run `parley keys set openrouter`), or name models in {settings.config_path()}."
     )
 
 
-def apply(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[Settings, str | None]:
+def apply(settings: Settings) -> tuple[Settings, str | None]:
     """Settings with the local defaults filled in when no remote provider is usable.
 
     Returns the settings and the notice to print on stderr, or the settings unchanged and
     None when a key is configured, the user named every model, or the `local` extra is
     not installed (then the missing-key error explains what to set).
     """
-    if Router(settings, None, env=env).has_remote_key():
+    if Router(settings, None).has_remote_key():
         return settings, None
     if not local_available():
         return settings, None
@@ -48,4 +46,4 @@ def apply(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[Set
         update["judge"] = JUDGE
     if not update:
         return settings, None
-    return settings.model_copy(update=update), notice(env)
+    return settings.model_copy(update=update), notice(settings)

@@ -11,7 +11,6 @@ Routing, first match wins:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from parley import _constants as C
 from parley.config import Settings, load_keys
 from parley.errors import MissingKeyError
 from parley.http import upstream_timeout
-from parley.models.base import ChatModel
+from parley.models.base import ChatModel, Forwarding
 from parley.models.http import ChatCompletionsModel
 from parley.models.local.files import local_available
 from parley.redact import Redactor, credential_forms, is_credential_header, url_credentials
@@ -38,9 +37,9 @@ class BuiltinProvider:
     default_url: str
     headers: tuple[tuple[str, str], ...] = ()
 
-    def base_url(self, env: Mapping[str, str]) -> str:
+    def base_url(self, settings: Settings) -> str:
         """The URL in force: the `url_env` variable, else the public API."""
-        return env.get(self.url_env) or self.default_url
+        return settings.var(self.url_env) or self.default_url
 
 
 OPENROUTER = BuiltinProvider(
@@ -76,17 +75,15 @@ class Router:
         settings: Settings,
         session: aiohttp.ClientSession | None,
         *,
-        env: Mapping[str, str] | None = None,
         models: Mapping[str, ChatModel] | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
-        self.env = dict(os.environ if env is None else env)
         self.models = dict(models or {})
         self._keys: dict[str, str] | None = None
         self._cache: dict[str, ChatModel] = {}
-        # Read from this router's env, so a caller (or a test) sets the bound by injection.
-        self._timeout = upstream_timeout(self.env)
+        self._forwarding: dict[str, Forwarding] = {}
+        self._timeout = upstream_timeout(settings.upstream_timeout)
         self._redactor: Redactor | None = None
 
     @property
@@ -100,14 +97,14 @@ class Router:
         """Every credential a call may carry: provider keys (environment and keys file),
         configured header values, and user-info in any provider's base URL."""
         if self._keys is None:
-            self._keys = load_keys(self.env)
+            self._keys = load_keys(self.settings.env)
         out: list[str] = list(self._keys.values())
         for p in BUILTIN:
-            out.append(self.env.get(p.key_env, ""))
-            out += url_credentials(p.base_url(self.env))
+            out.append(self.settings.var(p.key_env) or "")
+            out += url_credentials(p.base_url(self.settings))
         for prov in self.settings.providers.values():
             if prov.key_env:
-                out.append(self.env.get(prov.key_env, ""))
+                out.append(self.settings.var(prov.key_env) or "")
             out += url_credentials(prov.base_url)
             for name, value in prov.headers.items():
                 if is_credential_header(name, value):
@@ -116,15 +113,16 @@ class Router:
 
     def _key(self, provider: str, env_var: str | None) -> str | None:
         # The environment wins over the keys file, so a one-off `VAR=... parley` works.
-        if env_var and self.env.get(env_var):
-            return self.env[env_var]
+        key = self.settings.var(env_var) if env_var else None
+        if key:
+            return key
         if self._keys is None:
-            self._keys = load_keys(self.env)
+            self._keys = load_keys(self.settings.env)
         return self._keys.get(provider)
 
     def has_remote_key(self) -> bool:
         """Whether any remote provider is usable without further setup."""
-        if any(self._key(p.name, p.key_env) or self.env.get(p.url_env) for p in BUILTIN):
+        if any(self._key(p.name, p.key_env) or self.settings.var(p.url_env) for p in BUILTIN):
             return True
         return bool(self.settings.providers)
 
@@ -149,12 +147,18 @@ class Router:
             upstream, builtin, key = model_id, OPENROUTER, or_key
         return Route(
             builtin.name,
-            builtin.base_url(self.env),
+            builtin.base_url(self.settings),
             upstream,
             key,
             builtin.key_env,
             builtin.headers,
         )
+
+    def forwarding(self, model_id: str) -> Forwarding | None:
+        """The model for `model_id` if it can pass a client's request through as it came
+        (an HTTP upstream); None for in-process and injected models."""
+        self.resolve(model_id)
+        return self._forwarding.get(model_id)
 
     def resolve(self, model_id: str) -> ChatModel:
         """The ChatModel for `model_id`, built once and cached; MissingKeyError when a
@@ -179,7 +183,7 @@ class Router:
                 raise MissingKeyError(route.provider, route.key_env, hint, model_id)
             if self.session is None:
                 raise RuntimeError("Router needs an HTTP session to reach remote models")
-            model = ChatCompletionsModel(
+            model = self._forwarding[model_id] = ChatCompletionsModel(
                 self.session,
                 base_url=route.base_url,
                 upstream_model=route.upstream_model,

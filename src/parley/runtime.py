@@ -1,39 +1,79 @@
-"""Everything a run needs, injected once: the model router, web backends and settings."""
+"""What a run needs, built once by one function, `build()`, for the library, the CLI and
+the gateway alike.
+
+    setup = Setup(settings=load_settings(), models={"vendor/x": FunctionModel(fn)})
+    runtime = build(setup, session)
+
+`Setup` is what a caller may choose: the settings, and whatever it injects in place of
+what the settings would pick (models by id, a search backend, a fetcher, a clock). The
+`Runtime` holds the result: the model router, the web backends, the server-tool registry,
+and, on a request's own copy, that request's web quota.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import aiohttp
 
 from parley import _constants as C
 from parley.config import Settings, load_settings
-from parley.errors import InvalidParameter
 from parley.models.base import ChatModel
 from parley.providers import Router
 from parley.redact import Redactor
+from parley.tools import builtins
 from parley.tools.base import ServerTool, ServerToolSpec
-from parley.tools.clock import DatetimeTool
-from parley.tools.web import Fetcher, SearchBackend, WebFetchTool, WebQuota, WebSearchTool
+from parley.tools.registry import REGISTRY, Registry, RequestFacts
 from parley.tools.web.fetcher import default_fetcher
+from parley.tools.web.protocols import Fetcher, SearchBackend
+from parley.tools.web.quota import WebQuota
 from parley.tools.web.search.select import default_search
+
+
+class Unset(enum.Enum):
+    """Not set by the caller (None means "none at all" for search and fetch)."""
+
+    UNSET = 0
+
+
+UNSET = Unset.UNSET
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a runtime is built from. Anything left unset comes from the settings:
+    `search` and `fetcher` as configured (pass None for none at all), models routed by id.
+
+    Args:
+        settings: default `load_settings()` (the config file and the environment).
+        models: ChatModel objects by id, used before any routing (fakes, custom models).
+        search: the web search backend.
+        fetcher: the page fetcher behind web_fetch.
+        now: the clock the datetime tool reads.
+    """
+
+    settings: Settings | None = None
+    models: Mapping[str, ChatModel] | None = None
+    search: SearchBackend | Unset | None = UNSET
+    fetcher: Fetcher | Unset | None = UNSET
+    now: Callable[[], datetime] | None = None
 
 
 @dataclass
 class Runtime:
     """Everything a run needs, injected once: the router (model id -> ChatModel), the web
-    backends, the clock the datetime tool reads, and a request's web quota. See `create()`."""
+    backends, the clock the datetime tool reads, the server tools, and a request's web
+    quota (on the copy `for_request()` makes; None on the shared runtime)."""
 
     router: Router
     search: SearchBackend | None = None
     fetcher: Fetcher | None = None
     now: Callable[[], datetime] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    # Set on the per-request copy that `for_request()` makes; None on the shared runtime.
+    tools: Registry = field(default_factory=lambda: REGISTRY)
     quota: WebQuota | None = None
 
     def for_request(self) -> Runtime:
@@ -44,97 +84,47 @@ class Runtime:
         return dataclasses.replace(self, quota=WebQuota())
 
     @property
-    def redactor(self) -> Redactor:
-        """Masks every credential the router holds, wherever upstream text is quoted."""
-        return self.router.redactor
-
-    @property
     def settings(self) -> Settings:
         """The settings the router was built with."""
         return self.router.settings
 
-    @classmethod
-    def create(
-        cls,
-        *,
-        session: aiohttp.ClientSession | None = None,
-        settings: Settings | None = None,
-        env: Mapping[str, str] | None = None,
-        models: Mapping[str, ChatModel] | None = None,
-        search: SearchBackend | None = None,
-        fetcher: Fetcher | None = None,
-    ) -> Runtime:
-        """Wire a runtime; web backends not injected come from the environment.
-
-        Search: `parley.tools.web.search.select.default_search` (first service with
-        credentials, else a local folder, else none). Fetch: the SSRF-guarded `WebFetcher`
-        when the `web` extra is installed, unless `PARLEY_WEB_FETCH=off`.
-        """
-        settings = settings or load_settings(env)
-        if search is None:
-            search = default_search(env, session)
-        if fetcher is None:
-            fetcher = default_fetcher(env)
-        return cls(Router(settings, session, env=env, models=models), search, fetcher)
+    @property
+    def redactor(self) -> Redactor:
+        """Masks every credential the router holds, wherever upstream text is quoted."""
+        return self.router.redactor
 
     def server_tools(
-        self, specs: Sequence[ServerToolSpec] | None, *, field_name: str = "tools"
+        self,
+        specs: Sequence[ServerToolSpec] | None,
+        *,
+        field_name: str = "tools",
+        request: RequestFacts | None = None,
+        inner: bool = False,
     ) -> list[ServerTool]:
-        """Build fresh tool instances (their per-request counters start at zero).
+        """Fresh tool instances (their per-request counters start at zero).
 
         `None` means the inner default (web_search + web_fetch, where a backend exists);
-        `[]` means none. A web tool asked for by name with no backend configured is an error
-        that says how to configure one, not a silent omission.
+        `[]` means none. A tool asked for by name that cannot run here is an error that
+        says how to make it available, not a silent omission.
         """
-        explicit = specs is not None
-        wanted = (
-            list(specs)
-            if specs is not None
-            else [ServerToolSpec(type=n) for n in C.INNER_DEFAULT_TOOLS]
-        )
-        tools: list[ServerTool] = []
-        for i, spec in enumerate(wanted):
-            name = spec.name
-            if name == C.WEB_SEARCH_TOOL:
-                if self.search is None:
-                    if explicit:
-                        raise InvalidParameter(
-                            f"{field_name}[{i}]",
-                            "web_search has no backend here; configure one (SEARXNG_URL, "
-                            "BRAVE_API_KEY, TAVILY_API_KEY, EXA_API_KEY, PARLEY_SEARCH_DIR "
-                            "for a local folder, or PARLEY_SEARCH=ddgs) or drop the tool",
-                        )
-                    continue
-                tools.append(
-                    WebSearchTool(
-                        self.search,
-                        spec.parameters,
-                        field=f"{field_name}[{i}].parameters",
-                        quota=self.quota,
-                    )
-                )
-            elif name == C.WEB_FETCH_TOOL:
-                if self.fetcher is None:
-                    if explicit:
-                        raise InvalidParameter(
-                            f"{field_name}[{i}]",
-                            "web_fetch is not available here: install parley-llm[web] "
-                            "(and leave PARLEY_WEB_FETCH unset), or drop the tool",
-                        )
-                    continue
-                tools.append(
-                    WebFetchTool(
-                        self.fetcher,
-                        spec.parameters,
-                        field=f"{field_name}[{i}].parameters",
-                        quota=self.quota,
-                    )
-                )
-            elif name == C.DATETIME_TOOL:
-                tz = str(spec.parameters.get("timezone") or "UTC")
-                tools.append(DatetimeTool(tz, self.now))
-            else:
-                raise InvalidParameter(
-                    f"{field_name}[{i}].type", f"unknown server tool {spec.type!r}"
-                )
-        return tools
+        if specs is None:
+            specs = [ServerToolSpec(type=n) for n in C.INNER_DEFAULT_TOOLS]
+            return self.tools.build(
+                specs, self, field_name=field_name, request=request, inner=True, by_default=True
+            )
+        return self.tools.build(specs, self, field_name=field_name, request=request, inner=inner)
+
+
+def build(setup: Setup | None = None, session: aiohttp.ClientSession | None = None) -> Runtime:
+    """The one way a runtime is made: web backends not injected come from the settings.
+
+    Search: `parley.tools.web.search.select.default_search` (first service with
+    credentials, else a local folder, else none). Fetch: the SSRF-guarded `WebFetcher`
+    when the `web` extra is installed, unless `web.fetch` is off.
+    """
+    setup = setup or Setup()
+    settings = setup.settings or load_settings()
+    search = default_search(settings, session) if setup.search is UNSET else setup.search
+    fetcher = default_fetcher(settings) if setup.fetcher is UNSET else setup.fetcher
+    assert builtins.BUILTIN  # the built-in tools are registered by importing it
+    return Runtime(Router(settings, session, models=setup.models), search, fetcher, setup.now)

@@ -5,7 +5,8 @@
 Every import counts, wherever it is written (module level, inside a function, under
 `TYPE_CHECKING`): a lazy import is still a dependency, and hiding a cycle in a function
 only moves the failure to run time. `from parley.x import y` is an edge to `parley.x.y`
-when that is a module, else to `parley.x`.
+when that is a module, else to `parley.x`; importing `parley.x.y` also runs the package
+`parley.x`, so that is an edge too.
 """
 
 from __future__ import annotations
@@ -72,11 +73,29 @@ def _nearest(name: str, known: set[str]) -> str:
     return name
 
 
+def _with_packages(dep: str, importer: str, known: set[str]) -> set[str]:
+    """`dep` and the packages above it that importing it runs (their `__init__`), but not
+    the root package (the public facade every import passes through) nor the importer's
+    own packages (already running when it runs)."""
+    out = {dep}
+    parts = dep.split(".")
+    for i in range(2, len(parts)):
+        pkg = ".".join(parts[:i])
+        if pkg in known and not importer.startswith(pkg + "."):
+            out.add(pkg)
+    return out
+
+
 def graph() -> dict[str, set[str]]:
     mods = modules()
     known = set(mods)
     return {
-        name: {dep for dep in imports_of(name, path, known) if dep != name}
+        name: {
+            d
+            for dep in imports_of(name, path, known)
+            for d in _with_packages(dep, name, known)
+            if d != name
+        }
         for name, path in mods.items()
     }
 

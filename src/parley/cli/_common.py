@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from parley.config import Settings, load_settings
+from parley.config import Settings, debug_enabled, load_settings
 from parley.errors import InvalidParameter, ParleyError
 from parley.providers import Router
 from parley.store import LogStore
@@ -50,7 +49,8 @@ def store_for(settings: Settings, *, no_log: bool = False) -> LogStore | None:
 
 def log_store(settings: Settings | None = None) -> LogStore:
     """The log, masking every credential the configuration holds as it writes and reads."""
-    return LogStore(redactor=Router(settings or load_cli_settings(), None).redactor)
+    settings = settings or load_cli_settings()
+    return LogStore(settings.log_path(), redactor=Router(settings, None).redactor)
 
 
 def print_json(value: Any) -> None:
@@ -81,7 +81,7 @@ class Group(click.Group):
         except ParleyError as exc:
             raise click.ClickException(str(exc)) from None
         except Exception as exc:
-            if os.environ.get(DEBUG_ENV):
+            if debug_enabled():
                 raise
             raise click.ClickException(
                 f"unexpected error: {type(exc).__name__}: {exc} "

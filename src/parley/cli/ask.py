@@ -22,9 +22,9 @@ from parley.cli.ask_output import Output, render_json
 from parley.cli.show import usage_line
 from parley.client import Parley
 from parley.config import Settings
-from parley.engine import ChatOutcome
-from parley.fusion import events as ev
+from parley.engine import Event, Outcome
 from parley.store import entry_from_outcome
+from parley.tools.events import TextDelta
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells report for a Ctrl-C
 
@@ -88,9 +88,8 @@ async def _run(
     panel: list[str] | None,
     judge: str | None,
     params: dict[str, Any],
-    on_text: Callable[[str], None] | None,
-    on_event: Callable[[ev.Event], None],
-) -> ChatOutcome:
+    on_event: Callable[[Event], None],
+) -> Outcome:
     async with Parley(settings=settings) as p:
         return await p.ask(
             x.question,
@@ -100,8 +99,7 @@ async def _run(
             system=x.system,
             params=params,
             history=x.conversation.history,
-            on_text=on_text,
-            on_event=on_event,
+            on_event=on_event,  # the live view counts each panelist's tokens too
         )
 
 
@@ -193,13 +191,11 @@ def ask(
             quiet=quiet,
         )
 
-        def on_event(event: ev.Event) -> None:
+        def on_event(event: Event) -> None:
+            if isinstance(event, TextDelta):
+                x.text.append(event.text)
             x.recorder(event)
             out.event(event)
-
-        def on_text(piece: str) -> None:
-            x.text.append(piece)
-            out.text(piece)
 
         try:
             outcome = asyncio.run(
@@ -209,7 +205,6 @@ def ask(
                     panel=panel_ids,
                     judge=judge,
                     params=params,
-                    on_text=on_text if out.stream else None,
                     on_event=on_event,
                 )
             )

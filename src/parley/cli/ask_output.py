@@ -11,9 +11,10 @@ import click
 from parley.cli._common import err_console, out_console, stderr_is_terminal
 from parley.cli.show import print_deliberation
 from parley.cli.view import LiveView, PlainProgress
-from parley.engine import ChatOutcome
+from parley.engine import Event, Outcome
 from parley.fusion import events as ev
 from parley.store import answer_of, from_result
+from parley.tools.events import TextDelta
 
 
 class Output:
@@ -31,8 +32,13 @@ class Output:
             else:
                 self.progress = PlainProgress(sys.stderr, outer)
 
-    def event(self, event: ev.Event) -> None:
-        """Progress for one event; with `--show-panel`, the deliberation once it completes."""
+    def event(self, event: Event) -> None:
+        """Progress for one event, the answer's text as it streams; with `--show-panel`,
+        the deliberation once it completes."""
+        if isinstance(event, TextDelta):
+            if self.stream:
+                self.text(event.text)
+            return
         if self.progress is not None:
             self.progress(event)
         if self.show_panel and isinstance(event, ev.FusionCompleted):
@@ -66,15 +72,15 @@ class Output:
             self.progress.stop(interrupted=interrupted)
 
 
-def render_json(outcome: ChatOutcome, entry_id: str | None, conversation_id: str) -> dict[str, Any]:
+def render_json(outcome: Outcome, entry_id: str | None, conversation_id: str) -> dict[str, Any]:
     """`--json`: the answer, the fusion result (the first, as the wire shows it), the usage."""
     fusion = [d.result.to_wire() for d in outcome.deliberations if d.result is not None]
     return {
         "id": entry_id,
         "conversation_id": conversation_id,
         "answer": answer_of(outcome),
-        "model": outcome.response["model"],
+        "model": outcome.model,
         "fusion": fusion[0] if fusion else None,
-        "usage": outcome.response["usage"],
+        "usage": outcome.usage.to_wire(),
         "seconds": round(outcome.seconds, 3),
     }

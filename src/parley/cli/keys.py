@@ -95,11 +95,13 @@ def list_keys(as_json: bool) -> None:
       parley keys list
     """
     with cli_errors():
-        saved = load_keys()
+        settings = load_cli_settings()
+        saved = load_keys(settings.env)
     rows = [{"name": n, "key": mask(v), "source": "keys file"} for n, v in sorted(saved.items())]
     for name, var in KEY_ENVS.items():
-        if os.environ.get(var):
-            rows.append({"name": name, "key": mask(os.environ[var]), "source": f"${var}"})
+        value = settings.var(var)
+        if value:
+            rows.append({"name": name, "key": mask(value), "source": f"${var}"})
     if as_json:
         print_json(rows)
     elif not rows:

@@ -6,9 +6,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from parley.cli._common import cli_errors, log_store, out_console, print_json
+from parley.cli._common import cli_errors, load_cli_settings, log_store, out_console, print_json
 from parley.cli.show import print_entry
-from parley.store import Entry, log_path
+from parley.store import Entry
 
 
 def _summary(e: Entry) -> dict[str, object]:
@@ -115,4 +115,4 @@ def path() -> None:
     Example:
       parley logs path
     """
-    click.echo(str(log_path()))
+    click.echo(str(load_cli_settings().log_path()))

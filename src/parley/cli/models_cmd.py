@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import click
@@ -12,7 +11,7 @@ from rich.table import Table
 
 from parley.cli._common import cli_errors, load_cli_settings, out_console, print_json
 from parley.config import Settings, load_keys
-from parley.engine import ALIASES
+from parley.fusion.ways_in import ALIASES
 from parley.http import new_session
 from parley.models.local.files import local_model_ids
 from parley.providers import BUILTIN
@@ -22,15 +21,14 @@ LIST_TIMEOUT_S = 10.0
 
 def configured_providers(settings: Settings) -> list[dict[str, Any]]:
     """Providers that are usable as things stand: a key, a base URL, or a config entry."""
-    saved = load_keys()
-    env = os.environ
+    saved = load_keys(settings.env)
     out: list[dict[str, Any]] = []
     for b in BUILTIN:
-        key = env.get(b.key_env) or saved.get(b.name)
-        if key or env.get(b.url_env):
-            out.append({"name": b.name, "base_url": b.base_url(env), "key": key})
+        key = settings.var(b.key_env) or saved.get(b.name)
+        if key or settings.var(b.url_env):
+            out.append({"name": b.name, "base_url": b.base_url(settings), "key": key})
     for name, prov in settings.providers.items():
-        key = (env.get(prov.key_env) if prov.key_env else None) or saved.get(name)
+        key = (settings.var(prov.key_env) if prov.key_env else None) or saved.get(name)
         out.append({"name": name, "base_url": prov.base_url, "key": key, "prefix": prov.prefix})
     return out
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from parley import _constants as C
-from parley.config import load_settings
+from parley.config import export, load_settings
 from parley.errors import ConfigError
 
 
@@ -53,19 +51,18 @@ def serve(
     """
     import uvicorn
 
-    from parley.gateway.app import MAX_BODY_ENV
-    from parley.gateway.auth import check_bind, load_api_keys
+    from parley.gateway.auth import check_bind
 
-    keys = load_api_keys()
+    try:
+        settings = load_settings()  # a broken config file fails here, not on a request
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    keys = settings.api_keys
     refusal = check_bind(host, bool(keys), insecure)
     if refusal:
         raise click.UsageError(refusal)
-    try:
-        load_settings()  # a broken config file should fail here, not on the first request
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
     if max_body:
-        os.environ[MAX_BODY_ENV] = str(max_body)  # workers are separate processes
+        export({"PARLEY_MAX_BODY_BYTES": str(max_body)})  # workers are separate processes
     guard = f"{len(keys)} API key(s)" if keys else "no API keys"
     click.echo(f"parley: gateway on http://{host}:{port}/v1 ({guard})", err=True)
     uvicorn.run(

@@ -1,6 +1,6 @@
 """How a deliberation looks while it runs: a live panel on a terminal, plain lines elsewhere.
 
-Both read the same progress events (`parley.fusion.events`) and keep one line of state per
+Both read the run's events (`parley.engine.events`) and keep one line of state per
 panel member: waiting, searching, fetching, writing (with a token count), done in N s, or
 failed with the reason; then the judge, then the answer.
 """
@@ -73,7 +73,7 @@ class ProgressState:
             if line is not None and line.state in _ACTIVE | {"pending"}:
                 line.state, line.detail = "stopped", "stopped"
 
-    def apply(self, event: ev.Event) -> Line | None:
+    def apply(self, event: object) -> Line | None:
         """Update from one event; returns the line that changed, if any."""
         if isinstance(event, ev.PanelAdded):
             if self.judge is not None and self.judge.state != "comparing":
@@ -82,8 +82,8 @@ class ProgressState:
                 self.panel.append(Line(""))
             self.panel[event.index] = Line(event.model)
             return self.panel[event.index]
-        if isinstance(event, ev.PanelToolCall):
-            line = self.judge if event.index < 0 else self._member(event.index)
+        if isinstance(event, ev.PanelToolCall | ev.JudgeToolCall):
+            line = self.judge if isinstance(event, ev.JudgeToolCall) else self._member(event.index)
             if line is not None:
                 _tool_line(line, event.tool, event.arguments)
             return line
@@ -184,7 +184,7 @@ class LiveView:
         )
         return grid
 
-    def __call__(self, event: ev.Event) -> None:
+    def __call__(self, event: object) -> None:
         if self.state.apply(event) is None:
             return
         if self._live is None:
@@ -218,7 +218,7 @@ class PlainProgress:
         self.stream = stream
         self.state = ProgressState(outer_model)
 
-    def __call__(self, event: ev.Event) -> None:
+    def __call__(self, event: object) -> None:
         line = self.state.apply(event)
         if line is None:
             return

@@ -1,26 +1,23 @@
-"""One Chat Completions request end to end: resolve alias, plugin and tools, run the outer
-model's tool loop (fusion included), and build the response with usage summed over every call.
-
-The gateway and the CLI both call `plan()` then `run()`; only how they render differs.
-`stream()` is `run()` as an async iterator (text deltas, tool starts, fusion events, then
-the outcome), for the gateway's SSE; `passthrough_body()` is what goes upstream when a plan
-involves no server tool at all.
+"""One request end to end, whichever face it came from: `plan()` resolves the model, the
+plugins and the server tools and checks them; `run()` runs the outer model's tool loop
+(fusion included) to an `Outcome`; `stream()` is the same run as an iterator of events
+(`parley.engine.events`), the outcome last.
 """
 
-from parley.engine.passthrough import passthrough_body
-from parley.engine.plan import ALIASES, Plan, is_server_tool, plan
-from parley.engine.run import IDLE, ChatOutcome, Idle, StreamItem, ToolStarted, run, stream
+from parley.engine.events import IDLE, Completed, Event, Idle
+from parley.engine.outcome import Outcome
+from parley.engine.plan import Plan, plan
+from parley.engine.request import Request
+from parley.engine.run import run, stream
 
 __all__ = [
-    "ALIASES",
     "IDLE",
-    "ChatOutcome",
+    "Completed",
+    "Event",
     "Idle",
+    "Outcome",
     "Plan",
-    "StreamItem",
-    "ToolStarted",
-    "is_server_tool",
-    "passthrough_body",
+    "Request",
     "plan",
     "run",
     "stream",

@@ -1,174 +1,121 @@
-"""Planning a Chat Completions request: resolve the alias, the `fusion` plugin and the
-tools, and check everything that can be checked before any upstream call."""
+"""Planning a request: resolve the model (an alias?), the plugins and the server tools, and
+check everything that can be checked before any upstream call.
+
+Server tools are looked up in the registry; how each behaves in a turn (may it run in a
+panel, once per turn, forced by "required") is what its kind declares, so nothing here
+names a tool. Fusion's other ways in (the alias and the plugin) are resolved by
+`parley.fusion.ways_in`, and what they imply merges under an explicit fusion tool's
+parameters.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from parley import _constants as C
+from parley.engine.request import Request
 from parley.errors import InvalidParameter
-from parley.fusion.params import FusionParams
-from parley.fusion.run import check_params
+from parley.fusion import ways_in
+from parley.fusion.tool import KIND as FUSION
+from parley.models.base import last_user_text
 from parley.runtime import Runtime
 from parley.tools.base import ServerToolSpec
 from parley.tools.loop import StopWhen
+from parley.tools.registry import RequestFacts, ServerToolKind, is_server_tool_type
 from parley.validation import parse_or_raise
-from parley.wire.chat import ChatRequest
-
-ALIASES = {
-    C.FUSION_ALIAS: None,
-    C.PARLEY_FUSION_ALIAS: None,
-    C.FUSION_FLASH_ALIAS: C.FLASH_PRESET,
-    C.PARLEY_FUSION_FLASH_ALIAS: C.FLASH_PRESET,
-}
-# Fields that steer Parley itself and must not reach the upstream.
-OWN_FIELDS = {
-    "model",
-    "messages",
-    "stream",
-    "stream_options",
-    "tools",
-    "tool_choice",
-    "plugins",
-    "max_tool_calls",
-    "stop_server_tools_when",
-}
-PLUGIN_FIELDS = {
-    "id",
-    "enabled",
-    "preset",
-    "analysis_models",
-    "models",
-    "model",
-    "max_tool_calls",
-    "tools",
-    "max_completion_tokens",
-    "reasoning",
-    "temperature",
-    "cache_control",
-}
 
 
-def is_server_tool(tool: dict[str, Any]) -> bool:
-    t = str(tool.get("type", ""))
-    return any(t.startswith(p) for p in C.TOOL_PREFIXES)
+@dataclass
+class ServerToolUse:
+    """A server tool the request offers: its kind, its spec, where it sits in the request,
+    and where its parameters do (a plugin's are its own fields)."""
+
+    kind: ServerToolKind
+    spec: ServerToolSpec
+    where: str
+    parameters_at: str
 
 
 @dataclass
 class Plan:
     """What a request asks for, resolved and validated before any upstream call."""
 
-    request: ChatRequest
+    request: Request
     outer_model: str
-    fusion: FusionParams | None
-    server_specs: list[ServerToolSpec]
+    server_tools: list[ServerToolUse]
     client_tools: list[dict[str, Any]]
     first_tool_choice: str | dict[str, Any] | None
     tool_choice: str | dict[str, Any] | None
     max_steps: int
     stop_when: StopWhen | None
     depth: int
+    # The outer model's request fields: the client's own (sampling, unknown ones) and
+    # the conversation.
     body: dict[str, Any]
+    # One id for everything this run produces (responses, chunks, events, the log).
+    id: str = field(default_factory=lambda: f"gen-parley-{uuid.uuid4().hex[:24]}")
 
     @property
     def passthrough(self) -> bool:
         """No server tool involved: the request can go upstream untouched."""
-        return self.fusion is None and not self.server_specs
+        return not self.server_tools
+
+    def facts(self, emit: Any = None, *, stream_panel: bool = False) -> RequestFacts:
+        """What the request's tools are told about it."""
+        return RequestFacts(
+            outer_model=self.outer_model,
+            depth=self.depth,
+            emit=emit,
+            stream_panel=stream_panel,
+            last_user_text=last_user_text(self.request.messages),
+        )
+
+    def uses(self, name: str) -> bool:
+        return any(t.kind.name == name for t in self.server_tools)
 
 
-def _preset_params(runtime: Runtime, name: str, where: str) -> dict[str, Any]:
-    presets = runtime.settings.presets
-    if name not in presets:
-        raise InvalidParameter(where, f"unknown preset {name!r}; known: {', '.join(presets)}")
-    p = presets[name]
-    out: dict[str, Any] = {"analysis_models": list(p.analysis_models)}
-    if p.model:
-        out["model"] = p.model
-    return out
-
-
-def plan(raw: dict[str, Any], runtime: Runtime, *, depth: int = 0) -> Plan:
-    """Validate a request and decide how to run it; raises InvalidParameter naming the field."""
-    req = parse_or_raise(ChatRequest, raw, "")
+def plan(request: Request, runtime: Runtime, *, depth: int = 0) -> Plan:
+    """Validate a request and decide how to run it; InvalidParameter names the field."""
     settings = runtime.settings
-    model = req.model or settings.model
+    model = request.model or settings.model
     if not model:
         raise InvalidParameter("model", "required; name a model or set `model` in the config")
-    fusion_raw: dict[str, Any] | None = None
-    fusion_where = "model"
-    # `enabled: false` turns fusion off for this request (contract section 1), whichever
-    # way it was asked for: the alias, another plugin entry or the fusion tool itself.
-    disabled = False
-    via_alias = model in ALIASES
-    if via_alias:
-        preset_name = ALIASES[model] or settings.preset
-        fusion_raw = _preset_params(runtime, preset_name, "model")
-        model = settings.outer_model_for(preset_name)
-    for i, plugin in enumerate(req.plugins or []):
-        if not isinstance(plugin, dict) or plugin.get("id") != C.FUSION_TOOL:
-            continue
-        where = f"plugins[{i}]"
-        unknown = set(plugin) - PLUGIN_FIELDS
-        if unknown:
-            raise InvalidParameter(f"{where}.{sorted(unknown)[0]}", "unknown fusion plugin field")
-        if plugin.get("enabled", True) is False:
-            disabled = True
-            continue
-        merged = dict(fusion_raw or {})
-        if plugin.get("preset"):
-            merged.update(_preset_params(runtime, str(plugin["preset"]), f"{where}.preset"))
-        merged.update(
-            {
-                k: v
-                for k, v in plugin.items()
-                if k not in ("id", "enabled", "preset") and v is not None
-            }
-        )
-        fusion_raw, fusion_where = merged, where
-        if via_alias:
-            # With the alias the plugin chooses the outer model too: its `model` does the
-            # analysis and the final synthesis (OpenRouter's FusionPlugin.model), else its
-            # preset's outer model.
-            if plugin.get("model"):
-                model = str(plugin["model"])
-            elif plugin.get("preset"):
-                model = settings.outer_model_for(str(plugin["preset"]))
-    server_specs: list[ServerToolSpec] = []
+    implied = ways_in.resolve(model, request.plugins, settings)
+    uses: list[ServerToolUse] = []
     client_tools: list[dict[str, Any]] = []
-    for i, tool in enumerate(req.tools or []):
+    for i, tool in enumerate(request.tools):
         if not isinstance(tool, dict):
             raise InvalidParameter(f"tools[{i}]", "must be an object")
-        if not is_server_tool(tool):
+        if not is_server_tool_type(str(tool.get("type", ""))):
             client_tools.append(tool)
             continue
         spec = parse_or_raise(ServerToolSpec, tool, f"tools[{i}]")
-        if spec.name == C.FUSION_TOOL:
-            fusion_raw = {**(fusion_raw or {}), **spec.parameters}
-            fusion_where = f"tools[{i}].parameters"
-        else:
-            server_specs.append(spec)
-            _check_server_tool(runtime, spec, f"tools[{i}]")
-    if disabled or depth >= 1:
-        fusion_raw = None  # depth: one level of deliberation, whatever the client sends
-    fusion: FusionParams | None = None
-    if fusion_raw is not None:
-        fusion = FusionParams.parse(fusion_raw, fusion_where)
-        # Once per request, here, so that it is a 400 before anything streams.
-        check_params(runtime, fusion, fusion_where)
-    from_user = req.messages[-1].get("role") == "user"
-    first_choice, choice = _tool_choice(req.tool_choice, fusion is not None, from_user)
-    body = {k: v for k, v in raw.items() if k not in OWN_FIELDS}
-    body["messages"] = req.messages
-    stop = StopWhen(req.stop_server_tools_when) if req.stop_server_tools_when else None
-    max_steps = req.max_tool_calls or C.OUTER_MAX_TOOL_CALLS_DEFAULT
-    if stop and not req.max_tool_calls:
+        kind = runtime.tools.kind(spec, f"tools[{i}]")
+        uses.append(ServerToolUse(kind, spec, f"tools[{i}]", f"tools[{i}].parameters"))
+    uses = _with_implied(uses, implied)
+    if depth >= 1:
+        # One level of deliberation, whatever the client sends: a tool that may not run
+        # inside a panel is not offered to a request that comes from one.
+        uses = [u for u in uses if u.kind.inner]
+    facts = RequestFacts(outer_model=implied.outer_model, depth=depth)
+    for u in uses:
+        _check(runtime, u, facts)
+    from_user = request.messages[-1].get("role") == "user"
+    first_choice, choice = _tool_choice(
+        request.tool_choice, uses, _function_names(client_tools), runtime, from_user
+    )
+    body = dict(request.body)
+    body["messages"] = request.messages
+    stop = StopWhen(request.stop_server_tools_when) if request.stop_server_tools_when else None
+    max_steps = request.max_tool_calls or C.OUTER_MAX_TOOL_CALLS_DEFAULT
+    if stop and not request.max_tool_calls:
         max_steps = C.OUTER_MAX_TOOL_CALLS_MAX  # the conditions take over, as OpenRouter's do
     return Plan(
-        req,
-        model,
-        fusion,
-        server_specs,
+        request,
+        implied.outer_model,
+        uses,
         client_tools,
         first_choice,
         choice,
@@ -179,50 +126,80 @@ def plan(raw: dict[str, Any], runtime: Runtime, *, depth: int = 0) -> Plan:
     )
 
 
-def _check_server_tool(runtime: Runtime, spec: ServerToolSpec, where: str) -> None:
-    """Build the tool once so that a bad one is a 400 naming `where`, before any call."""
-    try:
-        runtime.server_tools([spec], field_name="tools")
-    except InvalidParameter as exc:
-        # The runtime numbers the one-element list it was given; renumber to the request's.
-        field = where + exc.field.removeprefix("tools[0]")
-        raise InvalidParameter(field, str(exc).removeprefix(f"{exc.field}: ")) from None
+def _with_implied(uses: list[ServerToolUse], implied: ways_in.Implied) -> list[ServerToolUse]:
+    """The request's server tools with what the alias and plugins imply: fusion's
+    parameters under an explicit fusion tool's, or fusion added; or fusion withheld."""
+    if implied.withheld:
+        return [u for u in uses if u.kind is not FUSION]
+    if implied.parameters is None:
+        return uses
+    explicit = next((u for u in uses if u.kind is FUSION), None)
+    if explicit is None:
+        spec = ServerToolSpec(type=C.FUSION_TOOL, parameters=implied.parameters)
+        return [*uses, ServerToolUse(FUSION, spec, implied.where, implied.where)]
+    merged = {**implied.parameters, **explicit.spec.parameters}
+    explicit.spec = ServerToolSpec(type=explicit.spec.type, parameters=merged)
+    return uses
+
+
+def _check(runtime: Runtime, use: ServerToolUse, facts: RequestFacts) -> None:
+    """Build the tool once, so that a bad one is a 400 naming its field before anything
+    streams (the run builds fresh ones: their counters are per request)."""
+    runtime.tools.build_one(
+        use.spec, runtime, where=use.where, parameters_at=use.parameters_at, request=facts
+    )
+
+
+def _force(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name}}
+
+
+def _function_names(client_tools: list[dict[str, Any]]) -> set[str]:
+    names = set()
+    for t in client_tools:
+        fn = t.get("function")
+        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+            names.add(fn["name"])
+    return names
 
 
 def _tool_choice(
-    choice: str | dict[str, Any] | None, has_fusion: bool, from_user: bool
+    choice: str | dict[str, Any] | None,
+    uses: list[ServerToolUse],
+    client_names: set[str],
+    runtime: Runtime,
+    from_user: bool,
 ) -> tuple[str | dict[str, Any] | None, str | dict[str, Any] | None]:
     """(choice for the first turn, choice for later turns).
 
-    Forcing applies to the first turn only: forcing every turn would call fusion again and
-    again, a known bug in the field.
+    Forcing applies to the first turn only: forcing every turn would call the tool again
+    and again, a known bug in the field.
     """
-
-    def force(name: str) -> dict[str, Any]:
-        return {"type": "function", "function": {"name": name}}
-
-    if isinstance(choice, dict) and any(
-        str(choice.get("type", "")).startswith(p) for p in C.TOOL_PREFIXES
-    ):
+    offered = {u.kind.name for u in uses}
+    if isinstance(choice, dict) and is_server_tool_type(str(choice.get("type", ""))):
         name = str(choice["type"]).split(":", 1)[1]
-        if name == C.FUSION_TOOL and not has_fusion:
-            return None, None  # fusion was withheld (depth, enabled: false): do not force it
-        return force(name), "auto"
+        if name not in offered:
+            return None, None  # withheld (depth, `enabled: false`): do not force it
+        return _force(name), "auto"
     if choice == "required":
-        if not has_fusion:
+        forced = next((u.kind.name for u in uses if u.kind.forced_by_required), None)
+        if forced is None:
             return "required", "auto"
-        # `required` with fusion means "deliberate on the user's question". A client-tool
+        # `required` with such a tool means "use it on the user's question". A client-tool
         # round trip (last message `role: tool`) repeats the request's fields, but that
-        # question was deliberated in the request that asked it: forcing again would run
-        # fusion once per round trip.
-        return (force(C.FUSION_TOOL), "auto") if from_user else ("auto", "auto")
-    if names_fusion(choice):
-        # The plain OpenAI spelling of forcing fusion: once, like the server-tool form.
-        return (choice, "auto") if has_fusion else (None, None)
+        # question was handled in the request that asked it: forcing again would run the
+        # tool once per round trip.
+        return (_force(forced), "auto") if from_user else ("auto", "auto")
+    named = names_server_tool(choice, runtime)
+    if named is not None and named not in client_names:
+        # The plain OpenAI spelling of forcing a server tool: once, like the typed form.
+        return (choice, "auto") if named in offered else (None, None)
     return choice, choice
 
 
-def names_fusion(choice: Any) -> bool:
-    """Whether a tool_choice forces fusion in the plain OpenAI spelling."""
+def names_server_tool(choice: Any, runtime: Runtime) -> str | None:
+    """The registered server tool a tool_choice forces in the plain OpenAI spelling
+    (`{"type": "function", "function": {"name": "fusion"}}`), or None."""
     fn = choice.get("function") if isinstance(choice, dict) else None
-    return isinstance(fn, dict) and fn.get("name") == C.FUSION_TOOL
+    name = fn.get("name") if isinstance(fn, dict) else None
+    return name if isinstance(name, str) and runtime.tools.get(name) is not None else None

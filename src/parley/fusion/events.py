@@ -1,6 +1,8 @@
-"""Typed progress events of a deliberation; the CLI, the gateway and the web page read these.
+"""What a deliberation reports as it runs; the CLI, the gateway, the log and the web page
+read these (OpenRouter's names for them on the wire: `parley.wire.fusion_events`).
 
-`wire_type` follows OpenRouter's event names (`response.fusion_call.*`).
+Panel events carry the member's model id and its index in the panel; the judge's own tool
+calls are `JudgeToolCall`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from parley.fusion.result import Analysis, FusionResult
 class PanelAdded:
     model: str
     index: int
-    wire_type = "response.fusion_call.panel.added"
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,6 @@ class PanelDelta:
     model: str
     index: int
     delta: str
-    wire_type = "response.fusion_call.panel.delta"
 
 
 @dataclass(frozen=True)
@@ -33,18 +33,16 @@ class PanelReasoningDelta:
     model: str
     index: int
     delta: str
-    wire_type = "response.fusion_call.panel.reasoning.delta"
 
 
 @dataclass(frozen=True)
 class PanelToolCall:
-    """A panelist or the judge started a server tool (searching, fetching)."""
+    """A panelist started a server tool (searching, fetching)."""
 
     model: str
     index: int
     tool: str
     arguments: dict[str, Any]
-    wire_type = "response.fusion_call.panel.tool_call"
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,6 @@ class PanelCompleted:
     index: int
     content: str
     seconds: float
-    wire_type = "response.fusion_call.panel.completed"
 
 
 @dataclass(frozen=True)
@@ -63,29 +60,34 @@ class PanelFailed:
     error: str
     status_code: int | None
     seconds: float
-    wire_type = "response.fusion_call.panel.failed"
 
 
 @dataclass(frozen=True)
 class AnalysisInProgress:
     model: str
-    wire_type = "response.fusion_call.analysis.in_progress"
+
+
+@dataclass(frozen=True)
+class JudgeToolCall:
+    """The judge started a server tool (checking a disputed fact)."""
+
+    model: str
+    tool: str
+    arguments: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class AnalysisCompleted:
     analysis: Analysis | None
     failure_reason: str | None
-    wire_type = "response.fusion_call.analysis.completed"
 
 
 @dataclass(frozen=True)
 class FusionCompleted:
     result: FusionResult
-    wire_type = "response.fusion_call.completed"
 
 
-Event = (
+FusionEvent = (
     PanelAdded
     | PanelDelta
     | PanelReasoningDelta
@@ -93,42 +95,9 @@ Event = (
     | PanelCompleted
     | PanelFailed
     | AnalysisInProgress
+    | JudgeToolCall
     | AnalysisCompleted
     | FusionCompleted
 )
-
-
-def to_wire(event: Event, item_id: str, sequence_number: int) -> dict[str, Any]:
-    """The event as OpenRouter's stream carries it."""
-    out: dict[str, Any] = {
-        "type": event.wire_type,
-        "item_id": item_id,
-        "output_index": 0,
-        "sequence_number": sequence_number,
-    }
-    if isinstance(event, PanelAdded):
-        out["model"] = event.model
-    elif isinstance(event, PanelDelta | PanelReasoningDelta):
-        out.update(model=event.model, delta=event.delta)
-    elif isinstance(event, PanelToolCall):
-        out.update(model=event.model, tool=event.tool, arguments=event.arguments)
-    elif isinstance(event, PanelCompleted):
-        out.update(model=event.model, content=event.content)
-    elif isinstance(event, PanelFailed):
-        out.update(model=event.model, error=event.error)
-        if event.status_code is not None:
-            out["status_code"] = event.status_code
-    elif isinstance(event, AnalysisInProgress):
-        out.update(analyst_model=event.model, judge_model=event.model)
-    elif isinstance(event, AnalysisCompleted):
-        if event.analysis is not None:
-            out["analysis"] = event.analysis.model_dump()
-        if event.failure_reason:
-            out["failure_reason"] = event.failure_reason
-    elif isinstance(event, FusionCompleted):
-        # Beyond OpenRouter's required fields: why it failed, for a stream's reader.
-        wire = event.result.to_wire()
-        for key in ("failure_reason", "failed_models"):
-            if key in wire:
-                out[key] = wire[key]
-    return out
+# The name the public API has always used for these.
+Event = FusionEvent

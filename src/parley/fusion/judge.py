@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from parley.fusion.result import Analysis, FailureReason, PanelResponse
 
@@ -25,65 +25,34 @@ Return one JSON object with exactly these keys:
 Use the model names exactly as labelled. Use empty lists where nothing applies. You may \
 use the web tools to check a disputed fact. Output only the JSON object."""
 
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "consensus": {"type": "array", "items": {"type": "string"}},
-        "contradictions": {
-            "type": "array",
-            "items": {
+
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema in the form strict structured outputs (and the local
+    grammar) take: references inlined, every property required, no other properties."""
+    root = model.model_json_schema()
+    defs = root.get("$defs", {})
+
+    def strict(node: dict[str, Any]) -> dict[str, Any]:
+        ref = node.get("$ref")
+        if ref is not None:
+            return strict(defs[ref.rsplit("/", 1)[-1]])
+        if node.get("type") == "object":
+            props = {k: strict(v) for k, v in node.get("properties", {}).items()}
+            return {
                 "type": "object",
-                "properties": {
-                    "topic": {"type": "string"},
-                    "stances": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "model": {"type": "string"},
-                                "stance": {"type": "string"},
-                            },
-                            "required": ["model", "stance"],
-                            "additionalProperties": False,
-                        },
-                    },
-                },
-                "required": ["topic", "stances"],
+                "properties": props,
+                "required": list(props),
                 "additionalProperties": False,
-            },
-        },
-        "partial_coverage": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "models": {"type": "array", "items": {"type": "string"}},
-                    "point": {"type": "string"},
-                },
-                "required": ["models", "point"],
-                "additionalProperties": False,
-            },
-        },
-        "unique_insights": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"model": {"type": "string"}, "insight": {"type": "string"}},
-                "required": ["model", "insight"],
-                "additionalProperties": False,
-            },
-        },
-        "blind_spots": {"type": "array", "items": {"type": "string"}},
-    },
-    "required": [
-        "consensus",
-        "contradictions",
-        "partial_coverage",
-        "unique_insights",
-        "blind_spots",
-    ],
-    "additionalProperties": False,
-}
+            }
+        if node.get("type") == "array":
+            return {"type": "array", "items": strict(node["items"])}
+        return {"type": node["type"]}
+
+    return strict(root)
+
+
+# Generated from the Analysis model, so the judge is asked for exactly what is validated.
+SCHEMA: dict[str, Any] = strict_schema(Analysis)
 
 RESPONSE_FORMAT: dict[str, Any] = {
     "type": "json_schema",

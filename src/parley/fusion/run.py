@@ -1,4 +1,8 @@
-"""`deliberate()`: a panel answers in parallel, a judge maps the answers (contract 2-6)."""
+"""A deliberation: a panel answers in parallel, a judge maps the answers (contract 2-6).
+
+It reports progress as `parley.fusion.events` to one listener; `events()` is the same run
+as an async iterator.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from parley import _constants as C
-from parley.engine.relay import relay
 from parley.errors import (
     MissingKeyError,
     ParleyError,
@@ -32,10 +35,12 @@ from parley.fusion.panel import (
 )
 from parley.fusion.params import FusionParams
 from parley.fusion.result import FailedModel, FailureReason, FusionResult, PanelResponse
-from parley.models.base import ChatModel, run_turn
+from parley.models.base import ChatModel
+from parley.relay import relay
 from parley.runtime import Runtime
+from parley.tools import events as loop_ev
 from parley.tools.base import Source
-from parley.tools.loop import LoopHooks, LoopResult, run_tool_loop
+from parley.tools.loop import LoopResult, run_tool_loop
 from parley.usage import Usage
 
 
@@ -56,16 +61,14 @@ class Deliberation:
         *,
         judge_default: str | None = None,
         depth: int = 0,
-        checked: bool = False,
     ) -> None:
         self.runtime = runtime.for_request()
         self.question = question
         self.params = params or FusionParams()
+        # A panel that cannot be formed or an inner tool that cannot run is an
+        # InvalidParameter now, not N failed panelists later.
+        check_params(runtime, self.params)
         self.panel = panel_for(runtime, self.params)
-        if not checked:
-            # Built directly (not by a planned request, which ran `check_params` once): a
-            # bad inner tool is an InvalidParameter now, not N failed panelists later.
-            runtime.server_tools(self.params.tools, field_name="parameters.tools")
         # The outer model is only the built-in default; a judge set in the config wins.
         self.judge: str = self.params.model or runtime.settings.judge_for(
             self.panel, outer=judge_default
@@ -78,8 +81,29 @@ class Deliberation:
         self.judge_detail = ""
         self.timings: dict[str, float] = {}
         self.result: FusionResult | None = None
-        self._emit: Callable[[ev.Event], None] = lambda e: None
+        self._emit: Callable[[ev.FusionEvent], None] = _ignore
         self._stream_text = False
+
+    @classmethod
+    def create(
+        cls,
+        runtime: Runtime,
+        question: str | list[dict[str, Any]],
+        *,
+        panel: list[str] | None = None,
+        judge: str | None = None,
+        params: FusionParams | dict[str, Any] | None = None,
+    ) -> Deliberation:
+        """A deliberation from a library call's arguments: `panel` and `judge` override
+        what `params` (a FusionParams or its dict) say."""
+        if isinstance(params, dict) or params is None:
+            params = FusionParams.parse(params or {})
+        if panel is not None:
+            only = FusionParams.parse({"analysis_models": panel})
+            params = params.model_copy(update={"analysis_models": only.analysis_models})
+        if judge is not None:
+            params = params.model_copy(update={"model": judge})
+        return cls(runtime, question, params)
 
     @property
     def failed(self) -> list[FailedModel]:
@@ -88,15 +112,21 @@ class Deliberation:
 
     # --- public faces -------------------------------------------------------------------
 
-    async def run(self, on_event: Callable[[ev.Event], None] | None = None) -> FusionResult:
+    async def run(
+        self,
+        on_event: Callable[[ev.FusionEvent], None] | None = None,
+        *,
+        panel_text: bool | None = None,
+    ) -> FusionResult:
         """Run to the end and return the result; `on_event`, if given, hears each progress
-        event as it happens (panel text included), the last one FusionCompleted."""
+        event as it happens, the last one FusionCompleted. The panel's text streams
+        (`PanelDelta`) when `panel_text` (by default: when someone listens)."""
         if on_event is not None:
             self._emit = on_event
-            self._stream_text = True
+        self._stream_text = on_event is not None if panel_text is None else panel_text
         return await self._run()
 
-    def events(self) -> AsyncGenerator[ev.Event, None]:
+    def events(self) -> AsyncGenerator[ev.FusionEvent, None]:
         """Run, yielding progress events; the last one is FusionCompleted. Closing the
         iterator early cancels the run."""
         return relay(self.run)
@@ -159,15 +189,15 @@ class Deliberation:
         if p.temperature is not None:
             body["temperature"] = p.temperature
         self._common(body)
-        hooks = LoopHooks(
-            on_text=(lambda d: emit(ev.PanelDelta(model_id, index, d)))
-            if self._stream_text
-            else None,
-            on_tool=lambda name, args: emit(ev.PanelToolCall(model_id, index, name, args)),
-            on_reasoning=(lambda d: emit(ev.PanelReasoningDelta(model_id, index, d)))
-            if self._stream_text
-            else None,
-        )
+
+        def heard(event: loop_ev.LoopEvent) -> None:
+            if isinstance(event, loop_ev.TextDelta):
+                emit(ev.PanelDelta(model_id, index, event.text))
+            elif isinstance(event, loop_ev.ReasoningDelta):
+                emit(ev.PanelReasoningDelta(model_id, index, event.text))
+            elif isinstance(event, loop_ev.ToolStarted):
+                emit(ev.PanelToolCall(model_id, index, event.name, event.arguments))
+
         try:
             res = await run_tool_loop(
                 self._resolve(model_id),
@@ -175,7 +205,8 @@ class Deliberation:
                 self.runtime.server_tools(p.tools),
                 max_steps=p.max_tool_calls,
                 headers=self.headers,
-                hooks=hooks,
+                emit=heard,
+                stream=self._stream_text,
                 usage=self.usage,
             )
         except asyncio.CancelledError:
@@ -250,7 +281,7 @@ class Deliberation:
                     break
                 retry = {k: v for k, v in body.items() if k != "messages"}
                 retry["messages"] = [*res.messages, reask_message(verdict)]
-                turn = await run_turn(model, retry, self.headers)
+                turn = await model.complete(retry, self.headers)
                 self.usage.add_upstream(turn.usage)
                 verdict = read_verdict(turn.content)
             return verdict
@@ -263,16 +294,18 @@ class Deliberation:
             return Verdict(None, "judge_upstream_error", detail)
 
     async def _judge_loop(self, model: ChatModel, body: dict[str, Any]) -> LoopResult:
+        def heard(event: loop_ev.LoopEvent) -> None:
+            if isinstance(event, loop_ev.ToolStarted):
+                self._emit(ev.JudgeToolCall(self.judge, event.name, event.arguments))
+
         res = await run_tool_loop(
             model,
             body,
             self.runtime.server_tools(self.params.tools),
             max_steps=self.params.max_tool_calls,
             headers=self.headers,
+            emit=heard,
             usage=self.usage,
-            hooks=LoopHooks(
-                on_tool=lambda n, a: self._emit(ev.PanelToolCall(self.judge, -1, n, a))
-            ),
         )
         self.sources.extend(res.sources)
         return res
@@ -280,53 +313,10 @@ class Deliberation:
 
 def check_params(runtime: Runtime, params: FusionParams, where: str = "parameters") -> None:
     """Raise InvalidParameter (named under `where`) if these parameters cannot run here:
-    no panel can be formed, or an inner web tool has no backend."""
+    no panel can be formed, or an inner tool cannot run (or may not run in a panel)."""
     panel_for(runtime, params, where)
-    runtime.server_tools(params.tools, field_name=f"{where}.tools")
+    runtime.server_tools(params.tools, field_name=f"{where}.tools", inner=True)
 
 
-async def deliberate(
-    question: str | list[dict[str, Any]],
-    *,
-    runtime: Runtime | None = None,
-    panel: list[str] | None = None,
-    judge: str | None = None,
-    params: FusionParams | dict[str, Any] | None = None,
-) -> Deliberation:
-    """Run one deliberation and return it, finished (`.result`, `.usage`, `.timings`)."""
-    if runtime is None:
-        from parley.client import Parley  # the client owns a session; it imports this module
-
-        async with Parley() as p:
-            return await p.deliberate(question, panel=panel, judge=judge, params=params)
-    d = _make(question, runtime, panel, judge, params)
-    await d.run()
-    return d
-
-
-def _make(
-    question: str | list[dict[str, Any]],
-    runtime: Runtime,
-    panel: list[str] | None,
-    judge: str | None,
-    params: FusionParams | dict[str, Any] | None,
-) -> Deliberation:
-    if isinstance(params, dict) or params is None:
-        params = FusionParams.parse(params or {})
-    if panel is not None:
-        params = params.model_copy(
-            update={
-                "analysis_models": FusionParams.parse({"analysis_models": panel}).analysis_models
-            }
-        )
-    if judge is not None:
-        params = params.model_copy(update={"model": judge})
-    return Deliberation(runtime, question, params)
-
-
-def deliberate_sync(
-    question: str | list[dict[str, Any]],
-    **kwargs: Any,
-) -> Deliberation:
-    """`deliberate()` for code that is not async."""
-    return asyncio.run(deliberate(question, **kwargs))
+def _ignore(event: ev.FusionEvent) -> None:
+    return None

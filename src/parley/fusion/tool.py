@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from parley import _constants as C
-from parley.fusion import events as ev
 from parley.fusion.params import FusionParams
 from parley.fusion.run import Deliberation, check_params
 from parley.runtime import Runtime
 from parley.tools.base import ToolOutput, function_def
+from parley.tools.registry import REGISTRY, RequestFacts, ServerToolKind, ToolContext
 
 DESCRIPTION = (
     "Ask a panel of different AI models the same question in parallel (they can search and "
@@ -37,31 +36,12 @@ class FusionTool:
     name = C.FUSION_TOOL
 
     def __init__(
-        self,
-        runtime: Runtime,
-        params: FusionParams,
-        *,
-        outer_model: str | None,
-        depth: int = 0,
-        on_event: Callable[[ev.Event], None] | None = None,
-        fallback_question: str = "",
-        checked: bool = False,
+        self, runtime: Runtime, params: FusionParams, facts: RequestFacts | None = None
     ) -> None:
         self.runtime = runtime
-        # Asked when the model calls fusion without a question (some do, with `{}`):
-        # the user's own last message is the best restatement there is.
-        self.fallback_question = fallback_question
         self.params = params
-        self.outer_model = outer_model
-        self.depth = depth
-        self.on_event = on_event
+        self.facts = facts or RequestFacts()
         self.calls = 0
-        self.deliberations: list[Deliberation] = []
-        # A panel that cannot be formed or a web tool with no backend is the request's
-        # fault: say so before any model runs, not as a tool error mid-answer. A planned
-        # request (`checked`) had this done once already, naming its own field.
-        if not checked:
-            check_params(runtime, params)
 
     def definition(self) -> dict[str, Any]:
         return function_def(
@@ -77,13 +57,13 @@ class FusionTool:
         )
 
     def prepare(self, question: str) -> Deliberation:
+        """The deliberation a call with `question` runs (the outer model judges by default)."""
         return Deliberation(
             self.runtime,
             question,
             self.params,
-            judge_default=self.outer_model,
-            depth=self.depth,
-            checked=True,
+            judge_default=self.facts.outer_model,
+            depth=self.facts.depth,
         )
 
     async def run(self, arguments: dict[str, Any]) -> ToolOutput:
@@ -101,16 +81,34 @@ class FusionTool:
             (str(arguments[k]) for k in ("question", "prompt", "query") if arguments.get(k)), ""
         )
         if not question.strip():
-            question = self.fallback_question
+            # Some models call fusion with `{}`: the user's own last message is the best
+            # restatement there is.
+            question = self.facts.last_user_text
         if not question.strip():
             return ToolOutput.error("fusion needs a non-empty 'question'")
         d = self.prepare(question)
-        self.deliberations.append(d)
-        result = await d.run(self.on_event)
+        result = await d.run(self.facts.emit, panel_text=self.facts.stream_panel)
         payload = {**result.to_wire(), "note": NOTE}
         return ToolOutput(
             json.dumps(payload, ensure_ascii=False),
             sources=list(result.sources),
             ok=result.status == "ok",
             usage=d.usage,
+            record=d,
         )
+
+
+def _build(ctx: ToolContext) -> FusionTool:
+    runtime: Runtime = ctx.runtime
+    params = FusionParams.parse(ctx.parameters, ctx.field)
+    # A panel that cannot be formed or a web tool with no backend is the request's
+    # fault: say so before any model runs, naming the request's field.
+    check_params(runtime, params, ctx.field)
+    return FusionTool(runtime, params, ctx.request)
+
+
+# Not offered inside a deliberation (one level deep); withdrawn once called in a turn;
+# `tool_choice: "required"` means "deliberate on the user's question", once.
+KIND = REGISTRY.register(
+    ServerToolKind(C.FUSION_TOOL, _build, inner=False, once_per_turn=True, forced_by_required=True)
+)

@@ -10,8 +10,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, TypeVar
 
-from parley.gateway.errors import HTTPError, encode, from_exception
+from parley.gateway.errors import HTTPError, from_exception
 from parley.redact import NO_SECRETS, Redactor
+from parley.wire.sse import json_bytes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,7 +94,7 @@ async def send_error(send: Send, exc: BaseException, redactor: Redactor = NO_SEC
     """The error response for `exc`; upstream text in it passes the redactor."""
     status, body = from_exception(exc)
     extra = [(b"www-authenticate", b"Bearer")] if status == 401 else None
-    await send_bytes(send, status, redactor.data(encode(body)), extra=extra)
+    await send_bytes(send, status, redactor.data(json_bytes(body)), extra=extra)
 
 
 async def wait_disconnect(receive: Receive) -> None:

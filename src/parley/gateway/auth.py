@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
-from collections.abc import Mapping
 
 from parley.gateway.asgi import ASGIApp, Receive, Scope, Send, header, send_bytes
-from parley.gateway.errors import encode, error_body
+from parley.gateway.errors import error_body
+from parley.wire.sse import json_bytes
 
 KEYS_ENV = "PARLEY_API_KEYS"
 OPEN_PATHS = frozenset({"/health"})
-
-
-def load_api_keys(env: Mapping[str, str] | None = None) -> list[str]:
-    env = os.environ if env is None else env
-    return [k.strip() for k in env.get(KEYS_ENV, "").split(",") if k.strip()]
 
 
 def is_loopback(host: str) -> bool:
@@ -64,7 +58,7 @@ class ApiKeyMiddleware:
             f"in the server's {KEYS_ENV}",
             "invalid_api_key",
         )
-        await send_bytes(send, 401, encode(body), extra=[(b"www-authenticate", b"Bearer")])
+        await send_bytes(send, 401, json_bytes(body), extra=[(b"www-authenticate", b"Bearer")])
 
     def _allowed(self, scope: Scope) -> bool:
         raw = header(scope, b"authorization") or b""

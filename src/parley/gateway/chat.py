@@ -1,20 +1,18 @@
-"""POST /v1/chat/completions (and /api/v1/...): plan the request, then either pass it
-through untouched or run its server tools; streaming or not.
+"""POST /v1/chat/completions (and /api/v1/...): read the request, plan it, then either pass
+it through untouched or run its server tools; streaming or not.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from parley import _constants as C
-from parley import engine as chat
+from parley import engine
 from parley.gateway import passthrough, tooled
 from parley.gateway.asgi import ClientGone, Receive, Scope, Send, header, read_body, send_error
 from parley.gateway.request import parse_depth, parse_json
-
-if TYPE_CHECKING:
-    from parley.gateway.app import GatewayState
+from parley.gateway.state import GatewayState
+from parley.wire.chat_request import passthrough_body, to_request
 
 _DEPTH = C.DEPTH_HEADER.encode()
 # Opt-in header for fusion progress events in a Chat Completions stream.
@@ -36,40 +34,29 @@ class ChatEndpoint:
             await send_error(send, exc, self.state.redactor)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        data = await read_body(scope, receive, self.state.max_body)
+        state = self.state
+        data = await read_body(scope, receive, state.max_body)
         raw = parse_json(data)
         depth = parse_depth(header(scope, _DEPTH))
-        runtime = self.state.runtime
-        p = chat.plan(raw, runtime, depth=depth)
+        runtime = state.runtime
+        p = engine.plan(to_request(raw), runtime, depth=depth)
         # Resolved before anything is sent (and cached for the run), so that a missing
         # provider key is a 503, not an error event in a stream that has already started.
         runtime.router.resolve(p.outer_model)
         if not p.passthrough:
             if p.request.stream:
                 events = (header(scope, EVENTS_HEADER) or b"").lower() in (b"1", b"true")
-                await tooled.stream(
-                    p,
-                    runtime,
-                    send,
-                    receive,
-                    self.state.heartbeat_s,
-                    events,
-                    self.state.log,
-                    self.state.redactor,
-                )
+                await tooled.stream(p, state, send, receive, events=events)
             else:
-                await tooled.complete(
-                    p, runtime, send, receive, self.state.log, self.state.redactor
-                )
+                await tooled.complete(p, state, send, receive)
             return
-        body = chat.passthrough_body(raw, p)
+        body = passthrough_body(raw, p)
         # Unchanged: no need to encode it again, unless it came in an encoding that only
         # lenient readers take (a BOM, UTF-16), which the upstream's may not be.
         sent = data if body is raw and json.detect_encoding(data) == "utf-8" else None
         headers = {C.DEPTH_HEADER: str(depth)} if depth else {}
-        model = runtime.router.resolve(p.outer_model)
-        redactor = self.state.redactor
+        call = passthrough.Call(p.outer_model, body, headers, sent)
         if p.request.stream:
-            await passthrough.stream(model, body, headers, send, receive, sent, redactor)
+            await passthrough.stream(call, state, send, receive)
         else:
-            await passthrough.complete(model, body, headers, send, receive, sent, redactor)
+            await passthrough.complete(call, state, send, receive)

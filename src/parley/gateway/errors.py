@@ -16,7 +16,6 @@ Statuses:
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -92,12 +91,3 @@ def from_exception(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return 400, error_body(400, str(exc), "invalid_request")
     log.exception("unexpected error in a request", exc_info=exc)
     return 500, error_body(500, "internal error; the server log has the details", "internal")
-
-
-def encode(body: Any) -> bytes:
-    """JSON as UTF-8. A lone surrogate (an upstream can send `"\\ud800"`) has no UTF-8
-    form; such a body goes out with every non-ASCII character escaped instead."""
-    try:
-        return json.dumps(body, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return json.dumps(body).encode()

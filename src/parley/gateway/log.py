@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import Any
 
-from parley.engine import ChatOutcome
+from parley.engine.outcome import Outcome
 from parley.errors import ConfigError
 from parley.models.base import content_text, last_user_text
 from parley.store import LogStore, entry_from_outcome, new_id
@@ -24,7 +24,7 @@ class GatewayLog:
     def __init__(self, store: LogStore) -> None:
         self.store = store
 
-    async def record(self, outcome: ChatOutcome, messages: list[dict[str, Any]]) -> str | None:
+    async def record(self, outcome: Outcome, messages: list[dict[str, Any]]) -> str | None:
         """Save `outcome` if it ran fusion; return the entry id (None when not saved).
 
         A log that cannot be written costs a warning in the server log, never the answer.

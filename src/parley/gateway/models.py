@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley import _constants as C
+from parley.fusion import ways_in
 from parley.models.local.files import local_model_ids
 from parley.runtime import Runtime
 
-ALIASES = (
-    C.FUSION_ALIAS,
-    C.FUSION_FLASH_ALIAS,
-    C.PARLEY_FUSION_ALIAS,
-    C.PARLEY_FUSION_FLASH_ALIAS,
-)
+ALIASES = tuple(ways_in.ALIASES)
 
 
 def model_ids(runtime: Runtime) -> list[str]:

@@ -1,8 +1,10 @@
 """The lean path: a request with no server tools goes to its routed upstream untouched.
 
-For HTTP upstreams the bytes are piped: the non-streaming body comes back as the upstream
-sent it, and a stream's lines are written as they arrive, without parsing JSON. Models
-that live in-process (local GGUF, injected fakes) go through the ChatModel protocol.
+A model that can forward (`parley.models.base.Forwarding`: an HTTP upstream) gets the
+client's body as it came and its bytes are piped back: the non-streaming body as the
+upstream sent it, a stream's lines as they arrive, without parsing JSON. Models that live
+in-process (local GGUF, injected fakes) answer through `complete`/`stream`, rendered as
+Chat Completions here.
 
 What is piped passes the redactor (an upstream may echo a credential), a stream goes out
 in whole lines (so that a credential cannot hide across a chunk boundary, and an error
@@ -13,64 +15,59 @@ event never lands in the middle of a line), and a stream that ends with neither 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from parley.gateway import sse
 from parley.gateway.asgi import JSON, Receive, Send, send_bytes, until_disconnect
-from parley.gateway.errors import encode, error_body
+from parley.gateway.errors import error_body
+from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
-from parley.models.base import ChatModel
-from parley.models.http import ChatCompletionsModel
-from parley.redact import NO_SECRETS, Redactor
+from parley.wire import sse
+from parley.wire.chat_response import Chunks, response_of_turn
+from parley.wire.sse import json_bytes
 
 # A partial line longer than this is passed on as it is rather than held in memory.
 MAX_PENDING_LINE = 1 << 20
 _FINISH = re.compile(rb'"finish_reason"\s*:\s*"')
 
 
-async def complete(
-    model: ChatModel,
-    body: dict[str, Any],
-    headers: Mapping[str, str],
-    send: Send,
-    receive: Receive,
-    raw: bytes | None = None,
-    redactor: Redactor = NO_SECRETS,
-) -> None:
-    """Non-streaming passthrough; the client leaving cancels the upstream call. `raw`:
-    the bytes `body` was parsed from, when it is unchanged (sent as they are)."""
-    payload, ctype = await until_disconnect(_complete(model, body, headers, raw), receive)
-    await send_bytes(send, 200, redactor.data(payload), ctype)
+@dataclass
+class Call:
+    """One passthrough call: the model id, the body to send, extra headers, and the bytes
+    the body was parsed from when it is sent unchanged."""
+
+    model: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    raw: bytes | None = None
 
 
-async def _complete(
-    model: ChatModel, body: dict[str, Any], headers: Mapping[str, str], raw: bytes | None
-) -> tuple[bytes, bytes]:
-    if isinstance(model, ChatCompletionsModel):
-        async with model.forward(body, headers, raw) as resp:
+async def complete(call: Call, state: GatewayState, send: Send, receive: Receive) -> None:
+    """Non-streaming passthrough; the client leaving cancels the upstream call."""
+    payload, ctype = await until_disconnect(_complete(call, state), receive)
+    await send_bytes(send, 200, state.redactor.data(payload), ctype)
+
+
+async def _complete(call: Call, state: GatewayState) -> tuple[bytes, bytes]:
+    router = state.runtime.router
+    forwarding = router.forwarding(call.model)
+    if forwarding is not None:
+        async with forwarding.forward(call.body, call.headers, call.raw) as resp:
             payload = await resp.read()
             ctype = resp.headers.get("Content-Type", "application/json").encode()
         return payload, ctype
-    return encode(await model.complete(body, headers)), JSON
+    turn = await router.resolve(call.model).complete(call.body, call.headers)
+    return json_bytes(response_of_turn(turn, turn.model or call.model)), JSON
 
 
-async def stream(
-    model: ChatModel,
-    body: dict[str, Any],
-    headers: Mapping[str, str],
-    send: Send,
-    receive: Receive,
-    raw: bytes | None = None,
-    redactor: Redactor = NO_SECRETS,
-) -> None:
+async def stream(call: Call, state: GatewayState, send: Send, receive: Receive) -> None:
     """Streaming passthrough: the upstream's events go to the client as they come.
 
     An upstream error before the first byte is an ordinary error response with the
     upstream's status; after it, a data event carrying `error`.
     """
-    out = Stream(send, receive, str(body.get("model") or ""), redactor)
-    await out.run(_pipe(model, body, headers, out, raw))
+    out = Stream(send, receive, call.model, state.redactor)
+    await out.run(_pipe(call, state, out))
 
 
 class _Lines:
@@ -96,35 +93,41 @@ class _Lines:
         return lines
 
 
-async def _pipe(
-    model: ChatModel,
-    body: dict[str, Any],
-    headers: Mapping[str, str],
-    out: Stream,
-    raw: bytes | None,
-) -> None:
-    if isinstance(model, ChatCompletionsModel):
-        async with model.forward(body, headers, raw) as resp:
-            if "text/event-stream" not in resp.headers.get("Content-Type", ""):
-                # The upstream ignored `stream`; hand its whole answer over as it is.
-                await out.respond(200, await resp.read(), JSON)
-                return
-            await out.start()
-            lines = _Lines()
-            async for piece in resp.content.iter_any():
-                await out.write(lines.feed(piece))
-        # At the end an unterminated line is no event (SSE readers discard it), unless it
-        # is the closing `[DONE]` of a server that omits the last newline.
-        if lines.pending.strip() == sse.DONE.strip():
-            await out.end()
-            return
-        if not lines.finished:
-            message = (
-                f"{model.model_id}: the upstream closed the stream before it finished "
-                "(no finish_reason and no [DONE]); the answer is incomplete"
-            )
-            await out.error(error_body(502, message, 502))
+async def _pipe(call: Call, state: GatewayState, out: Stream) -> None:
+    router = state.runtime.router
+    forwarding = router.forwarding(call.model)
+    if forwarding is None:
+        await _render(call, state, out)
         return
-    async for chunk in model.stream(body, headers):
-        await out.write(sse.data(chunk))
+    async with forwarding.forward(call.body, call.headers, call.raw) as resp:
+        if "text/event-stream" not in resp.headers.get("Content-Type", ""):
+            # The upstream ignored `stream`; hand its whole answer over as it is.
+            await out.respond(200, await resp.read(), JSON)
+            return
+        await out.start()
+        lines = _Lines()
+        async for piece in resp.content.iter_any():
+            await out.write(lines.feed(piece))
+    # At the end an unterminated line is no event (SSE readers discard it), unless it
+    # is the closing `[DONE]` of a server that omits the last newline.
+    if lines.pending.strip() == sse.DONE.strip():
+        await out.end()
+        return
+    if not lines.finished:
+        message = (
+            f"{call.model}: the upstream closed the stream before it finished "
+            "(no finish_reason and no [DONE]); the answer is incomplete"
+        )
+        await out.error(error_body(502, message, 502))
+
+
+async def _render(call: Call, state: GatewayState, out: Stream) -> None:
+    """An in-process model's stream as Chat Completions chunks."""
+    chunks: Chunks | None = None
+    async for delta in state.runtime.router.resolve(call.model).stream(call.body, call.headers):
+        if chunks is None:
+            chunks = Chunks(delta.model or call.model, delta.response_id or None)
+            await out.write(sse.data(chunks.delta({"role": "assistant"})))
+        for chunk in chunks.of_delta(delta):
+            await out.write(sse.data(chunk))
     await out.end()

@@ -14,20 +14,26 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-from parley.gateway import sse
 from parley.gateway.asgi import ClientGone, Receive, Send, send_bytes, send_error, until_disconnect
 from parley.gateway.errors import from_exception
 from parley.redact import NO_SECRETS, Redactor
+from parley.wire import sse
+from parley.wire.chat_response import Chunks
 
 
 class Stream:
     def __init__(
-        self, send: Send, receive: Receive, model: str = "", redactor: Redactor = NO_SECRETS
+        self,
+        send: Send,
+        receive: Receive,
+        model: str = "",
+        redactor: Redactor = NO_SECRETS,
+        response_id: str | None = None,
     ) -> None:
         self.send = send
         self.receive = receive
         self.redactor = redactor
-        self.chunks = sse.Chunks(model)
+        self.chunks = Chunks(model, response_id)
         self.started = False
         self.finished = False  # a whole answer was sent instead (`respond`)
         self.done = False  # `[DONE]` went out: the stream is over
@@ -60,7 +66,7 @@ class Stream:
             return
         if not self._tail.endswith(b"\n\n"):
             await self.write(b"\n" if self._tail.endswith(b"\n") else b"\n\n")
-        await self.write(self.chunks.error(err))
+        await self.write(sse.data(self.chunks.error(err)))
 
     async def respond(self, status: int, body: bytes, content_type: bytes) -> None:
         """A whole, non-streamed answer instead (only before the stream started)."""

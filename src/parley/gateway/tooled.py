@@ -10,112 +10,90 @@ empty `choices` and the usage summed over every call, then `[DONE]`.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from parley import _constants as C
-from parley import engine as chat
-from parley.fusion import events as ev
-from parley.gateway import sse
+from parley import engine
+from parley.engine import events as ev
+from parley.fusion import events as fusion_ev
 from parley.gateway.asgi import Receive, Send, send_bytes, until_disconnect
-from parley.gateway.errors import encode
-from parley.gateway.log import GatewayLog
+from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
-from parley.redact import NO_SECRETS, Redactor
-from parley.runtime import Runtime
+from parley.tools import events as loop_ev
+from parley.wire import fusion_events, sse
+from parley.wire.chat_response import response
+from parley.wire.sse import json_bytes
 
 
-async def complete(
-    p: chat.Plan,
-    runtime: Runtime,
-    send: Send,
-    receive: Receive,
-    log: GatewayLog | None = None,
-    redactor: Redactor = NO_SECRETS,
-) -> None:
-    outcome = await until_disconnect(chat.run(p, runtime), receive)
-    if log is not None:
-        await log.record(outcome, p.request.messages)
-    await send_bytes(send, 200, redactor.data(encode(outcome.response)))
+def chat_response(outcome: engine.Outcome) -> dict[str, object]:
+    """The outcome as a Chat Completions response."""
+    return response(
+        model=outcome.model,
+        content=outcome.text,
+        finish_reason=outcome.finish_reason,
+        usage=outcome.usage.to_wire(),
+        tool_calls=[c.wire() for c in outcome.tool_calls] or None,
+        response_id=outcome.id,
+    )
+
+
+async def complete(p: engine.Plan, state: GatewayState, send: Send, receive: Receive) -> None:
+    outcome = await until_disconnect(engine.run(p, state.runtime), receive)
+    if state.log is not None:
+        await state.log.record(outcome, p.request.messages)
+    await send_bytes(send, 200, state.redactor.data(json_bytes(chat_response(outcome))))
 
 
 async def stream(
-    p: chat.Plan,
-    runtime: Runtime,
-    send: Send,
-    receive: Receive,
-    heartbeat_s: float = C.GATEWAY_HEARTBEAT_S,
-    events: bool = False,
-    log: GatewayLog | None = None,
-    redactor: Redactor = NO_SECRETS,
+    p: engine.Plan, state: GatewayState, send: Send, receive: Receive, *, events: bool = False
 ) -> None:
     """Stream the answer; with `events`, fusion progress goes out too as named events
     (`event: response.fusion_call.panel.added` ...), for clients that asked for them."""
-    out = Stream(send, receive, p.outer_model, redactor)
-    await out.run(_produce(p, runtime, out, heartbeat_s, events, log))
+    out = Stream(send, receive, p.outer_model, state.redactor, p.id)
+    await out.run(_produce(p, state, out, events))
 
 
-async def _produce(
-    p: chat.Plan,
-    runtime: Runtime,
-    out: Stream,
-    heartbeat_s: float,
-    events: bool,
-    log: GatewayLog | None,
-) -> None:
+async def _produce(p: engine.Plan, state: GatewayState, out: Stream, events: bool) -> None:
     await out.write(sse.HEARTBEAT)
     seq = 0
     opened = False
     fusion_started = False
-    items = chat.stream(p, runtime, events=events, idle_s=heartbeat_s)
+    items = engine.stream(p, state.runtime, panel_text=events, idle_s=state.heartbeat_s)
     async with contextlib.aclosing(items):
         async for item in items:
-            if isinstance(item, str):
+            if isinstance(item, loop_ev.TextDelta):
                 if not opened:
                     opened = True
-                    await out.write(out.chunks.role())
-                await out.write(out.chunks.text(item))
-            elif isinstance(item, chat.Idle):
+                    await out.write(sse.data(out.chunks.role()))
+                await out.write(sse.data(out.chunks.text(item.text)))
+            elif isinstance(item, ev.Idle):
                 await out.write(sse.HEARTBEAT)  # keeps proxies and clients from giving up
-            elif isinstance(item, chat.ToolStarted):
+            elif isinstance(item, loop_ev.ToolStarted):
                 await out.write(sse.HEARTBEAT)
                 if events and item.name == C.FUSION_TOOL and not fusion_started:
                     fusion_started = True  # a capped second call never runs
                     seq += 1
-                    await out.write(sse.event(IN_PROGRESS, _base(out, IN_PROGRESS, seq)))
-            elif isinstance(item, ev.AnalysisCompleted) and item.analysis is None:
-                # OpenRouter's analysis.completed always carries an analysis; a failed
-                # judge's reason goes out on fusion_call.completed instead.
-                pass
-            elif isinstance(item, chat.ChatOutcome):
+                    start = fusion_events.base(fusion_events.IN_PROGRESS, p.id, seq)
+                    await out.write(sse.event(fusion_events.IN_PROGRESS, start))
+            elif isinstance(item, ev.Completed):
                 if not opened:
-                    await out.write(out.chunks.role())
-                if log is not None:
-                    await log.record(item, p.request.messages)
-                await _finish(out, item)
+                    await out.write(sse.data(out.chunks.role()))
+                if state.log is not None:
+                    await state.log.record(item.outcome, p.request.messages)
+                await _finish(out, item.outcome)
                 return  # a heartbeat queued just now must not follow [DONE]
-            else:
+            elif events and isinstance(item, fusion_ev.FusionEvent):
+                if isinstance(item, fusion_ev.AnalysisCompleted) and item.analysis is None:
+                    # OpenRouter's analysis.completed always carries an analysis; a failed
+                    # judge's reason goes out on fusion_call.completed instead.
+                    continue
                 seq += 1
-                wire = ev.to_wire(item, out.chunks.base["id"], seq)
-                await out.write(sse.event(item.wire_type, wire))
+                wire = fusion_events.to_wire(item, p.id, seq)
+                await out.write(sse.event(wire["type"], wire))
 
 
-IN_PROGRESS = "response.fusion_call.in_progress"
-
-
-def _base(out: Stream, kind: str, seq: int) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "item_id": out.chunks.base["id"],
-        "output_index": 0,
-        "sequence_number": seq,
-    }
-
-
-async def _finish(out: Stream, outcome: chat.ChatOutcome) -> None:
-    calls = outcome.loop.client_tool_calls
-    if calls:
-        await out.write(out.chunks.tool_calls(calls))
-    finish = str(outcome.response["choices"][0].get("finish_reason") or "stop")
-    await out.write(out.chunks.finish(finish))
-    await out.write(out.chunks.usage(outcome.response["usage"]))
+async def _finish(out: Stream, outcome: engine.Outcome) -> None:
+    if outcome.tool_calls:
+        await out.write(sse.data(out.chunks.tool_calls([c.wire() for c in outcome.tool_calls])))
+    await out.write(sse.data(out.chunks.finish(outcome.finish_reason)))
+    await out.write(sse.data(out.chunks.usage(outcome.usage.to_wire())))
     await out.end()

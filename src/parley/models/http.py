@@ -1,4 +1,8 @@
-"""The one adapter that speaks Chat Completions over HTTP; providers only say where and how."""
+"""The one adapter that speaks Chat Completions over HTTP; providers only say where and how.
+
+It answers in the engine's types (a Turn, or Deltas), reading the wire with
+`parley.wire.chat_parse`, and it can forward a client's body as it came (`Forwarding`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,16 @@ import aiohttp
 
 from parley.errors import UpstreamError, UpstreamTimeout
 from parley.http import env_proxy, upstream_timeout
-from parley.models.base import has_tool_turns, response_as_chunk, tool_turns_as_text
+from parley.models.base import (
+    Delta,
+    Turn,
+    deltas_of,
+    has_tool_turns,
+    tool_turns_as_text,
+)
 from parley.redact import Redactor, redact_url
+from parley.wire.chat_parse import delta_from_chunk, turn_from_response
+from parley.wire.sse import data_lines
 
 
 class ChatCompletionsModel:
@@ -93,35 +105,37 @@ class ChatCompletionsModel:
         except aiohttp.ClientError as exc:
             raise self._connect_error(exc) from None
 
-    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> Turn:
         data, hdrs = self._prepare(body, headers, stream=False)
         async with self._post(data, hdrs) as resp:
             raw = self._redactor.data(await resp.read())
         out = self._json(raw)
         if "error" in out and not out.get("choices"):
             raise self._error(_status_in(out["error"]) or 502, raw)
-        return out
+        return turn_from_response(out, self.model_id)
 
     async def stream(
         self, body: dict[str, Any], headers: Mapping[str, str]
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[Delta]:
         data, hdrs = self._prepare(body, headers, stream=True)
         hdrs["Accept"] = "text/event-stream"
         async with self._post(data, hdrs) as resp:
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
-                # Some servers ignore `stream`; accept a whole JSON body as one chunk.
+                # Some servers ignore `stream`; accept a whole JSON body as the whole turn.
                 raw = self._redactor.data(await resp.read())
-                yield response_as_chunk(self._json(raw), self.model_id)
+                for delta in deltas_of(turn_from_response(self._json(raw), self.model_id)):
+                    yield delta
                 return
             finished = False
-            async for payload in _sse_data(resp.content):
+            async for payload in data_lines(resp.content):
                 if payload == b"[DONE]":
                     return
                 chunk = self._json(self._redactor.data(payload))
                 if chunk.get("error"):
                     raise self._error(_status_in(chunk["error"]) or 502, payload)
-                finished = finished or _has_finish(chunk)
-                yield chunk
+                delta = delta_from_chunk(chunk, self.model_id)
+                finished = finished or delta.finish_reason is not None
+                yield delta
             if not finished:
                 # A connection that closes with neither a finish_reason nor [DONE] was cut
                 # short (a crashed worker, a proxy's timeout): its text is not an answer.
@@ -192,30 +206,6 @@ class ChatCompletionsModel:
             None,
             self.model_id,
         )
-
-
-async def _sse_data(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
-    """The payload of each `data:` line; comments (heartbeats), blank lines and event names
-    are skipped. Lines are split here rather than by aiohttp's readline, which refuses lines
-    over 128 KiB, and one chunk of a long answer can be that big."""
-    pending = b""
-    async for data in content.iter_any():
-        pending += data
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.startswith(b"data:"):
-                payload = line[5:].strip()
-                if payload:
-                    yield payload
-    if pending.startswith(b"data:") and pending[5:].strip():
-        yield pending[5:].strip()
-
-
-def _has_finish(chunk: dict[str, Any]) -> bool:
-    choices = chunk.get("choices")
-    return isinstance(choices, list) and any(
-        isinstance(c, dict) and c.get("finish_reason") for c in choices
-    )
 
 
 def _error_message(raw: bytes) -> str:

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
-from parley.config import data_dir
 from parley.errors import ConfigError
 from parley.redact import NO_SECRETS, Redactor
 from parley.store.migrations import migrate
 from parley.store.records import DeliberationRecord, Entry, PanelAnswer
-
-LOG_ENV = "PARLEY_LOG_DB"
-
-
-def log_path(env: Mapping[str, str] | None = None) -> Path:
-    """Where the log lives: `PARLEY_LOG_DB`, else `logs.db` in the user data directory."""
-    env = os.environ if env is None else env
-    override = env.get(LOG_ENV)
-    return Path(override).expanduser() if override else data_dir() / "logs.db"
 
 
 def new_id() -> str:
@@ -45,8 +34,8 @@ class LogStore:
     were sent) and in everything read back (entries written by an older version).
     """
 
-    def __init__(self, path: Path | None = None, *, redactor: Redactor = NO_SECRETS) -> None:
-        self.path = path or log_path()
+    def __init__(self, path: Path, *, redactor: Redactor = NO_SECRETS) -> None:
+        self.path = path
         self.redactor = redactor
 
     def _dumps(self, value: Any) -> str:

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from parley.engine import ChatOutcome
+from parley.engine.outcome import Outcome
 from parley.fusion import events as ev
 from parley.fusion.panel import question_text
 from parley.fusion.result import FusionResult
@@ -102,7 +102,7 @@ class EventRecorder:
         self.records: list[DeliberationRecord] = []
         self._started: float | None = None
 
-    def __call__(self, event: ev.Event) -> None:
+    def __call__(self, event: object) -> None:
         if isinstance(event, ev.PanelAdded):
             running = self.records and self.records[-1].status == "running"
             # Members are added in panel order, so index 0 opens a new deliberation.
@@ -143,14 +143,13 @@ class EventRecorder:
         return self.records
 
 
-def answer_of(outcome: ChatOutcome) -> str:
+def answer_of(outcome: Outcome) -> str:
     """The final answer's text."""
-    content = outcome.response["choices"][0]["message"].get("content")
-    return str(content or "")
+    return outcome.text or ""
 
 
 def entry_from_outcome(
-    outcome: ChatOutcome,
+    outcome: Outcome,
     *,
     entry_id: str,
     conversation_id: str,
@@ -163,7 +162,7 @@ def entry_from_outcome(
         id=entry_id,
         conversation_id=conversation_id,
         question=question_text(question),
-        model=str(outcome.response.get("model", "")),
+        model=outcome.model,
         source=source,
         system=system,
         answer=answer_of(outcome),

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import inspect
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from parley.models.base import TOOL_RESULT_PREFIX, Turn, turn_from_response
+from parley.models.base import TOOL_RESULT_PREFIX, Delta, ToolCall, ToolCallDelta, Turn
+from parley.wire.chat_parse import turn_from_response
 
 Reply = str | Turn | dict[str, Any]
 ReplyFn = Callable[["FakeRequest"], Reply | Awaitable[Reply]]
@@ -86,11 +86,7 @@ def tool_calls(calls: list[tuple[str, dict[str, Any]]], ids: list[str] | None = 
     """A turn in which the model calls several tools at once."""
     return Turn(
         tool_calls=[
-            {
-                "id": (ids[i] if ids else f"call_{i}_{name}"),
-                "type": "function",
-                "function": {"name": name, "arguments": json.dumps(args)},
-            }
+            ToolCall(ids[i] if ids else f"call_{i}_{name}", name, json.dumps(args))
             for i, (name, args) in enumerate(calls)
         ],
         finish_reason="tool_calls",
@@ -147,46 +143,35 @@ class FunctionModel:
         turn.model = turn.model or str(body.get("model") or self.name)
         return turn
 
-    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
-        """A Chat Completions response built from the reply function's answer."""
+    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> Turn:
+        """The reply function's answer, as a whole turn."""
         turn = await self._reply(body, headers, stream=False)
-        return {
-            "id": f"fake-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": turn.model,
-            "choices": [
-                {"index": 0, "message": turn.message(), "finish_reason": turn.finish_reason}
-            ],
-            "usage": turn.usage,
-        }
+        turn.response_id = turn.response_id or f"fake-{len(self.requests)}"
+        return turn
 
     async def stream(
         self, body: dict[str, Any], headers: Mapping[str, str]
-    ) -> AsyncIterator[dict[str, Any]]:
-        """The same answer as chunks: role, reasoning, content a few words at a time, tool
-        calls, finish, then usage, as OpenAI-compatible servers send them.
-        """
+    ) -> AsyncIterator[Delta]:
+        """The same answer in pieces, as OpenAI-compatible servers send it: reasoning,
+        content a few words at a time, tool calls, then the finish with the usage."""
         turn = await self._reply(body, headers, stream=True)
-        base = {
-            "id": f"fake-{len(self.requests)}",
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": turn.model,
-        }
-        yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]}
+        rid = turn.response_id or f"fake-{len(self.requests)}"
         if turn.reasoning:
-            yield {**base, "choices": [{"index": 0, "delta": {"reasoning": turn.reasoning}}]}
+            yield Delta(reasoning=turn.reasoning, model=turn.model, response_id=rid)
         words = turn.content.split(" ") if turn.content else []
         for i in range(0, len(words), self.chunk_words):
             piece = " ".join(words[i : i + self.chunk_words])
             if i + self.chunk_words < len(words):
                 piece += " "
-            yield {**base, "choices": [{"index": 0, "delta": {"content": piece}}]}
-        for i, tc in enumerate(turn.tool_calls):
-            yield {**base, "choices": [{"index": 0, "delta": {"tool_calls": [{**tc, "index": i}]}}]}
-        yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": turn.finish_reason}]}
-        yield {**base, "choices": [], "usage": turn.usage}
+            yield Delta(text=piece, model=turn.model, response_id=rid)
+        if turn.tool_calls:
+            calls = tuple(
+                ToolCallDelta(i, c.id, c.name, c.arguments) for i, c in enumerate(turn.tool_calls)
+            )
+            yield Delta(tool_calls=calls, model=turn.model, response_id=rid)
+        yield Delta(
+            finish_reason=turn.finish_reason, usage=turn.usage, model=turn.model, response_id=rid
+        )
 
 
 def echo_model(prefix: str = "") -> FunctionModel:

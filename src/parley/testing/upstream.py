@@ -1,7 +1,7 @@
 """A fake OpenAI-compatible upstream on loopback, for tests, benchmarks and demos.
 
     async with FakeUpstream({"vendor/a": FunctionModel(fn)}) as up:
-        os.environ["OPENROUTER_BASE_URL"] = up.base_url      # ".../api/v1"
+        settings = load_settings({"OPENROUTER_BASE_URL": up.base_url})   # ".../api/v1"
 
 Each model id maps to a FunctionModel (or one `default` for every id), or to a `RawModel`
 whose replies are written byte for byte (faults: bodies that are not JSON, streams cut
@@ -25,7 +25,10 @@ from typing import Any, Literal
 from aiohttp import web
 
 from parley.errors import UpstreamError
+from parley.models.base import Delta
 from parley.testing.models import FunctionModel
+from parley.wire import sse
+from parley.wire.chat_response import Chunks, response_of_turn
 
 
 @dataclass
@@ -168,7 +171,8 @@ class FakeUpstream:
                 return await _write_raw(request, await model.reply(recorded))
             if not body.get("stream"):
                 try:
-                    return web.json_response(await model.complete(body, dict(request.headers)))
+                    turn = await model.complete(body, dict(request.headers))
+                    return web.json_response(response_of_turn(turn, str(body.get("model"))))
                 except UpstreamError as exc:
                     return _error(exc.status_code or 500, exc.message)
             return await self._stream(request, model, body)
@@ -181,21 +185,25 @@ class FakeUpstream:
     async def _stream(
         self, request: web.Request, model: FunctionModel, body: dict[str, Any]
     ) -> web.StreamResponse:
-        chunks = model.stream(body, dict(request.headers))
+        deltas = model.stream(body, dict(request.headers))
         try:
-            first = await anext(chunks)
+            first = await anext(deltas)
         except UpstreamError as exc:
             return _error(exc.status_code or 500, exc.message)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        await resp.write(b"data: " + json.dumps(first).encode() + b"\n\n")
+        chunks = Chunks(str(body.get("model")), first.response_id or None)
+        await resp.write(sse.data(chunks.delta({"role": "assistant"})))
         try:
-            async for chunk in chunks:
-                await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+            delta: Delta | None = first
+            while delta is not None:
+                for chunk in chunks.of_delta(delta):
+                    await resp.write(sse.data(chunk))
+                delta = await anext(deltas, None)
         except UpstreamError as exc:
             err = {"error": {"message": exc.message, "code": exc.status_code or 500}}
-            await resp.write(b"data: " + json.dumps(err).encode() + b"\n\n")
-        await resp.write(b"data: [DONE]\n\n")
+            await resp.write(sse.data(err))
+        await resp.write(sse.DONE)
         return resp
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from parley.tools.web import FetchedPage, SearchHit
+from parley.tools.web.protocols import FetchedPage, SearchHit
 
 
 class FakeSearch:

@@ -53,6 +53,8 @@ class ToolOutput:
     web_search: bool = False
     # Usage of model calls the tool itself made (fusion's panel and judge).
     usage: Usage | None = None
+    # What the run's record keeps of the call (fusion: its Deliberation).
+    record: Any = None
 
     @classmethod
     def json(cls, data: Any, **kw: Any) -> ToolOutput:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parley import _constants as C
 from parley.tools.base import ToolOutput, function_def
+from parley.tools.registry import REGISTRY, ServerToolKind, ToolContext
 
 
 class DatetimeTool:
@@ -40,3 +41,11 @@ class DatetimeTool:
                 "weekday": now.strftime("%A"),
             }
         )
+
+
+def _build(ctx: ToolContext) -> DatetimeTool:
+    now: Callable[[], datetime] | None = ctx.runtime.now
+    return DatetimeTool(str(ctx.parameters.get("timezone") or "UTC"), now)
+
+
+KIND = REGISTRY.register(ServerToolKind(C.DATETIME_TOOL, _build))

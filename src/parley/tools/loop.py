@@ -3,18 +3,21 @@
 Offer server tools as functions, run the calls the model makes, append the results, repeat
 until the model answers in text or the step budget is spent; then one last turn with tools
 disabled, so the answer always ends in text rather than an unfinished tool call.
+
+Progress goes to one listener as `parley.tools.events` (turns, text, reasoning, tools).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from parley import _constants as C
-from parley.models.base import ChatModel, Turn, run_turn
+from parley.models.base import ChatModel, Delta, ToolCall, Turn, parse_arguments, run_turn
+from parley.tools import events as ev
 from parley.tools.base import ServerTool, Source, ToolOutput
 from parley.usage import Usage
 
@@ -24,16 +27,7 @@ BUDGET_SPENT = (
     "have found so far; do not call any tool."
 )
 
-
-@dataclass
-class LoopHooks:
-    """Optional listeners: text and reasoning as they are written, each tool call as it
-    starts, and each model turn as it starts (with the number of tool steps so far)."""
-
-    on_text: Callable[[str], None] | None = None
-    on_tool: Callable[[str, dict[str, Any]], None] | None = None
-    on_reasoning: Callable[[str], None] | None = None
-    on_turn: Callable[[int], None] | None = None
+Listener = Callable[[ev.LoopEvent], None]
 
 
 @dataclass
@@ -44,7 +38,9 @@ class LoopResult:
     sources: list[Source]
     steps: int
     # Calls to the client's own function tools: the loop stops and hands them back.
-    client_tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    client_tool_calls: list[ToolCall] = field(default_factory=list)
+    # What the server tools kept for the record (`ToolOutput.record`), in call order.
+    records: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -82,14 +78,18 @@ def _canonical(name: str, by_name: Mapping[str, ServerTool]) -> str:
     return name
 
 
-def _parse_args(raw: Any) -> dict[str, Any] | None:
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = json.loads(raw or "{}")
-    except (TypeError, ValueError, RecursionError):  # a model can write anything here
-        return None
-    return value if isinstance(value, dict) else None
+def _relay_delta(emit: Listener) -> Callable[[Delta], None]:
+    def on_delta(delta: Delta) -> None:
+        if delta.reasoning:
+            emit(ev.ReasoningDelta(delta.reasoning))
+        if delta.text:
+            emit(ev.TextDelta(delta.text))
+
+    return on_delta
+
+
+def _ignore(event: ev.LoopEvent) -> None:
+    return None
 
 
 async def run_tool_loop(
@@ -99,7 +99,8 @@ async def run_tool_loop(
     *,
     max_steps: int,
     headers: Mapping[str, str],
-    hooks: LoopHooks | None = None,
+    emit: Listener | None = None,
+    stream: bool = False,
     client_tools: Sequence[dict[str, Any]] = (),
     first_tool_choice: str | dict[str, Any] | None = None,
     tool_choice: str | dict[str, Any] | None = None,
@@ -109,16 +110,19 @@ async def run_tool_loop(
 ) -> LoopResult:
     """Run `model` to a text answer; `body` holds messages and sampling fields.
 
-    `retire_after_use` names tools withdrawn from offer once called (fusion: once per turn).
-    `usage`, when given, accumulates every call, so a caller keeps the sums even if the
-    loop raises half way.
+    `stream`: the model's turns stream, and their text and reasoning reach `emit` as they
+    are written (else only turns and tools are reported). `retire_after_use` names tools
+    withdrawn from offer once called (those a kind declares `once_per_turn`). `usage`,
+    when given, accumulates every call, so a caller keeps the sums if the loop raises.
     """
-    hooks = hooks or LoopHooks()
+    emit = emit or _ignore
+    on_delta = _relay_delta(emit) if stream else None
     by_name = {t.name: t for t in tools}
     client_names = {t.get("function", {}).get("name") for t in client_tools}
     messages = list(body.get("messages") or [])
     usage = usage if usage is not None else Usage()
     sources: list[Source] = []
+    records: list[Any] = []
     called: set[str] = set()
     steps = 0
     stopped = False
@@ -138,31 +142,28 @@ async def run_tool_loop(
             req["tools"] = list(client_tools)
         if final and steps and "tools" not in req:
             req["messages"].append({"role": "user", "content": BUDGET_SPENT})
-        if hooks.on_turn:
-            hooks.on_turn(steps)
-        turn = await run_turn(model, req, headers, hooks.on_text, hooks.on_reasoning)
+        emit(ev.TurnStarted(steps))
+        turn = await run_turn(model, req, headers, on_delta)
         usage.add_upstream(turn.usage)
         calls = turn.tool_calls if not final or client_tools else []
         if not calls:
             if final and turn.tool_calls and not client_tools:
                 turn.tool_calls = []  # a model that ignored "no tools": keep its text only
             messages.append(turn.message())
-            return LoopResult(turn, messages, usage, sources, steps)
-        theirs = [c for c in calls if c.get("function", {}).get("name") in client_names]
+            return LoopResult(turn, messages, usage, sources, steps, records=records)
+        theirs = [c for c in calls if c.name in client_names]
         for c in calls:
-            fn = c.get("function")
-            if isinstance(fn, dict) and fn.get("name") not in client_names:
-                fn["name"] = _canonical(str(fn.get("name") or ""), by_name)
+            if c.name not in client_names:
+                c.name = _canonical(c.name, by_name)
         if theirs or final:
             turn.tool_calls = theirs
             messages.append(turn.message())
-            return LoopResult(turn, messages, usage, sources, steps, theirs)
+            return LoopResult(turn, messages, usage, sources, steps, theirs, records)
         messages.append(turn.message())
-        outputs = await asyncio.gather(*(_execute(c, by_name, hooks) for c in calls))
+        outputs = await asyncio.gather(*(_execute(c, by_name, emit) for c in calls))
         for call, out in zip(calls, outputs, strict=True):
-            name = call.get("function", {}).get("name", "")
-            called.add(name)
-            if name in by_name:
+            called.add(call.name)
+            if call.name in by_name:
                 usage.tool_calls_requested += 1
                 if out.ok:
                     usage.tool_calls_executed += 1
@@ -171,30 +172,28 @@ async def run_tool_loop(
             if out.usage is not None:
                 usage.merge(out.usage)
             sources.extend(out.sources)
-            messages.append(
-                {"role": "tool", "tool_call_id": call.get("id", ""), "content": out.content}
-            )
+            if out.record is not None:
+                records.append(out.record)
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": out.content})
         steps += 1
         if stop_when and stop_when.fired(steps, usage, turn, called):
             stopped = True
 
 
-async def _execute(
-    call: dict[str, Any], by_name: Mapping[str, ServerTool], hooks: LoopHooks
-) -> ToolOutput:
-    fn = call.get("function") or {}
-    name = str(fn.get("name") or "")
-    tool = by_name.get(name)
+async def _execute(call: ToolCall, by_name: Mapping[str, ServerTool], emit: Listener) -> ToolOutput:
+    tool = by_name.get(call.name)
     if tool is None:
-        return ToolOutput.error(f"unknown tool {name!r}; available: {', '.join(by_name)}")
-    args = _parse_args(fn.get("arguments"))
+        return ToolOutput.error(f"unknown tool {call.name!r}; available: {', '.join(by_name)}")
+    args = parse_arguments(call.arguments)
     if args is None:
-        return ToolOutput.error(f"arguments for {name} are not a JSON object")
-    if hooks.on_tool:
-        hooks.on_tool(name, args)
+        return ToolOutput.error(f"arguments for {call.name} are not a JSON object")
+    emit(ev.ToolStarted(call.name, args, call.id))
+    started = time.perf_counter()
     try:
-        return await tool.run(args)
+        out = await tool.run(args)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a tool's bug must not take the whole request down
-        return ToolOutput.error(f"{name} failed: {type(exc).__name__}: {exc}")
+        out = ToolOutput.error(f"{call.name} failed: {type(exc).__name__}: {exc}")
+    emit(ev.ToolFinished(call.name, call.id, out.ok, time.perf_counter() - started))
+    return out

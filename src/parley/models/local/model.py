@@ -22,16 +22,17 @@ a local model like any other. What differs:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parley.config import LocalConfig
 from parley.errors import InvalidParameter, MissingExtraError, UpstreamError
-from parley.models.base import TurnBuilder
+from parley.models.base import Delta, ToolCallDelta, Turn, TurnBuilder
 from parley.models.local.files import LocalSpec, find_spec, local_available
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def local_model(model_id: str, config: LocalConfig) -> LocalChatModel:
         spec,
         threads=config.threads or default_threads(),
         context=config.context or CONTEXT_DEFAULT,
+        cache_dir=config.cache_dir(),
     )
 
 
@@ -67,10 +69,18 @@ class LocalChatModel:
     """A local GGUF model; every instance for the same file shares one loaded engine."""
 
     def __init__(
-        self, model_id: str, spec: LocalSpec, *, threads: int, context: int, slots: int = SLOTS
+        self,
+        model_id: str,
+        spec: LocalSpec,
+        *,
+        threads: int,
+        context: int,
+        slots: int = SLOTS,
+        cache_dir: Path | None = None,
     ) -> None:
         self.model_id = model_id
         self.spec = spec
+        self.cache_dir = cache_dir
         self.threads = threads
         self.context = context
         self.slots = slots
@@ -85,55 +95,38 @@ class LocalChatModel:
             self._engine = engine_for(
                 f"{key}:{self.spec.source}",
                 self.spec.name,
-                self.spec.path,
+                functools.partial(self.spec.path, self.cache_dir),
                 threads=self.threads,
                 context=self.context,
                 slots=self.slots,
             )
         return self._engine
 
-    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+    async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> Turn:
         builder = TurnBuilder()
-        async for chunk in self.stream(body, headers):
-            builder.feed(chunk)
-        turn = builder.finish()
-        message = turn.message()
-        if message["content"] is None and not turn.tool_calls:
-            message["content"] = ""
-        return {
-            "id": turn.response_id,
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": self.model_id,
-            "choices": [{"index": 0, "message": message, "finish_reason": turn.finish_reason}],
-            "usage": turn.usage,
-        }
+        async for delta in self.stream(body, headers):
+            builder.feed(delta)
+        return builder.finish()
 
     async def stream(
         self, body: dict[str, Any], headers: Mapping[str, str]
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[Delta]:
         rid = f"gen-local-{uuid.uuid4().hex[:24]}"
         messages = list(body.get("messages") or [])
         forced = _forced_tool(body)
         if forced is not None:
-            async for chunk in self._tool_call(rid, body, messages, forced):
-                yield chunk
+            async for delta in self._tool_call(rid, body, messages, forced):
+                yield delta
             return
-        first = True
         async for kind, value in self._generate(body, messages, _response_format(body)):
             if kind == "text":
-                delta: dict[str, Any] = {"content": value}
-                if first:
-                    delta["role"] = "assistant"
-                    first = False
-                yield self._chunk(rid, delta)
+                yield Delta(text=value, model=self.model_id, response_id=rid)
             else:
-                yield self._chunk(rid, {}, finish=value[0])
-                yield self._usage_chunk(rid, value[1], value[2])
+                yield self._end(rid, value[0], value[1], value[2])
 
     async def _tool_call(
         self, rid: str, body: dict[str, Any], messages: list[dict[str, Any]], tool: dict[str, Any]
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[Delta]:
         fn = tool.get("function") or {}
         name = str(fn.get("name", ""))
         params = fn.get("parameters") or {"type": "object", "properties": {}}
@@ -157,15 +150,18 @@ class LocalChatModel:
                 else:
                     usage = (value[1], value[2])
             arguments = "".join(parts)
-        call = {
-            "index": 0,
-            "id": f"call_{uuid.uuid4().hex[:12]}",
-            "type": "function",
-            "function": {"name": name, "arguments": arguments},
+        call = ToolCallDelta(0, f"call_{uuid.uuid4().hex[:12]}", name, arguments)
+        yield Delta(tool_calls=(call,), model=self.model_id, response_id=rid)
+        yield self._end(rid, "tool_calls", *usage)
+
+    def _end(self, rid: str, finish: str, prompt: int, completion: int) -> Delta:
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "cost": 0.0,
         }
-        yield self._chunk(rid, {"role": "assistant", "tool_calls": [call]})
-        yield self._chunk(rid, {}, finish="tool_calls")
-        yield self._usage_chunk(rid, *usage)
+        return Delta(finish_reason=finish, usage=usage, model=self.model_id, response_id=rid)
 
     async def _generate(
         self, body: dict[str, Any], messages: list[dict[str, Any]], fmt: dict[str, Any] | None
@@ -239,30 +235,6 @@ class LocalChatModel:
             grammar=grammar,
             schema=schema,
         )
-
-    def _chunk(self, rid: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {
-            "id": rid,
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": self.model_id,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-
-    def _usage_chunk(self, rid: str, prompt: int, completion: int) -> dict[str, Any]:
-        return {
-            "id": rid,
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": self.model_id,
-            "choices": [],
-            "usage": {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-                "cost": 0.0,
-            },
-        }
 
 
 def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:

@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import aiohttp
 
+from parley.config import Settings
 from parley.errors import MissingExtraError
 from parley.http import new_web_session
-from parley.tools.web import FetchedPage
 from parley.tools.web.connguard import GuardedResolver
 from parley.tools.web.extract import ExtractError, extract, kind_of
 from parley.tools.web.netguard import DNSSource, NetPolicy, URLRefused
-from parley.tools.web.search.local import ENV as LOCAL_ENV
+from parley.tools.web.protocols import FetchedPage
 from parley.tools.web.search.local import SUFFIXES
 
 MAX_REDIRECTS = 5
@@ -43,7 +41,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 class WebFetcher:
     """Fetches one URL for `web_fetch`; failures come back as `FetchedPage.error`, not raised.
 
-    `policy` defaults to the environment's (`PARLEY_ALLOW_PRIVATE_URLS`); `dns` to the
+    `policy` defaults to no private address at all (`default_fetcher` passes the
+    `web.allow_private` setting's); `dns` to the
     system resolver. Each fetch uses its own short-lived session, so nothing it connected
     to outlives the checks made for it.
     """
@@ -53,13 +52,12 @@ class WebFetcher:
         *,
         policy: NetPolicy | None = None,
         dns: DNSSource | None = None,
-        env: Mapping[str, str] | None = None,
         max_bytes: int = MAX_BYTES,
         max_redirects: int = MAX_REDIRECTS,
         timeout_s: float = FETCH_TIMEOUT_S,
         local_root: str | Path | None = None,
     ) -> None:
-        self.policy = policy or NetPolicy.from_env(env)
+        self.policy = policy or NetPolicy()
         # `file://` URLs under this folder are read (the local search backend's hits).
         self.local_root = Path(local_root).expanduser().resolve() if local_root else None
         self.dns = dns
@@ -157,15 +155,13 @@ def _read_local(root: Path, url: str, n: int) -> tuple[str, bytes]:
     return {"html": "text/html", "markdown": "text/markdown"}.get(kind, "text/plain"), body
 
 
-FETCH_SWITCH_ENV = "PARLEY_WEB_FETCH"
-
-
-def default_fetcher(env: Mapping[str, str] | None = None) -> WebFetcher | None:
-    """The real fetcher, unless `PARLEY_WEB_FETCH=off` or the `web` extra is missing."""
-    env = os.environ if env is None else env
-    if env.get(FETCH_SWITCH_ENV, "").strip().lower() in ("0", "off", "false", "no"):
+def default_fetcher(settings: Settings) -> WebFetcher | None:
+    """The real fetcher, unless `web.fetch` is off or the `web` extra is missing."""
+    web = settings.web
+    if not web.fetch or importlib.util.find_spec("trafilatura") is None:
         return None
-    if importlib.util.find_spec("trafilatura") is None:
-        return None
-    folder = env.get(LOCAL_ENV, "").strip()
-    return WebFetcher(env=env, local_root=folder if folder and Path(folder).is_dir() else None)
+    folder = web.search_dir
+    return WebFetcher(
+        policy=NetPolicy.parse(web.allow_private),
+        local_root=folder if folder and Path(folder).expanduser().is_dir() else None,
+    )

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,7 +24,7 @@ from yarl import URL
 
 from parley.errors import ParleyError
 
-ALLOW_PRIVATE_ENV = "PARLEY_ALLOW_PRIVATE_URLS"
+ALLOW_PRIVATE = "web.allow_private (PARLEY_ALLOW_PRIVATE_URLS)"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -160,11 +159,6 @@ class NetPolicy:
     allowed_hosts: frozenset[str] = frozenset()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> NetPolicy:
-        env = os.environ if env is None else env
-        return cls.parse(env.get(ALLOW_PRIVATE_ENV, ""))
-
-    @classmethod
     def parse(cls, raw: str | Iterable[str]) -> NetPolicy:
         items = raw.split(",") if isinstance(raw, str) else list(raw)
         nets: list[Network] = []
@@ -198,7 +192,7 @@ class NetPolicy:
         shown = host if str(addr) == host.strip("[]") else f"{host} ({addr})"
         raise URLRefused(
             f"{shown} is a {why} address; web_fetch only reaches public addresses "
-            f"(to open an intranet host, list it in {ALLOW_PRIVATE_ENV})"
+            f"(to open an intranet host, list it in {ALLOW_PRIVATE})"
         )
 
     def check_url(self, url: str) -> URL:
@@ -221,7 +215,7 @@ class NetPolicy:
         if (host == "localhost" or host.endswith(".localhost")) and host not in self.allowed_hosts:
             raise URLRefused(
                 f"{host} is loopback; web_fetch only reaches public addresses "
-                f"(to open it, list it in {ALLOW_PRIVATE_ENV})"
+                f"(to open it, list it in {ALLOW_PRIVATE})"
             )
         addr = literal_address(host)
         if addr is not None:

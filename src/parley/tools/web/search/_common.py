@@ -14,7 +14,7 @@ from yarl import URL
 from parley import _constants as C
 from parley.errors import ParleyError
 from parley.http import env_proxy, new_session
-from parley.tools.web import SearchHit
+from parley.tools.web.protocols import SearchHit
 
 _TAG = re.compile(r"<[^>]+>")
 

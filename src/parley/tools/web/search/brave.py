@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from parley.tools.web import SearchHit
+from parley.tools.web.protocols import SearchHit
 from parley.tools.web.search._common import KeyedBackend, field, hits, site_query
 
 ENV = "BRAVE_API_KEY"
-BASE_ENV = "BRAVE_BASE_URL"
 BASE_URL = "https://api.search.brave.com"
 MAX_COUNT = 20  # the API's own bound for `count`
 

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, Protocol
 
 from parley.errors import MissingExtraError
-from parley.tools.web import SearchHit
+from parley.tools.web.protocols import SearchHit
 from parley.tools.web.search._common import SearchError, hits, site_query
 
 TIMEOUT_S = 10

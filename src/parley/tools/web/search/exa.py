@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.tools.web import SearchHit
+from parley.tools.web.protocols import SearchHit
 from parley.tools.web.search._common import KeyedBackend, field, hits, plain
 
 ENV = "EXA_API_KEY"
-BASE_ENV = "EXA_BASE_URL"
 BASE_URL = "https://api.exa.ai"
 SNIPPET_CHARS = 500
 

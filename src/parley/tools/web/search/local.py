@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from parley.errors import ConfigError, MissingExtraError
-from parley.tools.web import SearchHit
+from parley.tools.web.protocols import SearchHit
 
-ENV = "PARLEY_SEARCH_DIR"
 SUFFIXES = {
     ".md": "markdown",
     ".markdown": "markdown",
@@ -51,7 +50,10 @@ class LocalSearch:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder).expanduser()
         if not self.folder.is_dir():
-            raise ConfigError(f"{ENV}={str(folder)!r} is not a folder; point it at your documents")
+            raise ConfigError(
+                f"web.search_dir (PARLEY_SEARCH_DIR)={str(folder)!r} is not a folder; "
+                "point it at your documents"
+            )
         self._index: _Index | None = None
         self._lock = asyncio.Lock()
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from parley.tools.web import SearchHit
+from parley.tools.web.protocols import SearchHit
 from parley.tools.web.search._common import ServiceBackend, field, hits, site_query
-
-ENV = "SEARXNG_URL"
 
 
 class SearxngSearch(ServiceBackend):

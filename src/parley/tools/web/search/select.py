@@ -1,77 +1,84 @@
 """Which search backend a runtime gets when none is injected.
 
-`PARLEY_SEARCH` names one (searxng, brave, tavily, exa, ddgs, local, or off). Otherwise the
-first service with credentials wins, in this order: SearXNG (`SEARXNG_URL`), Brave
-(`BRAVE_API_KEY`), Tavily (`TAVILY_API_KEY`), Exa (`EXA_API_KEY`); else the local backend
-when `PARLEY_SEARCH_DIR` names a folder; else there is no search and web_search is not
-offered. Base URLs can be moved with `BRAVE_BASE_URL`, `TAVILY_BASE_URL`, `EXA_BASE_URL`.
+The `web.search` setting (`PARLEY_SEARCH`) names one: searxng, brave, tavily, exa, ddgs,
+local, or off. Otherwise the first service with credentials wins, in this order: SearXNG
+(`web.searxng_url`), Brave (`BRAVE_API_KEY`), Tavily (`TAVILY_API_KEY`), Exa
+(`EXA_API_KEY`); else the local backend when `web.search_dir` names a folder; else there is
+no search and web_search is not offered. Services' URLs move with `web.brave_base_url`,
+`web.tavily_base_url`, `web.exa_base_url`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
 import aiohttp
 
+from parley.config import Settings
 from parley.errors import ConfigError
-from parley.tools.web import SearchBackend
+from parley.tools.web.protocols import SearchBackend
 from parley.tools.web.search import brave, exa, local, searxng, tavily
 
-CHOICE_ENV = "PARLEY_SEARCH"
 NAMES = ("searxng", "brave", "tavily", "exa", "ddgs", "local", "off")
+# What each service needs: the setting or credential variable, as a user sets it.
+_NEEDS = {
+    "searxng": "SEARXNG_URL (web.searxng_url)",
+    "brave": brave.ENV,
+    "tavily": tavily.ENV,
+    "exa": exa.ENV,
+    "local": "PARLEY_SEARCH_DIR (web.search_dir)",
+}
+
+
+def _needed(settings: Settings, name: str) -> str | None:
+    web = settings.web
+    return {
+        "searxng": web.searxng_url,
+        "brave": settings.var(brave.ENV),
+        "tavily": settings.var(tavily.ENV),
+        "exa": settings.var(exa.ENV),
+        "local": web.search_dir,
+    }.get(name)
 
 
 def backend_named(
-    name: str, env: Mapping[str, str], session: aiohttp.ClientSession | None = None
+    name: str, settings: Settings, session: aiohttp.ClientSession | None = None
 ) -> SearchBackend | None:
-    """The backend `name`, configured from `env`; a missing setting names what to set."""
+    """The backend `name`, configured from `settings`; a missing setting names what to set."""
     name = name.strip().lower()
-
-    def need(var: str) -> str:
-        value = env.get(var, "").strip()
-        if not value:
-            raise ConfigError(f"{CHOICE_ENV}={name} needs {var}; set it or pick another backend")
-        return value
-
-    if name == "searxng":
-        return searxng.SearxngSearch(need(searxng.ENV), session)
-    if name == "brave":
-        return brave.BraveSearch(
-            need(brave.ENV), session, env.get(brave.BASE_ENV) or brave.BASE_URL
-        )
-    if name == "tavily":
-        return tavily.TavilySearch(
-            need(tavily.ENV), session, env.get(tavily.BASE_ENV) or tavily.BASE_URL
-        )
-    if name == "exa":
-        return exa.ExaSearch(need(exa.ENV), session, env.get(exa.BASE_ENV) or exa.BASE_URL)
+    if name == "off":
+        return None
     if name == "ddgs":
         from parley.tools.web.search.ddgs_backend import DdgsSearch
 
         return DdgsSearch()
-    if name == "local":
-        return local.LocalSearch(need(local.ENV))
-    if name == "off":
-        return None
-    raise ConfigError(f"{CHOICE_ENV}={name!r} is not a backend; use one of {', '.join(NAMES)}")
+    if name not in _NEEDS:
+        raise ConfigError(
+            f"web.search (PARLEY_SEARCH)={name!r} is not a backend; use one of {', '.join(NAMES)}"
+        )
+    value = _needed(settings, name)
+    if not value:
+        raise ConfigError(
+            f"web.search (PARLEY_SEARCH)={name} needs {_NEEDS[name]}; "
+            "set it or pick another backend"
+        )
+    web = settings.web
+    if name == "searxng":
+        return searxng.SearxngSearch(value, session)
+    if name == "brave":
+        return brave.BraveSearch(value, session, web.brave_base_url or brave.BASE_URL)
+    if name == "tavily":
+        return tavily.TavilySearch(value, session, web.tavily_base_url or tavily.BASE_URL)
+    if name == "exa":
+        return exa.ExaSearch(value, session, web.exa_base_url or exa.BASE_URL)
+    return local.LocalSearch(value)
 
 
 def default_search(
-    env: Mapping[str, str] | None = None, session: aiohttp.ClientSession | None = None
+    settings: Settings, session: aiohttp.ClientSession | None = None
 ) -> SearchBackend | None:
     """The configured backend, or None when nothing is configured."""
-    env = os.environ if env is None else env
-    chosen = env.get(CHOICE_ENV, "").strip()
-    if chosen:
-        return backend_named(chosen, env, session)
-    for name, var in (
-        ("searxng", searxng.ENV),
-        ("brave", brave.ENV),
-        ("tavily", tavily.ENV),
-        ("exa", exa.ENV),
-        ("local", local.ENV),
-    ):
-        if env.get(var, "").strip():
-            return backend_named(name, env, session)
+    if settings.web.search:
+        return backend_named(settings.web.search, settings, session)
+    for name in ("searxng", "brave", "tavily", "exa", "local"):
+        if _needed(settings, name):
+            return backend_named(name, settings, session)
     return None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from parley.tools.web import SearchHit
+from parley.tools.web.protocols import SearchHit
 from parley.tools.web.search._common import KeyedBackend, field, hits
 
 ENV = "TAVILY_API_KEY"
-BASE_ENV = "TAVILY_BASE_URL"
 BASE_URL = "https://api.tavily.com"
 MAX_RESULTS = 20  # the API's own bound
 

@@ -1,0 +1,27 @@
+"""A finished run, in the engine's terms; each face renders it in its own format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from parley.fusion.run import Deliberation
+from parley.models.base import ToolCall
+from parley.tools.loop import LoopResult
+from parley.usage import Usage
+
+
+@dataclass
+class Outcome:
+    """What a request produced: the answer (every outer turn's text), why it ended, the
+    client's own tool calls if the model made any, the usage summed over every call
+    (inner ones included), the deliberations, and how long it took."""
+
+    id: str
+    model: str
+    text: str | None
+    finish_reason: str
+    tool_calls: list[ToolCall]
+    usage: Usage
+    loop: LoopResult
+    deliberations: list[Deliberation] = field(default_factory=list)
+    seconds: float = 0.0

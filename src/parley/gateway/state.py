@@ -1,0 +1,71 @@
+"""What every request of the gateway reads: the Runtime (built at startup, inside the
+server's event loop), the limits, the log, and the redactor its writer applies."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from parley.gateway.log import GatewayLog
+from parley.http import new_session
+from parley.redact import Redactor, install_log_filter
+from parley.runtime import Runtime, Setup, build
+from parley.store import LogStore
+
+
+class GatewayState:
+    """The gateway's shared state. A `runtime` passed in is used as it is (its owner
+    manages its session); otherwise one is built from `setup` at startup."""
+
+    def __init__(
+        self,
+        setup: Setup,
+        *,
+        runtime: Runtime | None,
+        api_keys: list[str],
+        max_body: int,
+        heartbeat_s: float,
+        log_store: LogStore | None,
+    ) -> None:
+        self.setup = setup
+        self._runtime = runtime
+        self._injected = runtime is not None
+        self.api_keys = list(api_keys)
+        self.max_body = max_body
+        self.heartbeat_s = heartbeat_s
+        self.log = GatewayLog(log_store) if log_store is not None else None
+        self._redactor: Redactor | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the gateway has not started: run it under an ASGI server")
+        return self._runtime
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks every credential the gateway holds: the providers' and its own API keys."""
+        return self._redactor or Redactor(self.api_keys)
+
+    def _start(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._redactor = runtime.redactor.with_secrets(self.api_keys)
+        if self.log is not None:
+            self.log.store.redactor = self._redactor
+        install_log_filter(self._redactor)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        if self._injected:
+            self._start(self.runtime)
+            yield
+            return
+        session = new_session()
+        self._start(build(self.setup, session))
+        try:
+            yield
+        finally:
+            self._runtime = None
+            self._redactor = None
+            await session.close()

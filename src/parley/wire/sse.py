@@ -1,0 +1,61 @@
+"""Server-sent events in both directions: writing them (OpenRouter's framing for Chat
+Completions, contract section 7) and reading an upstream's.
+
+Comment heartbeats while server tools run, the answer as `data:` events, then
+`data: [DONE]`. Named events (`event: response.fusion_call.panel.added`) carry fusion
+progress to clients that asked for it. Never `id:` lines: some clients would resend them
+as Last-Event-ID and expect a resumable stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+HEARTBEAT = b": OPENROUTER PROCESSING\n\n"
+DONE = b"data: [DONE]\n\n"
+HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),  # nginx and friends must not buffer the stream
+]
+
+
+def json_bytes(body: Any) -> bytes:
+    """JSON as UTF-8. A lone surrogate (an upstream can send `"\\ud800"`) has no UTF-8
+    form; such a body goes out with every non-ASCII character escaped instead."""
+    try:
+        return json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(body).encode()
+
+
+def data(obj: Any) -> bytes:
+    """One `data:` event."""
+    return b"data: " + json_bytes(obj) + b"\n\n"
+
+
+def event(name: str, obj: Any) -> bytes:
+    """A named event; Chat Completions clients that did not ask for it never see one."""
+    return b"event: " + name.encode() + b"\n" + data(obj)
+
+
+async def data_lines(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The payload of each `data:` line of an upstream's stream; comments (heartbeats),
+    blank lines and event names are skipped. Lines are split here rather than by
+    aiohttp's readline, which refuses lines over 128 KiB, and one chunk of a long answer
+    can be that big."""
+    pending = b""
+    async for piece in content.iter_any():
+        pending += piece
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.startswith(b"data:"):
+                payload = line[5:].strip()
+                if payload:
+                    yield payload
+    if pending.startswith(b"data:") and pending[5:].strip():
+        yield pending[5:].strip()
