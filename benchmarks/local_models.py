@@ -52,8 +52,9 @@ JUDGE_MESSAGES = [
 async def provider_run(model: LocalChatModel, messages: list[dict[str, Any]], **extra: Any) -> int:
     body = {"messages": messages, "max_tokens": TOKENS, "temperature": 0, **extra}
     body.setdefault("repetition_penalty", 1.0)
-    data = await model.complete(body, {})
-    return int(data["usage"]["completion_tokens"])
+    turn = await model.complete(body, {})
+    assert turn.usage is not None
+    return int(turn.usage["completion_tokens"])
 
 
 def timed(fn: Any) -> float:

@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from _upstream import upstream_process  # benchmarks/ is on sys.path when run as a script
-from parley import Parley
+from parley import Parley, load_settings
 
 PANEL = {"bench/panel-a": 0.040, "bench/panel-b": 0.060, "bench/panel-c": 0.080}
 JUDGE = ("bench/judge", 0.050)
@@ -109,7 +109,7 @@ async def main() -> float:
             "PARLEY_CONFIG": str(Path(tmp) / "config.toml"),  # absent: built-in defaults only
             "PARLEY_KEYS": str(Path(tmp) / "keys.json"),
         }
-        async with Parley(env=env) as p:
+        async with Parley(settings=load_settings(env)) as p:
 
             async def deliberation() -> None:
                 d = await p.deliberate(QUESTION, panel=list(PANEL), judge=JUDGE[0])
@@ -121,7 +121,7 @@ async def main() -> float:
                 out = await p.ask(QUESTION, model=OUTER[0], panel=list(PANEL), judge=JUDGE[0])
                 (d,) = out.deliberations
                 assert d.result is not None and d.result.analysis is not None, d.result
-                assert out.response["choices"][0]["message"]["content"], out.response
+                assert out.text, out
 
             async def floor() -> None:
                 # The same calls from a bare aiohttp session, no Parley: what loopback and

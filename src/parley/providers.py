@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from parley import _constants as C
-from parley.config import Settings, load_keys
+from parley.config import ENV_VARS, Settings, load_keys
 from parley.errors import MissingKeyError
 from parley.http import upstream_timeout
 from parley.models.base import ChatModel, Forwarding
@@ -94,11 +94,13 @@ class Router:
         return self._redactor
 
     def credentials(self) -> list[str]:
-        """Every credential a call may carry: provider keys (environment and keys file),
-        configured header values, and user-info in any provider's base URL."""
+        """Every credential the settings hold: provider keys (environment and keys file),
+        the other secret variables (search services, the gateway's API keys), configured
+        header values, and user-info in any provider's base URL."""
         if self._keys is None:
             self._keys = load_keys(self.settings.env)
         out: list[str] = list(self._keys.values())
+        out += [self.settings.var(v.name) or "" for v in ENV_VARS if v.secret]
         for p in BUILTIN:
             out.append(self.settings.var(p.key_env) or "")
             out += url_credentials(p.base_url(self.settings))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parley import _constants as C
-from parley.errors import InvalidParameter
+from parley.errors import InvalidParameter, ParleyError
 from parley.tools.base import ServerTool, ServerToolSpec, strip_tool_prefix
 
 
@@ -143,6 +143,14 @@ class Registry:
             return kind.build(ToolContext(spec.parameters, at, runtime, request or RequestFacts()))
         except ToolUnavailable as exc:
             raise InvalidParameter(where, str(exc)) from exc
+        except ParleyError:
+            raise
+        except Exception as exc:
+            # A factory that does no checking of its own still must not turn a client's
+            # bad parameters into a server error.
+            raise InvalidParameter(
+                at, f"{kind.name} cannot use these parameters ({type(exc).__name__}: {exc})"
+            ) from exc
 
     def build(
         self,
