@@ -34,6 +34,9 @@ FUSION_ALIAS = "openrouter/fusion"
 FUSION_FLASH_ALIAS = "openrouter/fusion-flash"
 PARLEY_FUSION_ALIAS = "parley/fusion"
 PARLEY_FUSION_FLASH_ALIAS = "parley/fusion-flash"
+# Without a slash, for agent frameworks that read a slash as a provider prefix.
+SLASHLESS_FUSION_ALIAS = "parley-fusion"
+SLASHLESS_FUSION_FLASH_ALIAS = "parley-fusion-flash"
 FLASH_PRESET = "general-fast"
 DEFAULT_PRESET = "general-high"
 

@@ -195,6 +195,9 @@ class Settings(_Strict):
     # The gateway serves other people's traffic: it logs only when told to.
     log_gateway: bool = False
     log_db: str | None = None
+    # Providers whose own Responses API takes a Responses request with no server tool,
+    # untouched; for every other model it is translated to Chat Completions.
+    responses_upstreams: list[str] = Field(default_factory=lambda: ["openrouter", "openai"])
     # Credentials are read from here on demand; never dumped, never in a repr.
     _env: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -156,11 +156,15 @@ class Router:
             builtin.headers,
         )
 
-    def forwarding(self, model_id: str) -> Forwarding | None:
+    def forwarding(self, model_id: str, *, responses: bool = False) -> Forwarding | None:
         """The model for `model_id` if it can pass a client's request through as it came
-        (an HTTP upstream); None for in-process and injected models."""
+        (an HTTP upstream; with `responses`, one whose provider is configured to take the
+        Responses API, `responses_upstreams`); None for in-process and injected models."""
         self.resolve(model_id)
-        return self._forwarding.get(model_id)
+        model = self._forwarding.get(model_id)
+        if model is None or not responses:
+            return model
+        return model if self.route(model_id).provider in self.settings.responses_upstreams else None
 
     def resolve(self, model_id: str) -> ChatModel:
         """The ChatModel for `model_id`, built once and cached; MissingKeyError when a

@@ -115,7 +115,9 @@ async def run(
             502,
             p.outer_model,
         )
-    deliberations = [r for r in result.records if isinstance(r, Deliberation)]
+    deliberations = [
+        c.output.record for c in result.server_calls if isinstance(c.output.record, Deliberation)
+    ]
     return Outcome(
         id=p.id,
         model=p.outer_model,

@@ -25,6 +25,7 @@ from parley.gateway.auth import ApiKeyMiddleware
 from parley.gateway.chat import ChatEndpoint
 from parley.gateway.errors import error_body
 from parley.gateway.models import find, listing
+from parley.gateway.responses import ResponsesEndpoint
 from parley.gateway.state import GatewayState
 from parley.runtime import Runtime, Setup
 from parley.store import LogStore
@@ -60,6 +61,7 @@ def create_app(
         log_store=log_store,
     )
     chat_endpoint = ChatEndpoint(state)
+    responses_endpoint = ResponsesEndpoint(state)
 
     async def models_endpoint(request: Request) -> Response:
         return JSONResponse(listing(state.runtime))
@@ -82,6 +84,7 @@ def create_app(
         for slash in ("", "/"):
             routes += [
                 Route(f"{prefix}/chat/completions{slash}", chat_endpoint, methods=["POST"]),
+                Route(f"{prefix}/responses{slash}", responses_endpoint, methods=["POST"]),
                 Route(f"{prefix}/models{slash}", models_endpoint, methods=["GET"]),
             ]
         routes.append(Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]))

@@ -15,6 +15,7 @@ event never lands in the middle of a line), and a stream that ends with neither 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,18 +29,27 @@ from parley.wire.sse import json_bytes
 
 # A partial line longer than this is passed on as it is rather than held in memory.
 MAX_PENDING_LINE = 1 << 20
-_FINISH = re.compile(rb'"finish_reason"\s*:\s*"')
+# How each format says a stream ended as it should.
+_FINISH = re.compile(rb'"finish_reason"\s*:\s*"|^data: \[DONE\]', re.M)
+_RESPONSE_END = re.compile(rb'"type"\s*:\s*"response\.(completed|incomplete|failed)"')
+_SEQUENCE = re.compile(rb'"sequence_number"\s*:\s*(\d+)')
 
 
 @dataclass
 class Call:
-    """One passthrough call: the model id, the body to send, extra headers, and the bytes
-    the body was parsed from when it is sent unchanged."""
+    """One passthrough call: the model id, the body to send, extra headers, the bytes
+    the body was parsed from when it is sent unchanged, and the upstream's endpoint
+    (`chat/completions`, or `responses` for an upstream that speaks it)."""
 
     model: str
     body: dict[str, Any]
     headers: dict[str, str]
     raw: bytes | None = None
+    endpoint: str = "chat/completions"
+
+    @property
+    def responses(self) -> bool:
+        return self.endpoint == "responses"
 
 
 async def complete(call: Call, state: GatewayState, send: Send, receive: Receive) -> None:
@@ -50,14 +60,33 @@ async def complete(call: Call, state: GatewayState, send: Send, receive: Receive
 
 async def _complete(call: Call, state: GatewayState) -> tuple[bytes, bytes]:
     router = state.runtime.router
-    forwarding = router.forwarding(call.model)
+    forwarding = router.forwarding(call.model, responses=call.responses)
     if forwarding is not None:
-        async with forwarding.forward(call.body, call.headers, call.raw) as resp:
+        async with forwarding.forward(call.body, call.headers, call.raw, call.endpoint) as resp:
             payload = await resp.read()
             ctype = resp.headers.get("Content-Type", "application/json").encode()
         return payload, ctype
     turn = await router.resolve(call.model).complete(call.body, call.headers)
     return json_bytes(response_of_turn(turn, turn.model or call.model)), JSON
+
+
+def _error_event(call: Call, lines: _Lines) -> Callable[[dict[str, Any]], bytes]:
+    """How an error after the first byte reaches the client, in the stream's format."""
+    if not call.responses:
+        chunks = Chunks(call.model)
+        return lambda err: sse.data(chunks.error(err))
+
+    def responses_error(err: dict[str, Any]) -> bytes:
+        event = {
+            "type": "error",
+            "sequence_number": lines.last_sequence + 1,
+            "code": "server_error",
+            "message": err["error"]["message"],
+            "param": None,
+        }
+        return sse.event("error", event)
+
+    return responses_error
 
 
 async def stream(call: Call, state: GatewayState, send: Send, receive: Receive) -> None:
@@ -66,16 +95,20 @@ async def stream(call: Call, state: GatewayState, send: Send, receive: Receive) 
     An upstream error before the first byte is an ordinary error response with the
     upstream's status; after it, a data event carrying `error`.
     """
-    out = Stream(send, receive, call.model, state.redactor)
-    await out.run(_pipe(call, state, out))
+    lines = _Lines(_RESPONSE_END if call.responses else _FINISH)
+    out = Stream(send, receive, _error_event(call, lines), state.redactor)
+    await out.run(_pipe(call, state, out, lines))
 
 
 class _Lines:
-    """Splits piped bytes at line ends and notes whether the stream said it finished."""
+    """Splits piped bytes at line ends and notes whether the stream said it finished
+    (`done` matches that) and the last `sequence_number` it carried (Responses)."""
 
-    def __init__(self) -> None:
+    def __init__(self, done: re.Pattern[bytes]) -> None:
+        self.done = done
         self.pending = b""
         self.finished = False
+        self.last_sequence = 0
 
     def feed(self, piece: bytes) -> bytes:
         """The complete lines that `piece` ends (held back: a trailing partial line)."""
@@ -88,29 +121,31 @@ class _Lines:
             cut = len(data)
         self.pending = data[cut:]
         lines = data[:cut]
-        if not self.finished and (b"data: [DONE]" in lines or _FINISH.search(lines)):
+        if not self.finished and self.done.search(lines):
             self.finished = True
+        numbers = _SEQUENCE.findall(lines)
+        if numbers:
+            self.last_sequence = int(numbers[-1])
         return lines
 
 
-async def _pipe(call: Call, state: GatewayState, out: Stream) -> None:
+async def _pipe(call: Call, state: GatewayState, out: Stream, lines: _Lines) -> None:
     router = state.runtime.router
-    forwarding = router.forwarding(call.model)
+    forwarding = router.forwarding(call.model, responses=call.responses)
     if forwarding is None:
         await _render(call, state, out)
         return
-    async with forwarding.forward(call.body, call.headers, call.raw) as resp:
+    async with forwarding.forward(call.body, call.headers, call.raw, call.endpoint) as resp:
         if "text/event-stream" not in resp.headers.get("Content-Type", ""):
             # The upstream ignored `stream`; hand its whole answer over as it is.
             await out.respond(200, await resp.read(), JSON)
             return
         await out.start()
-        lines = _Lines()
         async for piece in resp.content.iter_any():
             await out.write(lines.feed(piece))
     # At the end an unterminated line is no event (SSE readers discard it), unless it
     # is the closing `[DONE]` of a server that omits the last newline.
-    if lines.pending.strip() == sse.DONE.strip():
+    if lines.pending.strip() == sse.DONE.strip() and not call.responses:
         await out.end()
         return
     if not lines.finished:

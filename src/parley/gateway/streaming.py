@@ -11,14 +11,13 @@ one), and nothing follows `data: [DONE]`.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from parley.gateway.asgi import ClientGone, Receive, Send, send_bytes, send_error, until_disconnect
 from parley.gateway.errors import from_exception
 from parley.redact import NO_SECRETS, Redactor
 from parley.wire import sse
-from parley.wire.chat_response import Chunks
 
 
 class Stream:
@@ -26,14 +25,14 @@ class Stream:
         self,
         send: Send,
         receive: Receive,
-        model: str = "",
+        error_event: Callable[[dict[str, Any]], bytes],
         redactor: Redactor = NO_SECRETS,
-        response_id: str | None = None,
     ) -> None:
         self.send = send
         self.receive = receive
+        # Renders an error body (`{"error": {...}}`) as the wire format's error event.
+        self.error_event = error_event
         self.redactor = redactor
-        self.chunks = Chunks(model, response_id)
         self.started = False
         self.finished = False  # a whole answer was sent instead (`respond`)
         self.done = False  # `[DONE]` went out: the stream is over
@@ -60,13 +59,17 @@ class Stream:
         await self.write(sse.DONE)
         self.done = True
 
+    async def close(self) -> None:
+        """No more events (a format that ends without `[DONE]`, as Responses does)."""
+        self.done = True
+
     async def error(self, err: dict[str, Any]) -> None:
         """The error event, on a line of its own whatever was written before it."""
         if self.done:
             return
         if not self._tail.endswith(b"\n\n"):
             await self.write(b"\n" if self._tail.endswith(b"\n") else b"\n\n")
-        await self.write(sse.data(self.chunks.error(err)))
+        await self.write(self.error_event(err))
 
     async def respond(self, status: int, body: bytes, content_type: bytes) -> None:
         """A whole, non-streamed answer instead (only before the stream started)."""

@@ -20,7 +20,7 @@ from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
 from parley.tools import events as loop_ev
 from parley.wire import fusion_events, sse
-from parley.wire.chat_response import response
+from parley.wire.chat_response import Chunks, response
 from parley.wire.sse import json_bytes
 
 
@@ -48,11 +48,14 @@ async def stream(
 ) -> None:
     """Stream the answer; with `events`, fusion progress goes out too as named events
     (`event: response.fusion_call.panel.added` ...), for clients that asked for them."""
-    out = Stream(send, receive, p.outer_model, state.redactor, p.id)
-    await out.run(_produce(p, state, out, events))
+    chunks = Chunks(p.outer_model, p.id)
+    out = Stream(send, receive, lambda err: sse.data(chunks.error(err)), state.redactor)
+    await out.run(_produce(p, state, out, chunks, events))
 
 
-async def _produce(p: engine.Plan, state: GatewayState, out: Stream, events: bool) -> None:
+async def _produce(
+    p: engine.Plan, state: GatewayState, out: Stream, chunks: Chunks, events: bool
+) -> None:
     await out.write(sse.HEARTBEAT)
     seq = 0
     opened = False
@@ -63,8 +66,8 @@ async def _produce(p: engine.Plan, state: GatewayState, out: Stream, events: boo
             if isinstance(item, loop_ev.TextDelta):
                 if not opened:
                     opened = True
-                    await out.write(sse.data(out.chunks.role()))
-                await out.write(sse.data(out.chunks.text(item.text)))
+                    await out.write(sse.data(chunks.role()))
+                await out.write(sse.data(chunks.text(item.text)))
             elif isinstance(item, ev.Idle):
                 await out.write(sse.HEARTBEAT)  # keeps proxies and clients from giving up
             elif isinstance(item, loop_ev.ToolStarted):
@@ -76,10 +79,10 @@ async def _produce(p: engine.Plan, state: GatewayState, out: Stream, events: boo
                     await out.write(sse.event(fusion_events.IN_PROGRESS, start))
             elif isinstance(item, ev.Completed):
                 if not opened:
-                    await out.write(sse.data(out.chunks.role()))
+                    await out.write(sse.data(chunks.role()))
                 if state.log is not None:
                     await state.log.record(item.outcome, p.request.messages)
-                await _finish(out, item.outcome)
+                await _finish(out, chunks, item.outcome)
                 return  # a heartbeat queued just now must not follow [DONE]
             elif events and isinstance(item, fusion_ev.FusionEvent):
                 if isinstance(item, fusion_ev.AnalysisCompleted) and item.analysis is None:
@@ -91,9 +94,9 @@ async def _produce(p: engine.Plan, state: GatewayState, out: Stream, events: boo
                 await out.write(sse.event(wire["type"], wire))
 
 
-async def _finish(out: Stream, outcome: engine.Outcome) -> None:
+async def _finish(out: Stream, chunks: Chunks, outcome: engine.Outcome) -> None:
     if outcome.tool_calls:
-        await out.write(sse.data(out.chunks.tool_calls([c.wire() for c in outcome.tool_calls])))
-    await out.write(sse.data(out.chunks.finish(outcome.finish_reason)))
-    await out.write(sse.data(out.chunks.usage(outcome.usage.to_wire())))
+        await out.write(sse.data(chunks.tool_calls([c.wire() for c in outcome.tool_calls])))
+    await out.write(sse.data(chunks.finish(outcome.finish_reason)))
+    await out.write(sse.data(chunks.usage(outcome.usage.to_wire())))
     await out.end()

@@ -107,10 +107,15 @@ class ChatModel(Protocol):
 class Forwarding(Protocol):
     """A model that can pass a client's request through: the body goes upstream as the
     client sent it (only the model id rewritten; `raw`, when given, is those exact bytes)
-    and the upstream's response comes back unparsed, to be piped to the client."""
+    to `endpoint` (Chat Completions, or `responses`), and the upstream's response comes
+    back unparsed, to be piped to the client."""
 
     def forward(
-        self, body: dict[str, Any], headers: Mapping[str, str], raw: bytes | None = None
+        self,
+        body: dict[str, Any],
+        headers: Mapping[str, str],
+        raw: bytes | None = None,
+        endpoint: str = "chat/completions",
     ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]: ...
 
 

@@ -46,7 +46,8 @@ class ChatCompletionsModel:
         self._session = session
         # OpenAI's own API takes `reasoning_effort` and rejects OpenRouter's `reasoning`.
         self._openai_api = openai_api
-        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._base = base_url.rstrip("/")
+        self._url = self._base + "/chat/completions"
         self.upstream_model = upstream_model
         self.model_id = model_id
         self._headers = {"Content-Type": "application/json", **(extra_headers or {})}
@@ -84,13 +85,14 @@ class ChatCompletionsModel:
 
     @contextlib.asynccontextmanager
     async def _post(
-        self, data: bytes, headers: Mapping[str, str]
+        self, data: bytes, headers: Mapping[str, str], url: str | None = None
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """POST and yield the open response; a status >= 400, a timeout or a broken
-        connection (also while the caller reads) becomes an UpstreamError."""
+        """POST (to Chat Completions unless `url` says otherwise) and yield the open
+        response; a status >= 400, a timeout or a broken connection (also while the caller
+        reads) becomes an UpstreamError."""
         try:
             async with self._session.post(
-                self._url,
+                url or self._url,
                 data=data,
                 headers=headers,
                 timeout=self._timeout,
@@ -148,11 +150,17 @@ class ChatCompletionsModel:
 
     @contextlib.asynccontextmanager
     async def forward(
-        self, body: dict[str, Any], headers: Mapping[str, str], raw: bytes | None = None
+        self,
+        body: dict[str, Any],
+        headers: Mapping[str, str],
+        raw: bytes | None = None,
+        endpoint: str = "chat/completions",
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send a client's body as it came (only the model id rewritten) and yield the open
-        response for the gateway's passthrough to pipe. A status >= 400 raises UpstreamError
-        as `complete()` does; so does a connection that breaks while the caller reads.
+        """Send a client's body as it came (only the model id rewritten) to `endpoint`
+        (`chat/completions`, or `responses` for an upstream that speaks it) and yield the
+        open response for the gateway's passthrough to pipe. A status >= 400 raises
+        UpstreamError as `complete()` does; so does a connection that breaks while the
+        caller reads.
 
         `raw`, if given, is the encoded `body` as the client sent it: when the model id
         needs no rewrite those bytes go as they are (a large image body is not encoded
@@ -162,7 +170,7 @@ class ChatCompletionsModel:
             hdrs["Accept"] = "text/event-stream"
         if raw is None or body.get("model") != self.upstream_model:
             raw = json.dumps({**body, "model": self.upstream_model}).encode()
-        async with self._post(raw, hdrs) as resp:
+        async with self._post(raw, hdrs, f"{self._base}/{endpoint}") as resp:
             yield resp
 
     def _json(self, raw: bytes) -> dict[str, Any]:

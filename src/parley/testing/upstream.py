@@ -27,8 +27,11 @@ from aiohttp import web
 from parley.errors import UpstreamError
 from parley.models.base import Delta
 from parley.testing.models import FunctionModel
-from parley.wire import sse
+from parley.usage import Usage
+from parley.wire import responses_request, sse
 from parley.wire.chat_response import Chunks, response_of_turn
+from parley.wire.responses_events import ResponseBuild
+from parley.wire.responses_output import ResponseShape
 
 
 @dataclass
@@ -112,6 +115,7 @@ class FakeUpstream:
         app = web.Application()
         for prefix in ("/v1", "/api/v1"):
             app.router.add_post(prefix + "/chat/completions", self._chat)
+            app.router.add_post(prefix + "/responses", self._responses)
             app.router.add_get(prefix + "/models", self._models)
         return app
 
@@ -182,6 +186,24 @@ class FakeUpstream:
         finally:
             self.in_flight -= 1
 
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return _error(400, "body is not JSON")
+        recorded = Recorded(request.path, dict(request.headers), body)
+        if self.record:
+            self.requests.append(recorded)
+        model = self.models.get(str(body.get("model")), self.default)
+        if model is None:
+            return _error(404, f"{body.get('model')} is not a valid model ID")
+        if isinstance(model, RawModel):
+            return await _write_raw(request, await model.reply(recorded))
+        try:
+            return await _answer_responses(request, model, body)
+        except UpstreamError as exc:
+            return _error(exc.status_code or 500, exc.message)
+
     async def _stream(
         self, request: web.Request, model: FunctionModel, body: dict[str, Any]
     ) -> web.StreamResponse:
@@ -205,6 +227,33 @@ class FakeUpstream:
             await resp.write(sse.data(err))
         await resp.write(sse.DONE)
         return resp
+
+
+async def _answer_responses(
+    request: web.Request, model: FunctionModel, body: dict[str, Any]
+) -> web.StreamResponse:
+    """A Responses request answered as OpenRouter's Responses API would: the input read as
+    a conversation, the model's turn written as a response (or its stream of events)."""
+    asked = responses_request.to_request(body)
+    chat_body = {
+        **asked.request.body,
+        "messages": asked.request.messages,
+        "tools": asked.request.tools,
+        "model": body.get("model"),
+    }
+    turn = await model.complete(chat_body, dict(request.headers))
+    build = ResponseBuild(ResponseShape(str(body.get("model")), asked.echo))
+    build.start()
+    spent = Usage()
+    spent.add_upstream(turn.usage)
+    build.complete(turn.content or None, turn.tool_calls, spent, turn.finish_reason or "stop", [])
+    if not body.get("stream"):
+        return web.json_response(build.response)
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await resp.prepare(request)
+    for event in build.events:
+        await resp.write(sse.event(event["type"], event))
+    return resp
 
 
 async def _write_raw(request: web.Request, reply: RawReply) -> web.StreamResponse:

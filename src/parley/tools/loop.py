@@ -31,6 +31,14 @@ Listener = Callable[[ev.LoopEvent], None]
 
 
 @dataclass
+class ServerCall:
+    """A server tool call the loop ran, and what it produced."""
+
+    call: ToolCall
+    output: ToolOutput
+
+
+@dataclass
 class LoopResult:
     turn: Turn
     messages: list[dict[str, Any]]
@@ -39,8 +47,8 @@ class LoopResult:
     steps: int
     # Calls to the client's own function tools: the loop stops and hands them back.
     client_tool_calls: list[ToolCall] = field(default_factory=list)
-    # What the server tools kept for the record (`ToolOutput.record`), in call order.
-    records: list[Any] = field(default_factory=list)
+    # Every server tool call run, in order (faces list them; fusion's carry their record).
+    server_calls: list[ServerCall] = field(default_factory=list)
 
 
 @dataclass
@@ -122,7 +130,7 @@ async def run_tool_loop(
     messages = list(body.get("messages") or [])
     usage = usage if usage is not None else Usage()
     sources: list[Source] = []
-    records: list[Any] = []
+    server_calls: list[ServerCall] = []
     called: set[str] = set()
     steps = 0
     stopped = False
@@ -150,7 +158,7 @@ async def run_tool_loop(
             if final and turn.tool_calls and not client_tools:
                 turn.tool_calls = []  # a model that ignored "no tools": keep its text only
             messages.append(turn.message())
-            return LoopResult(turn, messages, usage, sources, steps, records=records)
+            return LoopResult(turn, messages, usage, sources, steps, server_calls=server_calls)
         theirs = [c for c in calls if c.name in client_names]
         for c in calls:
             if c.name not in client_names:
@@ -158,7 +166,7 @@ async def run_tool_loop(
         if theirs or final:
             turn.tool_calls = theirs
             messages.append(turn.message())
-            return LoopResult(turn, messages, usage, sources, steps, theirs, records)
+            return LoopResult(turn, messages, usage, sources, steps, theirs, server_calls)
         messages.append(turn.message())
         outputs = await asyncio.gather(*(_execute(c, by_name, emit) for c in calls))
         for call, out in zip(calls, outputs, strict=True):
@@ -172,8 +180,8 @@ async def run_tool_loop(
             if out.usage is not None:
                 usage.merge(out.usage)
             sources.extend(out.sources)
-            if out.record is not None:
-                records.append(out.record)
+            if call.name in by_name:
+                server_calls.append(ServerCall(call, out))
             messages.append({"role": "tool", "tool_call_id": call.id, "content": out.content})
         steps += 1
         if stop_when and stop_when.fired(steps, usage, turn, called):

@@ -37,24 +37,7 @@ class ChatRequest(Passthrough):
     @field_validator("stop_server_tools_when")
     @classmethod
     def _stop_conditions(cls, v: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-        # Checked here so that a bad condition is a 400, not a crash half way through a loop.
-        if v is None:
-            return v
-        if not v:
-            raise ValueError("give at least one condition, or leave the field out")
-        out = []
-        for i, cond in enumerate(v):
-            try:
-                out.append(_STOP_CONDITION.validate_python(cond).model_dump())
-            except ValidationError as exc:
-                # Not a ValueError, so pydantic lets it through with the item's own path
-                # (the loc would otherwise include the union's tag).
-                err = exc.errors()[0]
-                sub = field_path(err["loc"][1:]) or "type"
-                raise InvalidParameter(
-                    f"stop_server_tools_when[{i}].{sub}", _message(err, bool(sub))
-                ) from None
-        return out
+        return None if v is None else stop_conditions(v)
 
     @field_validator("messages")
     @classmethod
@@ -100,6 +83,27 @@ _STOP_CONDITION: TypeAdapter[
         Field(discriminator="type"),
     ]
 )
+
+
+def stop_conditions(v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`stop_server_tools_when`, checked, so that a bad condition is a 400 naming it, not
+    a crash half way through a loop."""
+    if not v:
+        raise InvalidParameter(
+            "stop_server_tools_when", "give at least one condition, or leave the field out"
+        )
+    out = []
+    for i, cond in enumerate(v):
+        try:
+            out.append(_STOP_CONDITION.validate_python(cond).model_dump())
+        except ValidationError as exc:
+            # Named by the item's own path (the loc would otherwise include the union's tag).
+            err = exc.errors()[0]
+            sub = field_path(err["loc"][1:]) or "type"
+            raise InvalidParameter(
+                f"stop_server_tools_when[{i}].{sub}", _message(err, bool(sub))
+            ) from None
+    return out
 
 
 # Fields Parley reads itself; every other field of the body goes to the outer model.
