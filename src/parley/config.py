@@ -191,6 +191,9 @@ class Settings(_Strict):
     web: WebConfig = Field(default_factory=WebConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     upstream_timeout: float = Field(default=C.UPSTREAM_TOTAL_TIMEOUT_S, gt=0)
+    # The `openrouter/fusion` alias takes the preset's panel and judge, as OpenRouter's
+    # does; with this, the `panel` and `judge` set here win, as they do everywhere else.
+    alias_follows_config: bool = False
     log: bool = True
     # The gateway serves other people's traffic: it logs only when told to.
     log_gateway: bool = False

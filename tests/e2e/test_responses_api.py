@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import openai
 import pytest
 
-from gateway_kit import Gateway, default_models, fixed, running
+from gateway_kit import Gateway, default_models, running
 from parley.testing import FakeRequest, FunctionModel, tool_call
 
 T = TypeVar("T")

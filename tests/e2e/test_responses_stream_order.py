@@ -70,10 +70,13 @@ def models() -> dict[str, FunctionModel]:
 async def test_the_stream_of_a_fusion_run_with_a_failed_panelist() -> None:
     app = create_app(Setup(settings=settings(), models=models()))
     body = {"model": "openrouter/fusion", "input": "Why is the sky blue?", "stream": True}
-    async with ServerThread(app) as url, aiohttp.ClientSession() as s:
-        async with s.post(url + "/v1/responses", json=body) as r:
-            assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
-            text = (await r.read()).decode()
+    async with (
+        ServerThread(app) as url,
+        aiohttp.ClientSession() as s,
+        s.post(url + "/v1/responses", json=body) as r,
+    ):
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+        text = (await r.read()).decode()
     events = []
     for block in text.split("\n\n"):
         lines = block.splitlines()

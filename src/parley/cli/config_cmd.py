@@ -22,6 +22,8 @@ TEMPLATE = """\
 # preset = "general-budget"               # the panel to use when `panel` is unset
 # log = true                               # log every deliberation (`parley logs`)
 # log_gateway = false                      # `parley serve` logs its fusion requests too
+# alias_follows_config = false             # openrouter/fusion uses `panel`/`judge` above
+# responses_upstreams = ["openrouter", "openai"]   # providers whose Responses API is used
 
 # [presets.my-panel]
 # analysis_models = ["ollama/llama3.2", "ollama/qwen2.5"]

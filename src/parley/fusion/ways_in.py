@@ -76,6 +76,11 @@ def resolve(model: str, plugins: list[Any], settings: Settings) -> Implied:
     if via_alias:
         preset_name = ALIASES[model] or settings.preset
         params = preset_params(settings, preset_name, "model")
+        if settings.alias_follows_config:
+            if settings.panel:
+                params["analysis_models"] = list(settings.panel)
+            if settings.judge:
+                params["model"] = settings.judge
         model = settings.outer_model_for(preset_name)
     for i, plugin in enumerate(plugins):
         if not is_fusion_plugin(plugin):

@@ -64,11 +64,13 @@ def create_app(
     responses_endpoint = ResponsesEndpoint(state)
 
     async def models_endpoint(request: Request) -> Response:
-        return JSONResponse(listing(state.runtime))
+        assert state.catalog is not None
+        return JSONResponse(await listing(state.runtime, state.catalog))
 
     async def model_endpoint(request: Request) -> Response:
         model_id = request.path_params["model_id"].removesuffix("/")
-        found = find(state.runtime, model_id)
+        assert state.catalog is not None
+        found = await find(state.runtime, state.catalog, model_id)
         if found is None:
             message = f"model {model_id!r} is not listed; see GET /v1/models"
             return JSONResponse(error_body(404, message, "model_not_found", "model"), 404)

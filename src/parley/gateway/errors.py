@@ -1,5 +1,8 @@
-"""Errors in OpenAI's shape, `{"error": {"message", "type", "code", "param"}}`, with the
-status a client can act on.
+"""Errors in a shape both OpenRouter's and OpenAI's SDKs read, with the status a client can
+act on: `{"error": {"code": <the HTTP status, an integer>, "message", "metadata":
+{"error_type", "reason", "field"}, "type", "param"}}`. OpenRouter's SDK requires the
+integer `code` (a string one makes it fail to parse the error at all) and, on an error
+inside a stream, `metadata.error_type`; the OpenAI SDKs read `message`, `type` and `param`.
 
 Statuses:
 - 4xx: a request the client can fix (bad JSON, wrong types, unknown model, too large); the
@@ -60,12 +63,42 @@ class HTTPError(Exception):
         super().__init__(message)
 
 
+# OpenRouter's `error_type` words for a status (an open set: any string is read).
+_ERROR_TYPES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    402: "insufficient_credits",
+    403: "forbidden",
+    404: "not_found",
+    408: "timeout",
+    413: "payload_too_large",
+    429: "rate_limit_exceeded",
+    502: "provider_unavailable",
+    503: "service_unavailable",
+    504: "timeout",
+}
+
+
 def error_body(
-    status: int, message: str, code: str | int | None = None, param: str | None = None
+    status: int, message: str, reason: str | int | None = None, param: str | None = None
 ) -> dict[str, Any]:
-    """The OpenAI error object for `status`."""
+    """The error object for `status`; `reason` says why in a word (`invalid_parameter`,
+    `missing_provider_key`), `param` names the field or header at fault."""
     kind = _TYPES.get(status, "upstream_error" if status in (502, 503, 504) else "server_error")
-    return {"error": {"message": message, "type": kind, "code": code, "param": param}}
+    metadata: dict[str, Any] = {"error_type": _ERROR_TYPES.get(status, "server")}
+    if reason is not None and not isinstance(reason, int):
+        metadata["reason"] = reason
+    if param:
+        metadata["field"] = param
+    return {
+        "error": {
+            "code": status,
+            "message": message,
+            "metadata": metadata,
+            "type": kind,
+            "param": param,
+        }
+    }
 
 
 def from_exception(exc: BaseException) -> tuple[int, dict[str, Any]]:

@@ -1,14 +1,43 @@
-"""GET /v1/models: the aliases, then every model the configuration names or routes."""
+"""GET /v1/models: the aliases, then every model the configuration names or routes, each
+with OpenRouter's fields (strict clients require them all).
+
+What an upstream says of its own models (GET {base}/models: names, context lengths,
+pricing, parameters) is fetched once per provider and kept; where it has nothing to say
+(a local model, an injected one, an upstream that is down), the entry is filled from the
+configuration: the aliases describe fusion, local models give the context they run with.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
+
+import aiohttp
 
 from parley.fusion import ways_in
 from parley.models.local.files import local_model_ids
+from parley.models.local.model import CONTEXT_DEFAULT
+from parley.providers import Router
 from parley.runtime import Runtime
 
 ALIASES = tuple(ways_in.ALIASES)
+CATALOG_TIMEOUT_S = 5.0
+# What every model served through Parley accepts (the server tools ride on `tools`).
+SUPPORTED = [
+    "tools",
+    "tool_choice",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "reasoning",
+    "response_format",
+    "structured_outputs",
+    "stop",
+    "seed",
+]
+log = logging.getLogger("parley.gateway")
 
 
 def model_ids(runtime: Runtime) -> list[str]:
@@ -24,20 +53,116 @@ def model_ids(runtime: Runtime) -> list[str]:
     return list(dict.fromkeys(ids))  # first mention wins, order kept
 
 
-def entry(mid: str) -> dict[str, Any]:
-    """One model in OpenAI's shape."""
-    owner = "parley" if mid in ALIASES or "/" not in mid else mid.lstrip("~").split("/")[0]
-    out: dict[str, Any] = {"id": mid, "object": "model", "created": 0, "owned_by": owner}
-    if mid in ALIASES:
-        out["description"] = "fusion: a panel deliberates, then the outer model answers"
-    return out
+class Catalog:
+    """The upstreams' own model listings, by provider, fetched once (a failed fetch is
+    remembered as empty: the listing must not wait on a dead upstream each time)."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self._by_provider: dict[str, dict[str, dict[str, Any]]] = {}
+        self._lock = asyncio.Lock()
+
+    async def entry(self, model_id: str) -> dict[str, Any]:
+        """What the upstream says of `model_id` ({} when it says nothing)."""
+        if model_id in self.router.models or model_id.startswith("local/"):
+            return {}
+        if model_id in ALIASES or self.router.session is None:
+            return {}
+        route = self.router.route(model_id)
+        if route.provider not in self._by_provider:
+            async with self._lock:
+                if route.provider not in self._by_provider:
+                    self._by_provider[route.provider] = await self._fetch(
+                        route.base_url, route.api_key, dict(route.headers)
+                    )
+        return self._by_provider[route.provider].get(route.upstream_model, {})
+
+    async def _fetch(
+        self, base_url: str, api_key: str | None, headers: dict[str, str]
+    ) -> dict[str, dict[str, Any]]:
+        session = self.router.session
+        assert session is not None
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        try:
+            async with session.get(
+                base_url.rstrip("/") + "/models",
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=CATALOG_TIMEOUT_S),
+            ) as resp:
+                data = await resp.json(content_type=None) if resp.status == 200 else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.warning("model listing of %s unavailable: %s", base_url, type(exc).__name__)
+            return {}
+        items = data.get("data") if isinstance(data, dict) else None
+        listed = items if isinstance(items, list) else []
+        return {str(m["id"]): m for m in listed if isinstance(m, dict) and "id" in m}
 
 
-def listing(runtime: Runtime) -> dict[str, Any]:
-    """OpenAI's list shape."""
-    return {"object": "list", "data": [entry(mid) for mid in model_ids(runtime)]}
+def entry(runtime: Runtime, mid: str, upstream: dict[str, Any]) -> dict[str, Any]:
+    """One model with OpenRouter's fields (and OpenAI's `object`/`owned_by`)."""
+    alias = mid in ALIASES
+    owner = "parley" if alias or "/" not in mid else mid.lstrip("~").split("/")[0]
+    context = _context(runtime, mid)
+    # "-1": priced by what runs, per request (OpenRouter's spelling for a router); local
+    # models cost nothing.
+    price = "0" if mid.startswith("local/") else "-1"
+    out: dict[str, Any] = {
+        "id": mid,
+        "object": "model",
+        "created": 0,
+        "owned_by": owner,
+        "canonical_slug": mid,
+        "name": mid,
+        "description": "",
+        "context_length": context,
+        "architecture": {
+            "modality": "text->text",
+            "input_modalities": ["text"],
+            "output_modalities": ["text"],
+            "tokenizer": "Other",
+            "instruct_type": None,
+        },
+        "pricing": {"prompt": price, "completion": price},
+        "top_provider": {
+            "is_moderated": False,
+            "context_length": context,
+            "max_completion_tokens": None,
+        },
+        "per_request_limits": None,
+        "supported_parameters": list(SUPPORTED),
+        "default_parameters": None,
+        "supported_voices": None,
+        "links": {"details": f"/api/v1/models/{mid}/endpoints"},
+    }
+    if alias:
+        preset = ways_in.ALIASES[mid] or runtime.settings.preset
+        out["name"] = f"Fusion ({preset})"
+        out["description"] = (
+            "fusion: a panel of models answers in parallel, a judge maps where they agree "
+            "and disagree, and the outer model writes the answer"
+        )
+    # The upstream's word wins on what it knows; the id and fields strict clients need stay.
+    known = {k: v for k, v in upstream.items() if k not in ("id", "object") and v is not None}
+    return {**out, **known}
 
 
-def find(runtime: Runtime, model_id: str) -> dict[str, Any] | None:
+def _context(runtime: Runtime, mid: str) -> int | None:
+    if mid.startswith("local/"):
+        return runtime.settings.local.context or CONTEXT_DEFAULT
+    return None
+
+
+async def listing(runtime: Runtime, catalog: Catalog) -> dict[str, Any]:
+    """The list, in OpenAI's and OpenRouter's shape at once."""
+    ids = model_ids(runtime)
+    found = await asyncio.gather(*(catalog.entry(mid) for mid in ids))
+    data = [entry(runtime, mid, up) for mid, up in zip(ids, found, strict=True)]
+    return {"object": "list", "data": data, "links": {"next": None}, "total_count": len(data)}
+
+
+async def find(runtime: Runtime, catalog: Catalog, model_id: str) -> dict[str, Any] | None:
     """GET /v1/models/{id}: a listed model, or None."""
-    return entry(model_id) if model_id in model_ids(runtime) else None
+    if model_id not in model_ids(runtime):
+        return None
+    return entry(runtime, model_id, await catalog.entry(model_id))

@@ -108,7 +108,7 @@ async def _stream(
     p: engine.Plan, state: GatewayState, build: ResponseBuild, send: Send, receive: Receive
 ) -> None:
     def failed(err: dict[str, Any]) -> bytes:
-        build.fail(_code(int(err["error"].get("code") or 500)), str(err["error"]["message"]))
+        build.fail(_code(int(err["error"]["code"])), str(err["error"]["message"]))
         return _drain(build)
 
     out = Stream(send, receive, failed, state.redactor)

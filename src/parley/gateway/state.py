@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from parley.gateway.log import GatewayLog
+from parley.gateway.models import Catalog
 from parley.http import new_session
 from parley.redact import Redactor, install_log_filter
 from parley.runtime import Runtime, Setup, build
@@ -36,6 +37,7 @@ class GatewayState:
         self.heartbeat_s = heartbeat_s
         self.log = GatewayLog(log_store) if log_store is not None else None
         self._redactor: Redactor | None = None
+        self.catalog: Catalog | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -50,6 +52,7 @@ class GatewayState:
 
     def _start(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self.catalog = Catalog(runtime.router)
         self._redactor = runtime.redactor.with_secrets(self.api_keys)
         if self.log is not None:
             self.log.store.redactor = self._redactor

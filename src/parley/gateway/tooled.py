@@ -46,8 +46,8 @@ async def complete(p: engine.Plan, state: GatewayState, send: Send, receive: Rec
 async def stream(
     p: engine.Plan, state: GatewayState, send: Send, receive: Receive, *, events: bool = False
 ) -> None:
-    """Stream the answer; with `events`, fusion progress goes out too as named events
-    (`event: response.fusion_call.panel.added` ...), for clients that asked for them."""
+    """Stream the answer; with `events`, fusion progress goes out too, as SSE comments
+    (`: response.fusion_call.panel.added {...}`) that chunk-validating clients skip."""
     chunks = Chunks(p.outer_model, p.id)
     out = Stream(send, receive, lambda err: sse.data(chunks.error(err)), state.redactor)
     await out.run(_produce(p, state, out, chunks, events))
@@ -76,7 +76,7 @@ async def _produce(
                     fusion_started = True  # a capped second call never runs
                     seq += 1
                     start = fusion_events.base(fusion_events.IN_PROGRESS, p.id, seq)
-                    await out.write(sse.event(fusion_events.IN_PROGRESS, start))
+                    await out.write(sse.comment(fusion_events.IN_PROGRESS, start))
             elif isinstance(item, ev.Completed):
                 if not opened:
                     await out.write(sse.data(chunks.role()))
@@ -91,7 +91,7 @@ async def _produce(
                     continue
                 seq += 1
                 wire = fusion_events.to_wire(item, p.id, seq)
-                await out.write(sse.event(wire["type"], wire))
+                await out.write(sse.comment(wire["type"], wire))
 
 
 async def _finish(out: Stream, chunks: Chunks, outcome: engine.Outcome) -> None:

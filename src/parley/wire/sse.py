@@ -2,9 +2,11 @@
 Completions, contract section 7) and reading an upstream's.
 
 Comment heartbeats while server tools run, the answer as `data:` events, then
-`data: [DONE]`. Named events (`event: response.fusion_call.panel.added`) carry fusion
-progress to clients that asked for it. Never `id:` lines: some clients would resend them
-as Last-Event-ID and expect a resumable stream.
+`data: [DONE]`. On Chat Completions, fusion progress for clients that asked for it rides
+in comments too (`: response.fusion_call.panel.added {...}`): a `data:` event that is not
+a chunk breaks clients that validate chunks. The Responses API names its events
+(`event: response.created`). Never `id:` lines: some clients would resend them as
+Last-Event-ID and expect a resumable stream.
 """
 
 from __future__ import annotations
@@ -39,8 +41,16 @@ def data(obj: Any) -> bytes:
 
 
 def event(name: str, obj: Any) -> bytes:
-    """A named event; Chat Completions clients that did not ask for it never see one."""
+    """A named event (the Responses API names every event)."""
     return b"event: " + name.encode() + b"\n" + data(obj)
+
+
+def comment(name: str, obj: Any) -> bytes:
+    """An SSE comment carrying a named JSON payload: `: <name> <json>`. Every SSE reader
+    skips comments, so a Chat Completions client that validates each `data:` chunk is
+    untouched, while one that asked for fusion progress reads it from the raw stream
+    (JSON has no raw newlines, so the payload stays on its line)."""
+    return b": " + name.encode() + b" " + json_bytes(obj) + b"\n\n"
 
 
 async def data_lines(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
