@@ -23,7 +23,10 @@ from parley.http import new_session
 from parley.models.base import ChatModel
 from parley.runtime import UNSET, Runtime, Setup, Unset, build
 from parley.tools.web.protocols import Fetcher, SearchBackend
+from parley.wire import responses_request
 from parley.wire.chat_request import to_request
+from parley.wire.responses_events import ResponseBuild
+from parley.wire.responses_output import ResponseShape
 
 
 class Parley:
@@ -131,6 +134,28 @@ class Parley:
             stream=listening,
             panel_text=listening if panel_text is None else panel_text,
         )
+
+    async def respond(
+        self,
+        request: dict[str, Any],
+        *,
+        depth: int = 0,
+        on_event: Callable[[engine.Event], None] | None = None,
+    ) -> dict[str, Any]:
+        """Run a Responses API request (fusion tool, alias and plugin included) and return
+        the `response` object, as `POST /v1/responses` answers it."""
+        asked = responses_request.to_request(request)
+        p = engine.plan(asked.request, self.runtime, depth=depth)
+        build = ResponseBuild(ResponseShape(p.outer_model, asked.echo, asked.notes))
+
+        def heard(event: engine.Event) -> None:
+            build.feed(event)
+            if on_event is not None:
+                on_event(event)
+
+        outcome = await engine.run(p, self.runtime, emit=heard, stream=on_event is not None)
+        build.finish(outcome)
+        return build.response
 
     async def ask(
         self,

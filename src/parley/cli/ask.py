@@ -18,7 +18,7 @@ import click
 from parley import offline
 from parley.cli._common import cli_errors, load_cli_settings, print_json, store_for
 from parley.cli.ask_log import Exchange, conversation_for, save
-from parley.cli.ask_output import Output, render_json
+from parley.cli.ask_output import Output, render_json, responses_build
 from parley.cli.show import usage_line
 from parley.client import Parley
 from parley.config import Settings
@@ -126,6 +126,12 @@ async def _run(
 @click.option("--no-stream", is_flag=True, help="Print the answer once it is complete.")
 @click.option("-u", "--usage", "show_usage", is_flag=True, help="Print tokens and cost on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+@click.option(
+    "--responses",
+    "as_responses",
+    is_flag=True,
+    help="Print the Responses API's response object (as POST /v1/responses answers).",
+)
 @click.option("-c", "--continue", "cont", is_flag=True, help="Continue the latest conversation.")
 @click.option("--cid", help="Continue the conversation with this id (or an exchange's id).")
 @click.option("-n", "--no-log", is_flag=True, help="Do not log this exchange.")
@@ -147,6 +153,7 @@ def ask(
     no_stream: bool,
     show_usage: bool,
     as_json: bool,
+    as_responses: bool,
     cont: bool,
     cid: str | None,
     no_log: bool,
@@ -184,16 +191,20 @@ def ask(
         params = fusion_params(
             options, no_tools=no_tools, max_tool_calls=max_tool_calls, temperature=temperature
         )
+        as_json = as_json or as_responses
         out = Output(
             outer=x.model or settings.model or "",
             stream=not (no_stream or as_json),
             show_panel=show_panel and not as_json,
             quiet=quiet,
         )
+        build = responses_build(x.question, x.model or settings.model) if as_responses else None
 
         def on_event(event: Event) -> None:
             if isinstance(event, TextDelta):
                 x.text.append(event.text)
+            if build is not None:
+                build.feed(event)
             x.recorder(event)
             out.event(event)
 
@@ -230,7 +241,11 @@ def ask(
             question=x.question,
             system=x.system,
         )
-        if as_json:
+        if build is not None:
+            build.shape.model = outcome.model  # the concrete outer model
+            build.finish(outcome)
+            print_json(build.response)
+        elif as_json:
             print_json(render_json(outcome, entry.id if store else None, conv.id))
         else:
             out.finish(entry.answer)

@@ -15,6 +15,9 @@ from parley.engine import Event, Outcome
 from parley.fusion import events as ev
 from parley.store import answer_of, from_result
 from parley.tools.events import TextDelta
+from parley.wire.responses_events import ResponseBuild
+from parley.wire.responses_output import ResponseShape
+from parley.wire.responses_request import ResponsesRequest
 
 
 class Output:
@@ -84,3 +87,9 @@ def render_json(outcome: Outcome, entry_id: str | None, conversation_id: str) ->
         "usage": outcome.usage.to_wire(),
         "seconds": round(outcome.seconds, 3),
     }
+
+
+def responses_build(question: str, model: str | None) -> ResponseBuild:
+    """`--responses`: the run's events built into a Responses API response object."""
+    echo = ResponsesRequest.model_validate({"input": question, "model": model})
+    return ResponseBuild(ResponseShape(model or "", echo))
