@@ -156,6 +156,12 @@ class Router:
             builtin.headers,
         )
 
+    def serves_openrouter(self, model_id: str) -> bool:
+        """Whether `model_id` goes to OpenRouter (whose own server tools it can then use)."""
+        if model_id in self.models or model_id.startswith("local/"):
+            return False
+        return self.route(model_id).provider == OPENROUTER.name
+
     def forwarding(self, model_id: str, *, responses: bool = False) -> Forwarding | None:
         """The model for `model_id` if it can pass a client's request through as it came
         (an HTTP upstream; with `responses`, one whose provider is configured to take the

@@ -31,7 +31,7 @@ from parley.tools.registry import REGISTRY, Registry, RequestFacts
 from parley.tools.web.fetcher import default_fetcher
 from parley.tools.web.protocols import Fetcher, SearchBackend
 from parley.tools.web.quota import WebQuota
-from parley.tools.web.search.select import default_search
+from parley.tools.web.search.select import default_search, keyless_search
 
 
 class Unset(enum.Enum):
@@ -75,6 +75,9 @@ class Runtime:
     now: Callable[[], datetime] | None = None
     tools: Registry = field(default_factory=lambda: REGISTRY)
     quota: WebQuota | None = None
+    # Keyless metasearch, for members that have no other way to search when no backend
+    # is configured (see parley.fusion.research).
+    fallback_search: SearchBackend | None = None
 
     def for_request(self) -> Runtime:
         """This runtime with a fresh web quota for one request; already one: itself, so a
@@ -126,5 +129,7 @@ def build(setup: Setup | None = None, session: aiohttp.ClientSession | None = No
     settings = setup.settings or load_settings()
     search = default_search(settings, session) if setup.search is UNSET else setup.search
     fetcher = default_fetcher(settings) if setup.fetcher is UNSET else setup.fetcher
+    fallback = keyless_search(settings) if setup.search is UNSET and search is None else None
     assert builtins.BUILTIN  # the built-in tools are registered by importing it
-    return Runtime(Router(settings, session, models=setup.models), search, fetcher, setup.now)
+    router = Router(settings, session, models=setup.models)
+    return Runtime(router, search, fetcher, setup.now, fallback_search=fallback)

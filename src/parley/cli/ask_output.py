@@ -19,6 +19,13 @@ from parley.wire.responses_events import ResponseBuild
 from parley.wire.responses_output import ResponseShape
 from parley.wire.responses_request import ResponsesRequest
 
+NO_SEARCH = (
+    "parley: the panel answered without web search: no search backend is configured "
+    "(SEARXNG_URL, BRAVE_API_KEY, TAVILY_API_KEY, EXA_API_KEY, PARLEY_SEARCH_DIR), no "
+    "panelist runs on OpenRouter, and keyless search is not installed "
+    "(pip install 'parley-llm[web]')."
+)
+
 
 class Output:
     """Everything `ask` shows: progress on stderr, the answer (and panel) on stdout."""
@@ -44,6 +51,8 @@ class Output:
             return
         if self.progress is not None:
             self.progress(event)
+        if isinstance(event, ev.FusionCompleted) and event.result.search == "none":
+            click.echo(NO_SEARCH, err=True)
         if self.show_panel and isinstance(event, ev.FusionCompleted):
             self.stop_progress()
             judge = self.progress.state.judge if self.progress is not None else None

@@ -8,9 +8,8 @@ from typing import Any
 from parley.errors import InvalidParameter
 from parley.fusion.params import FusionParams
 from parley.fusion.result import FailedModel, FailureReason
-from parley.models.base import last_user_text
+from parley.models.base import Source, last_user_text
 from parley.runtime import Runtime
-from parley.tools.base import Source
 
 
 def panel_messages(question: str | list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from parley.tools.base import Source
+from parley.models.base import Source
 from parley.validation import Passthrough
 
 
@@ -77,6 +77,9 @@ class FusionResult(BaseModel):
     failure_reason: FailureReason | None = None
     error: str | None = None
     sources: list[Source] = Field(default_factory=list)
+    # Parley's: "none" when searching was asked for and no member could (no backend
+    # configured, none of them served by OpenRouter, keyless metasearch not installed).
+    search: Literal["none"] | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON shape: optional parts are omitted, not null."""
@@ -93,4 +96,6 @@ class FusionResult(BaseModel):
             out["error"] = self.error
         if self.sources:
             out["sources"] = [s.model_dump() for s in self.sources]
+        if self.search is not None:
+            out["search"] = self.search
         return out

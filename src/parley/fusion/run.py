@@ -34,12 +34,12 @@ from parley.fusion.panel import (
     question_text,
 )
 from parley.fusion.params import FusionParams
+from parley.fusion.research import Research, for_member, wants_search, with_plugins
 from parley.fusion.result import FailedModel, FailureReason, FusionResult, PanelResponse
-from parley.models.base import ChatModel
+from parley.models.base import ChatModel, Source
 from parley.relay import relay
 from parley.runtime import Runtime
 from parley.tools import events as loop_ev
-from parley.tools.base import Source
 from parley.tools.loop import LoopResult, run_tool_loop
 from parley.usage import Usage
 
@@ -81,6 +81,8 @@ class Deliberation:
         self.judge_detail = ""
         self.timings: dict[str, float] = {}
         self.result: FusionResult | None = None
+        # Whether any member could search the web (the result says so when none could).
+        self._searched = False
         self._emit: Callable[[ev.FusionEvent], None] = _ignore
         self._stream_text = False
 
@@ -176,10 +178,18 @@ class Deliberation:
             failed_models=self.failed,
             failure_reason=verdict.failure_reason,
             sources=dedupe_sources(self.sources),
+            search=None if self._searched or not wants_search(self.params) else "none",
         )
 
     def _resolve(self, model_id: str) -> ChatModel:
         return self.runtime.router.resolve(model_id)
+
+    def _research(self, model_id: str) -> Research:
+        """`model_id`'s web tools; noted when it was asked to search and cannot."""
+        research = for_member(self.runtime, self.params, model_id)
+        if research.searches:
+            self._searched = True
+        return research
 
     async def _panelist(self, index: int, model_id: str) -> None:
         emit = self._emit
@@ -199,10 +209,11 @@ class Deliberation:
                 emit(ev.PanelToolCall(model_id, index, event.name, event.arguments))
 
         try:
+            research = self._research(model_id)
             res = await run_tool_loop(
                 self._resolve(model_id),
-                body,
-                self.runtime.server_tools(p.tools),
+                with_plugins(body, research),
+                research.tools,
                 max_steps=p.max_tool_calls,
                 headers=self.headers,
                 emit=heard,
@@ -298,10 +309,11 @@ class Deliberation:
             if isinstance(event, loop_ev.ToolStarted):
                 self._emit(ev.JudgeToolCall(self.judge, event.name, event.arguments))
 
+        research = self._research(self.judge)
         res = await run_tool_loop(
             model,
-            body,
-            self.runtime.server_tools(self.params.tools),
+            with_plugins(body, research),
+            research.tools,
             max_steps=self.params.max_tool_calls,
             headers=self.headers,
             emit=heard,
@@ -314,8 +326,13 @@ class Deliberation:
 def check_params(runtime: Runtime, params: FusionParams, where: str = "parameters") -> None:
     """Raise InvalidParameter (named under `where`) if these parameters cannot run here:
     no panel can be formed, or an inner tool cannot run (or may not run in a panel)."""
-    panel_for(runtime, params, where)
-    runtime.server_tools(params.tools, field_name=f"{where}.tools", inner=True)
+    panel = panel_for(runtime, params, where)
+    specs = params.tools
+    if specs is not None and all(runtime.router.serves_openrouter(m) for m in panel):
+        # OpenRouter searches for its own models (parley.fusion.research): web_search
+        # needs no backend of ours for them.
+        specs = [s for s in specs if s.name != C.WEB_SEARCH_TOOL or runtime.search is not None]
+    runtime.server_tools(specs, field_name=f"{where}.tools", inner=True)
 
 
 def _ignore(event: ev.FusionEvent) -> None:

@@ -23,6 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
+from pydantic import BaseModel
+
+
+class Source(BaseModel):
+    """A page a model read or cited (a fusion result's `sources`)."""
+
+    url: str
+    title: str = ""
 
 
 @dataclass
@@ -53,6 +61,8 @@ class Turn:
     model: str = ""
     reasoning: str = ""
     response_id: str = ""
+    # Pages the model's provider searched for it and cited (OpenRouter's web search).
+    citations: list[Source] = field(default_factory=list)
 
     def message(self) -> dict[str, Any]:
         """This turn as an assistant message to append to the conversation."""
@@ -84,6 +94,7 @@ class Delta:
     usage: dict[str, Any] | None = None
     model: str = ""
     response_id: str = ""
+    citations: tuple[Source, ...] = ()
 
 
 @runtime_checkable
@@ -153,6 +164,7 @@ class TurnBuilder:
             t.model = delta.model
         if delta.response_id:
             t.response_id = delta.response_id
+        t.citations.extend(c for c in delta.citations if c not in t.citations)
 
     def finish(self) -> Turn:
         """The Turn the deltas added up to; tool calls get their joined arguments and ids."""
@@ -185,6 +197,7 @@ def deltas_of(turn: Turn) -> list[Delta]:
             usage=turn.usage,
             model=turn.model,
             response_id=turn.response_id,
+            citations=tuple(turn.citations),
         )
     )
     return out

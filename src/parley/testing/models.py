@@ -170,7 +170,11 @@ class FunctionModel:
             )
             yield Delta(tool_calls=calls, model=turn.model, response_id=rid)
         yield Delta(
-            finish_reason=turn.finish_reason, usage=turn.usage, model=turn.model, response_id=rid
+            finish_reason=turn.finish_reason,
+            usage=turn.usage,
+            model=turn.model,
+            response_id=rid,
+            citations=tuple(turn.citations),
         )
 
 

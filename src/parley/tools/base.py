@@ -6,18 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from parley import _constants as C
+from parley.models.base import Source
 from parley.usage import Usage
 from parley.validation import Strict
-
-
-class Source(BaseModel):
-    """A page a tool call read or found (a fusion result's `sources`)."""
-
-    url: str
-    title: str = ""
 
 
 class ServerToolSpec(Strict):

@@ -16,9 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parley import _constants as C
-from parley.models.base import ChatModel, Delta, ToolCall, Turn, parse_arguments, run_turn
+from parley.models.base import (
+    ChatModel,
+    Delta,
+    Source,
+    ToolCall,
+    Turn,
+    parse_arguments,
+    run_turn,
+)
 from parley.tools import events as ev
-from parley.tools.base import ServerTool, Source, ToolOutput
+from parley.tools.base import ServerTool, ToolOutput
 from parley.usage import Usage
 
 # The last turn's request, once the step budget is spent or a stop condition fired.
@@ -153,6 +161,7 @@ async def run_tool_loop(
         emit(ev.TurnStarted(steps))
         turn = await run_turn(model, req, headers, on_delta)
         usage.add_upstream(turn.usage)
+        sources.extend(turn.citations)
         calls = turn.tool_calls if not final or client_tools else []
         if not calls:
             if final and turn.tool_calls and not client_tools:

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from parley.errors import UpstreamError
-from parley.models.base import Delta, ToolCall, ToolCallDelta, Turn
+from parley.models.base import Delta, Source, ToolCall, ToolCallDelta, Turn
 
 
 def turn_from_response(data: dict[str, Any], model: str = "") -> Turn:
@@ -32,6 +32,7 @@ def turn_from_response(data: dict[str, Any], model: str = "") -> Turn:
         model=str(data.get("model") or ""),
         reasoning=_reasoning(msg),
         response_id=str(data.get("id") or ""),
+        citations=_citations(msg.get("annotations")),
     )
 
 
@@ -40,6 +41,7 @@ def delta_from_chunk(chunk: dict[str, Any], model: str = "") -> Delta:
     text = reasoning = ""
     calls: list[ToolCallDelta] = []
     finish: str | None = None
+    cited: list[Source] = []
     for i, choice in enumerate(_array(chunk.get("choices"), "choices", model)):
         where = f"choices[{i}]"
         choice = _object(choice, where, model)
@@ -49,6 +51,7 @@ def delta_from_chunk(chunk: dict[str, Any], model: str = "") -> Delta:
         for j, tc in enumerate(_array(delta.get("tool_calls"), f"{where}.delta.tool_calls", model)):
             calls.append(_call_piece(tc, f"{where}.delta.tool_calls[{j}]", model, j))
         finish = _text(choice.get("finish_reason"), f"{where}.finish_reason", model) or finish
+        cited += _citations(delta.get("annotations"))
     return Delta(
         text=text,
         reasoning=reasoning,
@@ -57,7 +60,20 @@ def delta_from_chunk(chunk: dict[str, Any], model: str = "") -> Delta:
         usage=_object(chunk.get("usage"), "usage", model) if chunk.get("usage") else None,
         model=str(chunk.get("model") or ""),
         response_id=str(chunk.get("id") or ""),
+        citations=tuple(cited),
     )
+
+
+def _citations(annotations: Any) -> list[Source]:
+    """The pages a provider's own web search cited (OpenRouter's `url_citation`
+    annotations); anything else in the list is not ours to read, and skipped."""
+    out: list[Source] = []
+    for a in annotations if isinstance(annotations, list) else []:
+        cite = a.get("url_citation") if isinstance(a, dict) else None
+        if isinstance(cite, dict) and isinstance(cite.get("url"), str):
+            title = cite.get("title")
+            out.append(Source(url=cite["url"], title=title if isinstance(title, str) else ""))
+    return out
 
 
 def _reasoning(msg: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any, Literal
 
-from parley.models.base import Delta, Turn
+from parley.models.base import Delta, Source, Turn
 from parley.validation import Passthrough
 
 
@@ -107,7 +107,16 @@ def response_of_turn(turn: Turn, model: str, response_id: str | None = None) -> 
     )
     if turn.reasoning:
         out["choices"][0]["message"]["reasoning"] = turn.reasoning
+    if turn.citations:
+        out["choices"][0]["message"]["annotations"] = url_citations(turn.citations)
     return out
+
+
+def url_citations(sources: list[Source] | tuple[Source, ...]) -> list[dict[str, Any]]:
+    """Cited pages as OpenRouter's `url_citation` annotations."""
+    return [
+        {"type": "url_citation", "url_citation": {"url": s.url, "title": s.title}} for s in sources
+    ]
 
 
 class Chunks:
@@ -160,6 +169,8 @@ class Chunks:
             body["content"] = delta.text
         if delta.reasoning:
             body["reasoning"] = delta.reasoning
+        if delta.citations:
+            body["annotations"] = url_citations(delta.citations)
         if delta.tool_calls:
             body["tool_calls"] = [
                 {

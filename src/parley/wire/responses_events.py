@@ -26,9 +26,8 @@ from typing import Any
 from parley.engine import events as ev
 from parley.engine.outcome import Outcome
 from parley.fusion import events as fusion_ev
-from parley.models.base import ToolCall
+from parley.models.base import Source, ToolCall
 from parley.tools import events as loop_ev
-from parley.tools.base import Source
 from parley.usage import Usage
 from parley.wire.fusion_events import WIRE_TYPES
 from parley.wire.responses_output import (

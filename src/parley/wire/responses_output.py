@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parley.fusion.result import FusionResult
-from parley.models.base import ToolCall
-from parley.tools.base import Source
+from parley.models.base import Source, ToolCall
 from parley.usage import Usage
 from parley.wire.responses_request import ResponsesRequest
 

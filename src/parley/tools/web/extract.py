@@ -1,11 +1,12 @@
 """Fetched bytes -> (title, markdown): the extractor seam behind `web_fetch`.
 
 HTML goes through trafilatura (main text only, as markdown) with markdownify as the fallback
-when trafilatura finds nothing; text, markdown and JSON pass through; PDF text comes from
-pypdf. Anything else is refused with an error that says which types are read. Extraction
-runs under a time bound in a small pool of its own, so one huge page cannot stall the event
-loop, and pages that outlive their bound cannot take the default pool's threads (which also
-serve every DNS lookup).
+when trafilatura finds nothing; without the `web` extra, through a lean reader built on the
+standard library (`lean_html`); text, markdown and JSON pass through; PDF text comes from
+pypdf (the `web` extra). Anything else is refused with an error that says which types are
+read. Extraction runs under a time bound in a small pool of its own, so one huge page cannot
+stall the event loop, and pages that outlive their bound cannot take the default pool's
+threads (which also serve every DNS lookup).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from html import unescape
 from typing import Any
 
 from parley.errors import MissingExtraError, ParleyError
+from parley.tools.web.lean_html import to_markdown
 
 EXTRACT_TIMEOUT_S = 20.0
 # Extraction is CPU-bound and holds the GIL most of the time: more threads would not help.
@@ -167,12 +169,17 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def _html(html: str, url: str) -> Extracted:
+    html = html[:MAX_HTML_CHARS]
+    title = html_title(html)
     try:
         import trafilatura
     except ImportError:
-        raise MissingExtraError("web_fetch of HTML pages", "web") from None
-    html = html[:MAX_HTML_CHARS]
-    title = html_title(html)
+        # The default install reads pages too, with the standard library's parser.
+        lean = to_markdown(html)
+        if not title:
+            heading = re.search(r"^#\s+(.+)$", lean, re.M)
+            title = heading.group(1).strip() if heading else ""
+        return Extracted(title, lean)
     text = trafilatura.extract(
         html,
         url=url or None,

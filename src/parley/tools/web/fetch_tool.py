@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from parley import _constants as C
-from parley.tools.base import Source, ToolOutput, function_def
+from parley.models.base import Source
+from parley.tools.base import ToolOutput, function_def
 from parley.tools.registry import REGISTRY, ServerToolKind, ToolContext, ToolUnavailable
 from parley.tools.web.params import domain_match, domains_param, host_of, int_param
 from parley.tools.web.protocols import Fetcher

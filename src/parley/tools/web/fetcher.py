@@ -11,7 +11,6 @@ again, at most `max_redirects`.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
@@ -156,9 +155,10 @@ def _read_local(root: Path, url: str, n: int) -> tuple[str, bytes]:
 
 
 def default_fetcher(settings: Settings) -> WebFetcher | None:
-    """The real fetcher, unless `web.fetch` is off or the `web` extra is missing."""
+    """The real fetcher, unless `web.fetch` is off (it reads HTML without the `web` extra
+    too, less well)."""
     web = settings.web
-    if not web.fetch or importlib.util.find_spec("trafilatura") is None:
+    if not web.fetch:
         return None
     folder = web.search_dir
     return WebFetcher(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from parley import _constants as C
-from parley.tools.base import Source, ToolOutput, function_def
+from parley.models.base import Source
+from parley.tools.base import ToolOutput, function_def
 from parley.tools.registry import REGISTRY, ServerToolKind, ToolContext, ToolUnavailable
 from parley.tools.web.params import domain_match, domains_param, host_of, int_param
 from parley.tools.web.protocols import DomainFilteringBackend, SearchBackend, SearchHit
@@ -102,7 +103,7 @@ class WebSearchTool:
 
 
 def _build(ctx: ToolContext) -> WebSearchTool:
-    search: SearchBackend | None = ctx.runtime.search
+    search: SearchBackend | None = ctx.runtime.search or ctx.runtime.fallback_search
     if search is None:
         raise ToolUnavailable(
             "web_search has no backend here; configure one (SEARXNG_URL, BRAVE_API_KEY, "

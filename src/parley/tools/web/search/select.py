@@ -10,6 +10,8 @@ no search and web_search is not offered. Services' URLs move with `web.brave_bas
 
 from __future__ import annotations
 
+import importlib.util
+
 import aiohttp
 
 from parley.config import Settings
@@ -82,3 +84,15 @@ def default_search(
         if _needed(settings, name):
             return backend_named(name, settings, session)
     return None
+
+
+def keyless_search(settings: Settings) -> SearchBackend | None:
+    """Keyless metasearch (ddgs) when it is installed and search is not turned off: what a
+    panelist with no other way to search uses (see `parley.fusion.research`)."""
+    if (settings.web.search or "").strip().lower() == "off":
+        return None
+    if importlib.util.find_spec("ddgs") is None:
+        return None
+    from parley.tools.web.search.ddgs_backend import DdgsSearch
+
+    return DdgsSearch()
