@@ -69,6 +69,23 @@ def answer(body: dict[str, Any]) -> bytes:
     return _text("A short answer from " + model + ".", model)
 
 
+def _as_stream(whole: dict[str, Any]) -> list[bytes]:
+    """A whole answer as the SSE a streaming server sends: the message in one delta, the
+    finish, the usage, [DONE]."""
+    choice = whole["choices"][0]
+    base = {k: whole[k] for k in ("id", "object", "created", "model")}
+    base["object"] = "chat.completion.chunk"
+    delta = {k: v for k, v in choice["message"].items() if v is not None}
+    for i, call in enumerate(delta.get("tool_calls") or []):
+        call["index"] = i
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]},
+        {**base, "choices": [], "usage": whole["usage"]},
+    ]
+    return [b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks] + [b"data: [DONE]\n\n"]
+
+
 async def _serve(latencies: Mapping[str, float]) -> None:
     from aiohttp import web
 
@@ -79,13 +96,16 @@ async def _serve(latencies: Mapping[str, float]) -> None:
         if not latencies:
             return web.Response(body=instant, content_type="application/json")
         body = json.loads(raw)
-        if body.get("stream"):
-            err = {"error": {"message": "stream is not served here"}}
-            return web.json_response(err, status=400)
         delay = latencies.get(str(body.get("model")), 0.0)
         if delay:
             await asyncio.sleep(delay)
-        return web.Response(body=answer(body), content_type="application/json")
+        whole = answer(body)
+        if not body.get("stream"):
+            return web.Response(body=whole, content_type="application/json")
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(b"".join(_as_stream(json.loads(whole))))
+        return resp
 
     app = web.Application()
     for prefix in ("/v1", "/api/v1"):

@@ -11,6 +11,7 @@ INNER_MAX_TOOL_CALLS_MAX = 16
 TEMPERATURE_MIN = 0.0
 TEMPERATURE_MAX = 2.0
 INNER_TOOLS_MAX = 8
+DEADLINE_MAX_S = 3600.0
 JUDGE_TEMPERATURE = 0.0
 
 # Top-level server-tool loop (contract section 5).
@@ -44,7 +45,11 @@ DEFAULT_PRESET = "general-high"
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 UPSTREAM_CONNECT_TIMEOUT_S = 10.0
+# A hung upstream (no headers, or nothing more of a stream) fails in tens of seconds.
+UPSTREAM_FIRST_BYTE_TIMEOUT_S = 30.0
+UPSTREAM_IDLE_TIMEOUT_S = 30.0
 UPSTREAM_TOTAL_TIMEOUT_S = 600.0
+UPSTREAM_RETRIES = 2
 # aiohttp's default pool (100) would queue a wide fan-out; the limit exists to bound sockets.
 HTTP_POOL_LIMIT = 512
 HTTP_POOL_LIMIT_PER_HOST = 256

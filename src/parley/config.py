@@ -72,7 +72,31 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "PARLEY_UPSTREAM_TIMEOUT",
         "upstream_timeout",
         f"{C.UPSTREAM_TOTAL_TIMEOUT_S:g}",
-        "seconds an upstream model call may take",
+        "seconds an upstream model call may take in all",
+    ),
+    EnvVar(
+        "PARLEY_UPSTREAM_CONNECT_TIMEOUT",
+        "upstream_connect_timeout",
+        f"{C.UPSTREAM_CONNECT_TIMEOUT_S:g}",
+        "seconds to connect to an upstream",
+    ),
+    EnvVar(
+        "PARLEY_UPSTREAM_FIRST_BYTE_TIMEOUT",
+        "upstream_first_byte_timeout",
+        f"{C.UPSTREAM_FIRST_BYTE_TIMEOUT_S:g}",
+        "seconds until a streamed call's first byte",
+    ),
+    EnvVar(
+        "PARLEY_UPSTREAM_IDLE_TIMEOUT",
+        "upstream_idle_timeout",
+        f"{C.UPSTREAM_IDLE_TIMEOUT_S:g}",
+        "seconds a stream may go silent",
+    ),
+    EnvVar(
+        "PARLEY_UPSTREAM_RETRIES",
+        "upstream_retries",
+        str(C.UPSTREAM_RETRIES),
+        "retries of a failed upstream call (429, 5xx, connection errors)",
     ),
     EnvVar("PARLEY_LOG_DB", "log_db", "logs.db in the user data directory", "the log"),
     EnvVar(
@@ -191,6 +215,10 @@ class Settings(_Strict):
     web: WebConfig = Field(default_factory=WebConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     upstream_timeout: float = Field(default=C.UPSTREAM_TOTAL_TIMEOUT_S, gt=0)
+    upstream_connect_timeout: float = Field(default=C.UPSTREAM_CONNECT_TIMEOUT_S, gt=0)
+    upstream_first_byte_timeout: float = Field(default=C.UPSTREAM_FIRST_BYTE_TIMEOUT_S, gt=0)
+    upstream_idle_timeout: float = Field(default=C.UPSTREAM_IDLE_TIMEOUT_S, gt=0)
+    upstream_retries: int = Field(default=C.UPSTREAM_RETRIES, ge=0, le=10)
     # The `openrouter/fusion` alias takes the preset's panel and judge, as OpenRouter's
     # does; with this, the `panel` and `judge` set here win, as they do everywhere else.
     alias_follows_config: bool = False

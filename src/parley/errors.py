@@ -60,12 +60,20 @@ class MissingExtraError(ParleyError):
 
 
 class UpstreamError(ParleyError):
-    """An upstream model call failed; status_code is the upstream's, when there was one."""
+    """An upstream model call failed; status_code is the upstream's, when there was one;
+    retry_after the seconds it asked to wait (`Retry-After`), when it said."""
 
-    def __init__(self, message: str, status_code: int | None = None, model: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        model: str = "",
+        retry_after: float | None = None,
+    ) -> None:
         self.message = message
         self.status_code = status_code
         self.model = model
+        self.retry_after = retry_after
         super().__init__(message)
 
 

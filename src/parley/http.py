@@ -8,6 +8,7 @@ Every component takes a session injected; tests pass one aimed at loopback fakes
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 
 import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
@@ -20,9 +21,29 @@ from parley.tools.web.connguard import GuardedResolver
 _PROXIED: weakref.WeakSet[aiohttp.ClientSession] = weakref.WeakSet()
 
 
-def upstream_timeout(total_s: float = C.UPSTREAM_TOTAL_TIMEOUT_S) -> aiohttp.ClientTimeout:
-    """A connect bound plus a whole-call bound (the `upstream_timeout` setting)."""
-    return aiohttp.ClientTimeout(total=total_s, connect=min(C.UPSTREAM_CONNECT_TIMEOUT_S, total_s))
+@dataclass(frozen=True)
+class Bounds:
+    """How long an upstream call may take: to connect, to its first byte (the response's
+    headers), between two pieces of a stream, and in all. Defaults make a hung upstream
+    fail in tens of seconds while a long answer that keeps streaming runs its course."""
+
+    connect_s: float = C.UPSTREAM_CONNECT_TIMEOUT_S
+    first_byte_s: float = C.UPSTREAM_FIRST_BYTE_TIMEOUT_S
+    idle_s: float = C.UPSTREAM_IDLE_TIMEOUT_S
+    total_s: float = C.UPSTREAM_TOTAL_TIMEOUT_S
+
+    def timeout(self, *, stream: bool) -> aiohttp.ClientTimeout:
+        """aiohttp's bounds for one call. A whole (non-streamed) answer may be silent
+        until it is written, so only a stream is held to the idle bound."""
+        return aiohttp.ClientTimeout(
+            total=self.total_s,
+            sock_connect=min(self.connect_s, self.total_s),
+            sock_read=self.idle_s if stream else None,
+        )
+
+    def first_byte(self, *, stream: bool) -> float:
+        """Seconds until the response's headers must have come."""
+        return min(self.first_byte_s, self.total_s) if stream else self.total_s
 
 
 def new_session(*, limit: int = C.HTTP_POOL_LIMIT, trust_env: bool = True) -> aiohttp.ClientSession:
@@ -41,7 +62,7 @@ def new_session(*, limit: int = C.HTTP_POOL_LIMIT, trust_env: bool = True) -> ai
     )
     session = aiohttp.ClientSession(
         connector=connector,
-        timeout=upstream_timeout(),
+        timeout=Bounds().timeout(stream=False),
         headers={"User-Agent": C.USER_AGENT},
         trust_env=False,
         raise_for_status=False,

@@ -19,10 +19,11 @@ import aiohttp
 from parley import _constants as C
 from parley.config import ENV_VARS, Settings, load_keys
 from parley.errors import MissingKeyError
-from parley.http import upstream_timeout
+from parley.http import Bounds
 from parley.models.base import ChatModel, Forwarding
 from parley.models.http import ChatCompletionsModel
 from parley.models.local.files import local_available
+from parley.models.retry import CircuitBreaker, RetryPolicy
 from parley.redact import Redactor, credential_forms, is_credential_header, url_credentials
 
 
@@ -83,7 +84,15 @@ class Router:
         self._keys: dict[str, str] | None = None
         self._cache: dict[str, ChatModel] = {}
         self._forwarding: dict[str, Forwarding] = {}
-        self._timeout = upstream_timeout(settings.upstream_timeout)
+        self._bounds = Bounds(
+            connect_s=settings.upstream_connect_timeout,
+            first_byte_s=settings.upstream_first_byte_timeout,
+            idle_s=settings.upstream_idle_timeout,
+            total_s=settings.upstream_timeout,
+        )
+        self._retry = RetryPolicy(retries=settings.upstream_retries)
+        # One per provider: a provider that fails most calls is left alone for a while.
+        self.breakers: dict[str, CircuitBreaker] = {}
         self._redactor: Redactor | None = None
 
     @property
@@ -203,7 +212,9 @@ class Router:
                 api_key=route.api_key,
                 extra_headers=dict(route.headers),
                 openai_api=route.provider == OPENAI.name,
-                timeout=self._timeout,
+                bounds=self._bounds,
+                retry=self._retry,
+                breaker=self.breakers.setdefault(route.provider, CircuitBreaker(route.provider)),
                 redactor=self.redactor,
             )
         self._cache[model_id] = model

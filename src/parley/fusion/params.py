@@ -43,6 +43,11 @@ class FusionParams(Strict):
     tools: list[ServerToolSpec] | None = Field(default=None, max_length=C.INNER_TOOLS_MAX)
     # Accepted for OpenRouter compatibility; prompt caching is the upstream's business.
     cache_control: dict[str, Any] | None = None
+    # Parley's own (other servers ignore them): the panel waits at most `deadline_s`
+    # seconds, or until `quorum` members have answered; the rest are cancelled and listed
+    # in failed_models, and the judge works from those that finished.
+    deadline_s: float | None = Field(default=None, gt=0, le=C.DEADLINE_MAX_S)
+    quorum: int | None = Field(default=None, ge=1, le=C.PANEL_MAX, strict=True)
 
     @model_validator(mode="before")
     @classmethod

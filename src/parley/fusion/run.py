@@ -36,7 +36,7 @@ from parley.fusion.panel import (
 from parley.fusion.params import FusionParams
 from parley.fusion.research import Research, for_member, wants_search, with_plugins
 from parley.fusion.result import FailedModel, FailureReason, FusionResult, PanelResponse
-from parley.models.base import ChatModel, Source
+from parley.models.base import ChatModel, Source, run_turn
 from parley.relay import relay
 from parley.runtime import Runtime
 from parley.tools import events as loop_ev
@@ -163,7 +163,7 @@ class Deliberation:
         # Announce the whole panel first, so a listener can lay it out before any text.
         for i, m in enumerate(self.panel):
             self._emit(ev.PanelAdded(m, i))
-        await asyncio.gather(*(self._panelist(i, m) for i, m in enumerate(self.panel)))
+        await self._await_panel()
         responses = [r for r in self.responses if r is not None]
         if not responses:
             reason = all_failed_reason(self.failed)
@@ -180,6 +180,36 @@ class Deliberation:
             sources=dedupe_sources(self.sources),
             search=None if self._searched or not wants_search(self.params) else "none",
         )
+
+    async def _await_panel(self) -> None:
+        """Every member, or as many as answer before `deadline_s`, or the first `quorum`
+        to answer; the rest are cancelled (their upstream calls with them) and listed."""
+        started = time.perf_counter()
+        tasks = [asyncio.create_task(self._panelist(i, m)) for i, m in enumerate(self.panel)]
+        pending = set(tasks)
+        loop = asyncio.get_running_loop()
+        deadline, quorum = self.params.deadline_s, self.params.quorum
+        end = None if deadline is None else loop.time() + deadline
+        why = ""
+        try:
+            while pending:
+                if quorum is not None and sum(r is not None for r in self.responses) >= quorum:
+                    why = f"cancelled: a quorum of {quorum} had answered first"
+                    break
+                wait = None if end is None else max(0.0, end - loop.time())
+                _, pending = await asyncio.wait(
+                    pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                if end is not None and loop.time() >= end and pending:
+                    why = f"timeout: no answer within the deadline of {deadline:g} s"
+                    break
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for index, model_id in enumerate(self.panel):
+            if self.responses[index] is None and self._failed[index] is None:
+                self._fail(index, model_id, UpstreamError(why or "cancelled"), started)
 
     def _resolve(self, model_id: str) -> ChatModel:
         return self.runtime.router.resolve(model_id)
@@ -292,7 +322,7 @@ class Deliberation:
                     break
                 retry = {k: v for k, v in body.items() if k != "messages"}
                 retry["messages"] = [*res.messages, reask_message(verdict)]
-                turn = await model.complete(retry, self.headers)
+                turn = await run_turn(model, retry, self.headers)
                 self.usage.add_upstream(turn.usage)
                 verdict = read_verdict(turn.content)
             return verdict

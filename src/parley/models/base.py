@@ -209,14 +209,14 @@ async def run_turn(
     headers: Mapping[str, str],
     on_delta: Callable[[Delta], None] | None = None,
 ) -> Turn:
-    """One call; streams when someone listens (`on_delta`), so progress shows as it is
-    written."""
-    if on_delta is None:
-        return await model.complete(body, headers)
+    """One call, streamed: what is written reaches `on_delta` as it comes, and an
+    upstream that goes silent is noticed in seconds (a whole answer may legitimately
+    take minutes before its first byte, a stream may not)."""
     builder = TurnBuilder()
     async for delta in model.stream(body, headers):
         builder.feed(delta)
-        on_delta(delta)
+        if on_delta is not None:
+            on_delta(delta)
     return builder.finish()
 
 

@@ -6,6 +6,7 @@ It answers in the engine's types (a Turn, or Deltas), reading the wire with
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -14,13 +15,20 @@ from typing import Any
 import aiohttp
 
 from parley.errors import UpstreamError, UpstreamTimeout
-from parley.http import env_proxy, upstream_timeout
+from parley.http import Bounds, env_proxy
 from parley.models.base import (
     Delta,
     Turn,
     deltas_of,
     has_tool_turns,
     tool_turns_as_text,
+)
+from parley.models.retry import (
+    CircuitBreaker,
+    RetryPolicy,
+    counts_against_provider,
+    parse_retry_after,
+    retryable,
 )
 from parley.redact import Redactor, redact_url
 from parley.wire.chat_parse import delta_from_chunk, turn_from_response
@@ -40,7 +48,9 @@ class ChatCompletionsModel:
         api_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         openai_api: bool = False,
-        timeout: aiohttp.ClientTimeout | None = None,
+        bounds: Bounds | None = None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
         redactor: Redactor | None = None,
     ) -> None:
         self._session = session
@@ -56,7 +66,9 @@ class ChatCompletionsModel:
         self._redactor = (redactor or Redactor()).with_secrets([api_key or ""])
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._timeout = timeout or upstream_timeout()
+        self._bounds = bounds or Bounds()
+        self._retry = retry or RetryPolicy()
+        self._breaker = breaker or CircuitBreaker(model_id)
         self._proxy, self._proxy_auth = env_proxy(session, self._url)
 
     def __repr__(self) -> str:  # never show the key
@@ -85,32 +97,94 @@ class ChatCompletionsModel:
 
     @contextlib.asynccontextmanager
     async def _post(
-        self, data: bytes, headers: Mapping[str, str], url: str | None = None
+        self,
+        data: bytes,
+        headers: Mapping[str, str],
+        *,
+        stream: bool,
+        url: str | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """POST (to Chat Completions unless `url` says otherwise) and yield the open
-        response; a status >= 400, a timeout or a broken connection (also while the caller
-        reads) becomes an UpstreamError."""
+        """POST once (to Chat Completions unless `url` says otherwise) and yield the open
+        response; a status >= 400, a bound passed or a broken connection (also while the
+        caller reads) becomes an UpstreamError."""
+        bounds = self._bounds
         try:
-            async with self._session.post(
-                url or self._url,
-                data=data,
-                headers=headers,
-                timeout=self._timeout,
-                proxy=self._proxy,
-                proxy_auth=self._proxy_auth,
-            ) as resp:
+            async with contextlib.AsyncExitStack() as stack:
+                async with asyncio.timeout(bounds.first_byte(stream=stream)):
+                    resp = await stack.enter_async_context(
+                        self._session.post(
+                            url or self._url,
+                            data=data,
+                            headers=headers,
+                            timeout=bounds.timeout(stream=stream),
+                            proxy=self._proxy,
+                            proxy_auth=self._proxy_auth,
+                        )
+                    )
                 if resp.status >= 400:
-                    raise self._error(resp.status, await resp.read())
+                    raise self._error(resp.status, await resp.read(), resp.headers)
                 yield resp
         except TimeoutError:
             raise self._timeout_error() from None
         except aiohttp.ClientError as exc:
             raise self._connect_error(exc) from None
 
+    @contextlib.asynccontextmanager
+    async def _open(
+        self,
+        data: bytes,
+        headers: Mapping[str, str],
+        *,
+        stream: bool,
+        url: str | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """`_post` with the retry layer and the provider's breaker: tries again (after a
+        jittered backoff, or the `Retry-After` it was told) until a response opens with a
+        good status. Once it is handed over, what the caller reads is not retried: a byte
+        of a stream may already have reached its consumer."""
+        attempt = 0
+        while True:
+            self._breaker.check()
+            handed = False
+            try:
+                async with self._post(data, headers, stream=stream, url=url) as resp:
+                    self._breaker.record(True)
+                    handed = True
+                    yield resp
+                    return
+            except UpstreamError as exc:
+                if handed:
+                    raise
+                await self._before_retry(exc, attempt)
+                attempt += 1
+
+    async def _before_retry(self, exc: UpstreamError, attempt: int) -> None:
+        """Count the failure against the provider, then wait before the next try, or
+        re-raise when it is not worth one (or none is left)."""
+        self._breaker.record(not counts_against_provider(exc))
+        if not retryable(exc) or attempt >= self._retry.retries:
+            raise exc
+        await asyncio.sleep(self._retry.delay(attempt, exc.retry_after))
+
+    async def _whole(self, data: bytes, headers: Mapping[str, str]) -> bytes:
+        """A whole answer, retried as a whole: a connection that breaks while the body is
+        read is tried again too, since nothing of it has reached anyone."""
+        attempt = 0
+        while True:
+            self._breaker.check()
+            try:
+                async with self._post(data, headers, stream=False) as resp:
+                    raw = await resp.read()
+            except UpstreamError as exc:
+                await self._before_retry(exc, attempt)
+                attempt += 1
+                continue
+            self._breaker.record(True)
+            return raw
+
     async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> Turn:
         data, hdrs = self._prepare(body, headers, stream=False)
-        async with self._post(data, hdrs) as resp:
-            raw = self._redactor.data(await resp.read())
+        raw = self._redactor.data(await self._whole(data, hdrs))
         out = self._json(raw)
         if "error" in out and not out.get("choices"):
             raise self._error(_status_in(out["error"]) or 502, raw)
@@ -121,7 +195,7 @@ class ChatCompletionsModel:
     ) -> AsyncIterator[Delta]:
         data, hdrs = self._prepare(body, headers, stream=True)
         hdrs["Accept"] = "text/event-stream"
-        async with self._post(data, hdrs) as resp:
+        async with self._open(data, hdrs, stream=True) as resp:
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 # Some servers ignore `stream`; accept a whole JSON body as the whole turn.
                 raw = self._redactor.data(await resp.read())
@@ -170,7 +244,8 @@ class ChatCompletionsModel:
             hdrs["Accept"] = "text/event-stream"
         if raw is None or body.get("model") != self.upstream_model:
             raw = json.dumps({**body, "model": self.upstream_model}).encode()
-        async with self._post(raw, hdrs, f"{self._base}/{endpoint}") as resp:
+        url = f"{self._base}/{endpoint}"
+        async with self._open(raw, hdrs, stream=bool(body.get("stream")), url=url) as resp:
             yield resp
 
     def _json(self, raw: bytes) -> dict[str, Any]:
@@ -189,19 +264,26 @@ class ChatCompletionsModel:
             )
         return out
 
-    def _error(self, status: int, raw: bytes) -> UpstreamError:
+    def _error(
+        self, status: int, raw: bytes, headers: Mapping[str, str] | None = None
+    ) -> UpstreamError:
         message = _error_message(raw) or f"HTTP {status}"
-        return UpstreamError(self._scrub(f"{self.model_id}: {message}"), status, self.model_id)
+        wait = parse_retry_after((headers or {}).get("Retry-After"))
+        return UpstreamError(
+            self._scrub(f"{self.model_id}: {message}"), status, self.model_id, retry_after=wait
+        )
 
     def _scrub(self, text: str) -> str:
         """Upstreams sometimes echo the key they rejected; it must not reach our caller."""
         return self._redactor.text(text)
 
     def _timeout_error(self) -> UpstreamTimeout:
+        b = self._bounds
         return UpstreamTimeout(
-            f"{self.model_id}: upstream did not answer within {self._timeout.total:g} s "
-            "(PARLEY_UPSTREAM_TIMEOUT sets the bound)",
-            None,
+            f"{self.model_id}: upstream did not answer in time (connect {b.connect_s:g} s, "
+            f"first byte {b.first_byte_s:g} s, silence within a stream {b.idle_s:g} s, in "
+            f"all {b.total_s:g} s; the upstream_*_timeout settings set them)",
+            504,
             self.model_id,
         )
 
