@@ -14,23 +14,9 @@ from typing import Any
 
 from parley import tool_call
 from parley.models.base import Delta
+from parley.testing import ANALYSIS as ANALYSIS  # re-exported: the one canned analysis
+from parley.testing import ANALYSIS_JSON
 from parley.testing.models import FakeRequest, FunctionModel
-
-ANALYSIS = {
-    "consensus": ["Rayleigh scattering makes the sky blue."],
-    "contradictions": [
-        {
-            "topic": "role of the ozone layer",
-            "stances": [
-                {"model": "vendor/a", "stance": "minor"},
-                {"model": "vendor/b", "stance": "none"},
-            ],
-        }
-    ],
-    "partial_coverage": [{"models": ["vendor/a"], "point": "sunsets look red"}],
-    "unique_insights": [{"model": "vendor/b", "insight": "violet is absorbed high up"}],
-    "blind_spots": ["how the eye perceives colour"],
-}
 
 
 def any_model_reply(req: FakeRequest) -> Any:
@@ -38,7 +24,7 @@ def any_model_reply(req: FakeRequest) -> Any:
     if "fusion" in req.tools and not req.tool_results:
         return tool_call("fusion", {"question": req.last_user})
     if "response_format" in req.body or "analyst" in json.dumps(req.messages[:1]):
-        return json.dumps(ANALYSIS)
+        return ANALYSIS_JSON
     if req.tool_results:
         result = json.loads(req.tool_results[-1])
         n = len(result.get("responses", []))
