@@ -18,6 +18,15 @@ from parley.testing import ANALYSIS as ANALYSIS  # re-exported: the one canned a
 from parley.testing import ANALYSIS_JSON
 from parley.testing.models import FakeRequest, FunctionModel
 
+# The headings under which `--show-panel` and `logs show` print the judge's analysis.
+ANALYSIS_HEADINGS = (
+    "Consensus",
+    "Contradictions",
+    "Partial coverage",
+    "Unique insights",
+    "Blind spots",
+)
+
 
 def any_model_reply(req: FakeRequest) -> Any:
     """One function playing every role: outer (calls fusion, then answers), judge, panel."""
@@ -71,6 +80,21 @@ def cli_env(base_url: str, **extra: str) -> dict[str, str]:
 
 def parley_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "parley", *args]
+
+
+def spawn_parley(
+    env: dict[str, str], *args: str, stderr: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """`parley ARGS` started in a subprocess with no stdin, its output piped as text, for
+    a test that reads it while it runs."""
+    return subprocess.Popen(
+        parley_cmd(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env=env,
+    )
 
 
 def run_parley(

@@ -165,6 +165,11 @@ def data_of(events: list[str]) -> list[Any]:
     return out
 
 
+def nested(levels: int) -> str:
+    """JSON text nesting `levels` arrays around a 1 (deeper than any parser should follow)."""
+    return "[" * levels + "1" + "]" * levels
+
+
 def text_of(chunks: list[Any]) -> str:
     """The answer's text, put together from its streamed chunks."""
     return "".join(
