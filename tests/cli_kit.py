@@ -14,23 +14,18 @@ from typing import Any
 
 from parley import tool_call
 from parley.models.base import Delta
+from parley.testing import ANALYSIS as ANALYSIS  # re-exported: the one canned analysis
+from parley.testing import ANALYSIS_JSON
 from parley.testing.models import FakeRequest, FunctionModel
 
-ANALYSIS = {
-    "consensus": ["Rayleigh scattering makes the sky blue."],
-    "contradictions": [
-        {
-            "topic": "role of the ozone layer",
-            "stances": [
-                {"model": "vendor/a", "stance": "minor"},
-                {"model": "vendor/b", "stance": "none"},
-            ],
-        }
-    ],
-    "partial_coverage": [{"models": ["vendor/a"], "point": "sunsets look red"}],
-    "unique_insights": [{"model": "vendor/b", "insight": "violet is absorbed high up"}],
-    "blind_spots": ["how the eye perceives colour"],
-}
+# The headings under which `--show-panel` and `logs show` print the judge's analysis.
+ANALYSIS_HEADINGS = (
+    "Consensus",
+    "Contradictions",
+    "Partial coverage",
+    "Unique insights",
+    "Blind spots",
+)
 
 
 def any_model_reply(req: FakeRequest) -> Any:
@@ -38,7 +33,7 @@ def any_model_reply(req: FakeRequest) -> Any:
     if "fusion" in req.tools and not req.tool_results:
         return tool_call("fusion", {"question": req.last_user})
     if "response_format" in req.body or "analyst" in json.dumps(req.messages[:1]):
-        return json.dumps(ANALYSIS)
+        return ANALYSIS_JSON
     if req.tool_results:
         result = json.loads(req.tool_results[-1])
         n = len(result.get("responses", []))
@@ -85,6 +80,21 @@ def cli_env(base_url: str, **extra: str) -> dict[str, str]:
 
 def parley_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "parley", *args]
+
+
+def spawn_parley(
+    env: dict[str, str], *args: str, stderr: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """`parley ARGS` started in a subprocess with no stdin, its output piped as text, for
+    a test that reads it while it runs."""
+    return subprocess.Popen(
+        parley_cmd(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env=env,
+    )
 
 
 def run_parley(

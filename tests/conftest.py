@@ -14,16 +14,9 @@ from click.testing import CliRunner
 from cli_kit import any_model, cli_env
 from parley import FunctionModel, Parley
 from parley.config import load_settings
+from parley.testing import ANALYSIS
 from parley.testing.models import FakeRequest
 from parley.testing.upstream import FakeUpstream, ThreadedUpstream
-
-ANALYSIS = {
-    "consensus": ["The sky looks blue because of Rayleigh scattering."],
-    "contradictions": [],
-    "partial_coverage": [],
-    "unique_insights": [],
-    "blind_spots": [],
-}
 
 
 @pytest.fixture(autouse=True)

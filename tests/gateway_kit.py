@@ -1,4 +1,5 @@
-"""What the gateway tests share: a real server on loopback in front of a FakeUpstream."""
+"""What the gateway tests share: a real server on loopback in front of a FakeUpstream, and
+the ways a test reads what it answered (JSON errors, SSE events, streamed text)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from openai import AsyncOpenAI
 
 from parley.config import load_settings
 from parley.gateway import create_app
 from parley.models.base import Turn
 from parley.runtime import Setup
+from parley.testing import ANALYSIS_JSON
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.server import ServerThread
-from parley.testing.upstream import FakeUpstream
+from parley.testing.upstream import FakeUpstream, RawModel
 
 USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.001}
-ANALYSIS = json.dumps(
-    {
-        "consensus": ["The sky is blue."],
-        "contradictions": [],
-        "partial_coverage": [],
-        "unique_insights": [],
-        "blind_spots": [],
-    }
-)
+ANALYSIS = ANALYSIS_JSON  # the judge's answer, as the JSON text it writes
 USER = [{"role": "user", "content": "Why is the sky blue?"}]
+CHAT = "/chat/completions"
 
 
 def fixed(text: str) -> FunctionModel:
@@ -89,11 +85,16 @@ def settings(env: Mapping[str, str] | None = None) -> Any:
     )
 
 
+def sdk(v1: str, api_key: str = "x") -> AsyncOpenAI:
+    """The official client aimed at a gateway's `/v1`, without retries."""
+    return AsyncOpenAI(base_url=v1, api_key=api_key, max_retries=0)
+
+
 @dataclass
 class Gateway:
     url: str
     upstream: FakeUpstream
-    models: Mapping[str, FunctionModel]
+    models: Mapping[str, FunctionModel | RawModel]
 
     @property
     def v1(self) -> str:
@@ -102,17 +103,27 @@ class Gateway:
     def calls(self, model: str) -> int:
         return len(self.models[model].requests)
 
+    def sdk(self, api_key: str = "x") -> AsyncOpenAI:
+        return sdk(self.v1, api_key)
+
+
+@contextlib.asynccontextmanager
+async def serving(setup: Setup, **app_kw: Any) -> AsyncIterator[str]:
+    """The gateway for exactly this setup on loopback: its base URL (without `/v1`)."""
+    async with ServerThread(create_app(setup, **app_kw)) as url:
+        yield url
+
 
 @contextlib.asynccontextmanager
 async def running(
-    models: Mapping[str, FunctionModel] | None = None, **app_kw: Any
+    models: Mapping[str, FunctionModel | RawModel] | None = None, **app_kw: Any
 ) -> AsyncIterator[Gateway]:
+    """The gateway in front of a FakeUpstream serving `models` (RawModels for faults)."""
     models = dict(models or default_models())
     async with FakeUpstream(models) as up:
         env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url}
         injected = {k: app_kw.pop(k) for k in ("search", "fetcher") if k in app_kw}
-        app = create_app(Setup(settings=settings(env), **injected), **app_kw)
-        async with ServerThread(app) as url:
+        async with serving(Setup(settings=settings(env), **injected), **app_kw) as url:
             yield Gateway(url, up, models)
 
 
@@ -152,6 +163,30 @@ def data_of(events: list[str]) -> list[Any]:
             payload = e[len("data: ") :]
             out.append(payload if payload == "[DONE]" else json.loads(payload))
     return out
+
+
+def nested(levels: int) -> str:
+    """JSON text nesting `levels` arrays around a 1 (deeper than any parser should follow)."""
+    return "[" * levels + "1" + "]" * levels
+
+
+def text_of(chunks: list[Any]) -> str:
+    """The answer's text, put together from its streamed chunks."""
+    return "".join(
+        c["choices"][0]["delta"].get("content") or ""
+        for c in chunks
+        if isinstance(c, dict) and c.get("choices")
+    )
+
+
+def error_of(data: Any) -> dict[str, Any]:
+    """The error of an error response in OpenAI's shape, checked: a message, and never
+    the server's own `internal` failure."""
+    assert isinstance(data, dict) and set(data) == {"error"}, data
+    err = dict(data["error"])
+    assert {"message", "type", "code"} <= set(err), err
+    assert err["message"] and err["code"] != "internal", err
+    return err
 
 
 class Gate:

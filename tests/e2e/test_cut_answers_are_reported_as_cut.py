@@ -16,17 +16,14 @@ import aiohttp
 import openai
 import pytest
 
-from gateway_kit import ANALYSIS, data_of, fixed, sse_events
+from gateway_kit import USER, data_of, fixed, sdk, serving, sse_events
 from parley import Parley
 from parley.config import load_settings
 from parley.fusion import events as ev
-from parley.gateway import create_app
-from parley.gateway.streaming import Stream
 from parley.runtime import Setup
-from parley.testing.server import ServerThread
+from parley.testing import ANALYSIS_JSON
 from parley.testing.upstream import FakeUpstream, RawModel, RawReply
 
-USER = [{"role": "user", "content": "Why is the sky blue?"}]
 DATETIME = [{"type": "openrouter:datetime"}]
 
 
@@ -103,17 +100,23 @@ async def gateway() -> AsyncIterator[Up]:
             )
         ),
         "vendor/ok": fixed("OK: Rayleigh scattering."),
-        "vendor/judge": fixed(ANALYSIS),
+        "vendor/judge": fixed(ANALYSIS_JSON),
     }
     async with FakeUpstream(models) as up:
         env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url, "PARLEY_UPSTREAM_TIMEOUT": "1"}
         settings = load_settings(env, overrides={"judge": "vendor/judge"})
-        async with ServerThread(create_app(Setup(settings=settings))) as url:
+        async with serving(Setup(settings=settings)) as url:
             yield Up(url, up)
 
 
 def body(model: str, **kw: Any) -> dict[str, Any]:
     return {"model": model, "messages": USER, **kw}
+
+
+def library(gateway: Up) -> Parley:
+    """The library, reaching the same fake upstream over HTTP."""
+    env = {"OPENROUTER_BASE_URL": gateway.upstream.base_url}
+    return Parley(settings=load_settings(env, overrides={"judge": "vendor/judge"}))
 
 
 # --- a panelist -----------------------------------------------------------------------
@@ -123,9 +126,7 @@ def body(model: str, **kw: Any) -> dict[str, Any]:
 async def test_a_cut_panelist_is_a_failed_model_with_its_reason(
     gateway: Up, streamed_panel: bool
 ) -> None:
-    env = {"OPENROUTER_BASE_URL": gateway.upstream.base_url}
-    settings = load_settings(env, overrides={"judge": "vendor/judge"})
-    async with Parley(settings=settings) as p:
+    async with library(gateway) as p:
         d = p.deliberation("Why is the sky blue?", panel=["vendor/cut", "vendor/ok"])
         if streamed_panel:  # someone listens: the panel streams
             events = [e async for e in d.events()]
@@ -142,9 +143,7 @@ async def test_a_cut_panelist_is_a_failed_model_with_its_reason(
 
 
 async def test_a_panelist_whose_stream_finished_without_done_is_an_answer(gateway: Up) -> None:
-    env = {"OPENROUTER_BASE_URL": gateway.upstream.base_url}
-    settings = load_settings(env, overrides={"judge": "vendor/judge"})
-    async with Parley(settings=settings) as p:
+    async with library(gateway) as p:
         d = p.deliberation("Q?", panel=["vendor/finished-no-done", "vendor/done-no-finish"])
         _ = [e async for e in d.events()]
     assert d.result is not None and not d.result.failed_models
@@ -167,7 +166,7 @@ async def test_a_cut_answer_stream_ends_in_an_error_not_stop(gateway: Up) -> Non
     ]
     assert "stop" not in finishes
     assert "error" in data[-1] and "before it finished" in data[-1]["error"]["message"]
-    async with openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key="x", max_retries=0) as c:
+    async with sdk(gateway.url + "/v1") as c:
         stream = await c.chat.completions.create(
             model="vendor/cut", messages=USER, tools=DATETIME, stream=True
         )  # type: ignore[list-item]
@@ -193,14 +192,14 @@ async def test_a_missing_or_empty_answer_is_an_error(gateway: Up, model: str, st
         assert "[DONE]" not in data and "error" in data[-1]
         assert data[-1]["error"]["code"] == 502
         return
-    async with openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key="x", max_retries=0) as c:
+    async with sdk(gateway.url + "/v1") as c:
         with pytest.raises(openai.APIStatusError) as err:
             await c.chat.completions.create(model=model, messages=USER, tools=DATETIME)  # type: ignore[list-item]
     assert err.value.status_code == 502 and model in err.value.message
 
 
 async def test_an_empty_answer_cut_at_the_token_limit_says_length(gateway: Up) -> None:
-    async with openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key="x", max_retries=0) as c:
+    async with sdk(gateway.url + "/v1") as c:
         got = await c.chat.completions.create(
             model="vendor/empty-length", messages=USER, tools=DATETIME
         )  # type: ignore[list-item]
@@ -241,24 +240,3 @@ async def test_a_stalled_passthrough_stream_errors_on_a_fresh_line(gateway: Up) 
     for e in events:  # every event parses: the partial line never reached the client
         assert e.startswith("data: ") and json.loads(e[6:])
     assert "did not answer" in json.loads(events[-1][6:])["error"]["message"]
-
-
-# --- framing --------------------------------------------------------------------------
-
-
-async def test_nothing_is_sent_after_done() -> None:
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def receive() -> dict[str, Any]:
-        raise AssertionError("not read")
-
-    out = Stream(send, receive)
-    await out.write(b"data: {}\n\n")
-    await out.end()
-    await out.write(b": OPENROUTER PROCESSING\n\n")
-    await out.error({"error": {"message": "late"}})
-    bodies = b"".join(m.get("body", b"") for m in sent)
-    assert bodies.endswith(b"data: [DONE]\n\n")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import queue
 import signal
-import subprocess
 import threading
 from typing import IO
 
-from cli_kit import any_model, any_model_reply, cli_env, parley_cmd
+from cli_kit import any_model, any_model_reply, cli_env, spawn_parley
 from parley.config import load_settings
 from parley.store import LogStore
 from parley.testing.models import FakeRequest, FunctionModel
@@ -47,14 +46,7 @@ def test_ctrl_c_mid_panel_logs_the_finished_answers() -> None:
     upstream = FakeUpstream({"vendor/b": FunctionModel(slow)}, default=any_model())
     with (
         ThreadedUpstream(upstream) as up,
-        subprocess.Popen(
-            parley_cmd("ask", "Why is the sky blue?"),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(up.base_url),
-        ) as proc,
+        spawn_parley(cli_env(up.base_url), "ask", "Why is the sky blue?") as proc,
     ):
         try:
             assert proc.stderr is not None and proc.stdout is not None

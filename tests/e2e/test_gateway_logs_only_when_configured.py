@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 
-from gateway_kit import USER, default_models, post, sse_events
+from gateway_kit import USER, default_models, post, serving, sse_events
 from parley.config import load_settings
-from parley.gateway import create_app
 from parley.runtime import Setup
 from parley.store import LogStore
-from parley.testing.server import ServerThread
 from parley.testing.upstream import FakeUpstream
 
 CHAT = "/v1/chat/completions"
@@ -31,7 +29,7 @@ async def gateway(db: Path, config: str | None, home: Path) -> AsyncIterator[str
             path.write_text(config)
             env["PARLEY_CONFIG"] = str(path)
         settings = load_settings(env, overrides={"panel": ["vendor/a", "vendor/b"]})
-        async with ServerThread(create_app(Setup(settings=settings))) as url:
+        async with serving(Setup(settings=settings)) as url:
             yield url
 
 

@@ -19,16 +19,15 @@ import openai
 import pytest
 from click.testing import CliRunner
 
-from gateway_kit import ANALYSIS, fixed, outer
+from gateway_kit import USER, fixed, outer, sdk, serving
 from parley import FakeRequest, FunctionModel, UpstreamError
 from parley.cli import cli
 from parley.config import load_settings
-from parley.gateway import create_app
 from parley.http import new_session
 from parley.providers import Router
 from parley.redact import redact_url
 from parley.runtime import Setup
-from parley.testing.server import ServerThread
+from parley.testing import ANALYSIS_JSON
 from parley.testing.upstream import FakeUpstream, RawModel, RawReply, Recorded
 
 KEY = "sk-or-v1-0123456789abcdef"
@@ -85,7 +84,7 @@ async def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         "vendor/hang": RawModel(hang),
         "echo-400": status_echo(400),  # the corp provider's model, as its server knows it
         "vendor/ok": fixed("OK: Rayleigh scattering."),
-        "vendor/judge": fixed(ANALYSIS),
+        "vendor/judge": fixed(ANALYSIS_JSON),
         "vendor/outer": outer(),
     }
     async with FakeUpstream(models) as up:
@@ -107,17 +106,15 @@ async def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         settings = load_settings(overrides={"judge": "vendor/judge"})
-        app = create_app(Setup(settings=settings), api_keys=[GATEWAY_KEY])
-        async with ServerThread(app) as url:
+        async with serving(Setup(settings=settings), api_keys=[GATEWAY_KEY]) as url:
             yield Leak(url, up, tmp_path / "logs.db")
 
 
 def client(g: Leak) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=g.url + "/v1", api_key=GATEWAY_KEY, max_retries=0)
+    return sdk(g.url + "/v1", GATEWAY_KEY)
 
 
 FAILING = ["vendor/not-json", "vendor/sse-not-json", "vendor/401", "vendor/500", "corp/echo-400"]
-USER = [{"role": "user", "content": "Why is the sky blue?"}]
 
 
 async def drive(c: openai.AsyncOpenAI) -> list[str]:

@@ -1,19 +1,20 @@
-"""The deliberation log: what `ask` records, `logs`, `logs show`, and continuing a conversation."""
+"""The deliberation log: `ask` records the whole exchange (unless told not to, and at the
+cost of a warning only when it cannot), `logs` lists and searches, `logs show` prints every
+part, and `-c`/`--cid` continue a conversation."""
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from cli_kit import ANALYSIS_HEADINGS
 from parley.cli import cli
 from parley.config import load_settings
 from parley.store import LogStore
-from parley.store.migrations import MIGRATIONS, migrate
 from parley.testing.upstream import FakeUpstream
 
 
@@ -71,8 +72,7 @@ def test_logs_show_prints_every_part(runner: CliRunner) -> None:
         "Question",
         "Panel: vendor/a",
         "Panel: vendor/b",
-        "Consensus",
-        "Blind spots",
+        *ANALYSIS_HEADINGS,
         "Answer",
         str(out["answer"]),
         "Usage",
@@ -121,37 +121,6 @@ def test_no_log_flag_and_config_switch(runner: CliRunner) -> None:
     assert store().recent() == []
 
 
-def test_migrations_are_applied_once_and_in_order(tmp_path: Path) -> None:
-    db = tmp_path / "logs.db"
-    conn = sqlite3.connect(db)
-    assert migrate(conn) == len(MIGRATIONS)
-    assert migrate(conn) == len(MIGRATIONS)  # a second open applies nothing
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    conn.close()
-
-
-def test_a_second_process_migrating_meanwhile_does_not_create_the_tables_twice(
-    tmp_path: Path,
-) -> None:
-    db = tmp_path / "logs.db"
-    late, early = sqlite3.connect(db, timeout=10), sqlite3.connect(db, timeout=10)
-    raced: list[str] = []
-
-    def other_process_migrates_first(sql: str) -> None:
-        # `late` has read version 0 and is about to start writing: `early` gets in first.
-        if not raced and sql.lstrip().upper().startswith("BEGIN"):
-            raced.append(sql)
-            migrate(early)
-
-    late.set_trace_callback(other_process_migrates_first)
-    assert migrate(late) == len(MIGRATIONS)
-    assert raced, "the race was not staged"
-    tables = late.execute("SELECT count(*) FROM sqlite_master WHERE name = 'entries'")
-    assert tables.fetchone()[0] == 1
-    late.close()
-    early.close()
-
-
 def test_an_unwritable_log_costs_a_warning_not_the_answer(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -160,24 +129,3 @@ def test_an_unwritable_log_costs_a_warning_not_the_answer(
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("The sky is blue")
     assert res.stderr.startswith("Warning: not logged:")
-
-
-def test_event_recorder_keeps_what_finished_and_splits_runs() -> None:
-    from parley.fusion import events as ev
-    from parley.store import EventRecorder
-
-    rec = EventRecorder()
-    for run in range(2):
-        rec(ev.PanelAdded("m", 0))
-        rec(ev.PanelAdded("m", 1))  # the same model twice is still one panel
-        rec(ev.PanelCompleted("m", 0, f"answer {run}", 1.5))
-        rec(ev.PanelFailed("m", 1, "boom", 500, 0.5))
-        if run == 0:
-            rec(ev.AnalysisInProgress("j"))
-            rec(ev.AnalysisCompleted(None, "judge_not_valid_json"))
-    first, second = rec.interrupted()
-    assert first.panel == second.panel == ["m", "m"]
-    assert first.judge == "j" and first.failure_reason == "judge_not_valid_json"
-    assert [r.content for r in second.responses] == ["answer 1"]
-    assert second.failed == [{"model": "m", "error": "boom", "status_code": 500}]
-    assert second.status == "interrupted"
