@@ -1,32 +1,21 @@
-"""Local-model pieces that need no model file: grammar, JSON closing, prompts, offline default."""
+"""The judge's JSON from a local model is always valid: a grammar fixes its shape, and an
+answer cut by the token budget is closed into a valid analysis."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
-
-from parley import offline
-from parley.config import load_settings
-from parley.errors import ConfigError, UnknownModelError
 from parley.fusion.judge import SCHEMA, read_verdict
-from parley.models.local.files import find_spec
 from parley.models.local.grammar import schema_to_gbnf
 from parley.models.local.jsontrack import JsonTracker
-from parley.models.local.prompt import normalize, render_plain
+from parley.testing import ANALYSIS
 
-ANALYSIS = {
-    "consensus": ['a "quoted" point', "b\\c"],
-    "contradictions": [{"topic": "t", "stances": [{"model": "m", "stance": "s"}]}],
-    "partial_coverage": [{"models": ["x", "y"], "point": "p"}],
-    "unique_insights": [{"model": "x", "insight": "i"}],
-    "blind_spots": ["z"],
-}
+# The canned analysis with strings that need escaping, so cuts land inside escapes too.
+TRICKY = {**ANALYSIS, "consensus": ['a "quoted" point', "b\\c"]}
 
 
 def test_truncated_json_is_closed_into_a_valid_analysis_at_every_cut() -> None:
-    text = json.dumps(ANALYSIS)
+    text = json.dumps(TRICKY)
     for cut in range(len(text) + 1):
         tracker = JsonTracker(SCHEMA)
         tracker.feed(text[:cut])
@@ -36,7 +25,7 @@ def test_truncated_json_is_closed_into_a_valid_analysis_at_every_cut() -> None:
 
 def test_tracker_knows_when_the_document_is_complete() -> None:
     tracker = JsonTracker(SCHEMA)
-    tracker.feed(json.dumps(ANALYSIS)[:-1])
+    tracker.feed(json.dumps(TRICKY)[:-1])
     assert not tracker.complete
     tracker.feed("}")
     assert tracker.complete
@@ -56,58 +45,3 @@ def test_analysis_grammar_fixes_key_order_and_bounds_strings_and_arrays() -> Non
 def test_schema_outside_the_subset_falls_back() -> None:
     assert schema_to_gbnf({"$ref": "#/defs/x"}) is None
     assert schema_to_gbnf({"type": "string", "pattern": "^a+$"}) is None
-
-
-def test_tool_traffic_becomes_plain_turns() -> None:
-    messages = [
-        {"role": "user", "content": "Q?"},
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [{"id": "c1", "function": {"name": "fusion", "arguments": "{}"}}],
-        },
-        {"role": "tool", "tool_call_id": "c1", "content": json.dumps({"status": "ok"})},
-    ]
-    out = normalize(messages)
-    assert [m["role"] for m in out] == ["user"]
-    assert "Result of the fusion tool:\nstatus: ok" in out[0]["content"]
-    assert out[0]["content"].endswith("answer this request: Q?")  # the question comes last
-
-
-def test_plain_prompt_ends_with_the_assistant_cue() -> None:
-    rendered = render_plain([{"role": "user", "content": "Why?"}])
-    assert rendered.text.endswith("User: Why?\nAssistant:")
-    assert not rendered.parse_special
-
-
-def test_unknown_local_model_names_the_known_ones() -> None:
-    with pytest.raises(UnknownModelError, match="local/smollm2-135m-instruct"):
-        find_spec("nope", {})
-
-
-def test_configured_gguf_that_is_missing_names_the_key(tmp_path: Path) -> None:
-    spec = find_spec("mine", {"mine": str(tmp_path / "missing.gguf")})
-    with pytest.raises(ConfigError, match=r"local\.models\.mine"):
-        spec.path()
-
-
-def test_no_key_fills_in_local_models_and_says_so() -> None:
-    settings, notice = offline.apply(load_settings({}))
-    assert settings.model == offline.OUTER
-    assert settings.panel == list(offline.PANEL)
-    assert len(set(settings.panel)) >= 2
-    assert notice is not None and "OPENROUTER_API_KEY" in notice and "\n" not in notice
-
-
-def test_a_key_or_explicit_models_leave_settings_alone() -> None:
-    settings = load_settings()
-    keyed = settings.with_env({"OPENROUTER_API_KEY": "k"})
-    assert offline.apply(keyed) == (keyed, None)
-    mine = load_settings(overrides={"model": "m", "panel": ["a", "b"], "judge": "j"})
-    assert offline.apply(mine.with_env({}))[1] is None
-
-
-def test_only_the_missing_pieces_are_filled() -> None:
-    settings, _ = offline.apply(load_settings({}, overrides={"model": "local/x"}))
-    assert settings.model == "local/x"
-    assert settings.judge == offline.JUDGE

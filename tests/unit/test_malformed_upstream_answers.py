@@ -117,6 +117,20 @@ def test_a_malformed_chunk_is_a_502_naming_model_and_part(
     assert err.message.startswith(f"{MODEL}: ") and fragment in err.message
 
 
+async def test_a_stream_chunk_that_is_not_json_is_a_502_quoting_it() -> None:
+    sse = RawModel(
+        lambda req: RawReply(
+            b": heartbeat\n\ndata: {not json\n\n", content_type="text/event-stream"
+        )
+    )
+    async with FakeUpstream({MODEL: sse}) as up, new_session() as session:
+        router = Router(load_settings({"OPENROUTER_BASE_URL": up.base_url}), session)
+        with pytest.raises(UpstreamError) as caught:
+            async for _ in router.resolve(MODEL).stream({"messages": []}, {}):
+                pass
+    assert caught.value.status_code == 502 and "{not json" in caught.value.message
+
+
 def test_what_the_protocol_allows_is_still_read() -> None:
     # Nulls for absent parts, content as parts, dict arguments (some servers), no choices.
     turn = turn_from_response(

@@ -1,10 +1,11 @@
-"""Each web_search backend against a loopback stand-in speaking the service's wire format."""
+"""Each web_search backend against a loopback stand-in speaking the service's wire format;
+which backend the settings choose; and the local folder's pages, fetchable and fenced in."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,10 @@ from aiohttp import web
 
 from parley import _constants as C
 from parley.config import load_settings
-from parley.errors import ConfigError, InvalidParameter
+from parley.errors import ConfigError
 from parley.http import new_session
 from parley.runtime import Setup, build
-from parley.testing.web import FakeSearch
-from parley.tools.base import ServerToolSpec
+from parley.testing import FakeSearch
 from parley.tools.web import SearchHit, WebSearchTool
 from parley.tools.web.fetcher import WebFetcher, default_fetcher
 from parley.tools.web.search import (
@@ -31,26 +31,9 @@ from parley.tools.web.search import (
     TavilySearch,
     default_search,
 )
-from web_kit import SITE
+from web_kit import SITE, serve_route
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 KEY = "sk-test-secret-0123456789"
-
-
-@asynccontextmanager
-async def stand_in(method: str, path: str, handler: Handler) -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_route(method, path, handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    assert site._server is not None
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 def _seen(store: list[dict[str, Any]], request: web.Request, body: Any = None) -> None:
@@ -92,7 +75,7 @@ async def test_searxng_json_api() -> None:
             }
         )
 
-    async with stand_in("GET", "/search", handler) as base:
+    async with serve_route("GET", "/search", handler) as base:
         hits = await SearxngSearch(base + "/").search("python asyncio", max_results=5)
     assert seen[0]["query"] == {"q": "python asyncio", "format": "json", "pageno": "1"}
     assert hits == [
@@ -109,7 +92,7 @@ async def test_searxng_without_json_format_says_how_to_enable_it() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return web.Response(status=403, text="Forbidden")
 
-    async with stand_in("GET", "/search", handler) as base:
+    async with serve_route("GET", "/search", handler) as base:
         with pytest.raises(SearchError, match=r"HTTP 403.*search\.formats") as err:
             await SearxngSearch(base).search("x", max_results=5)
     assert err.value.status_code == 403
@@ -147,7 +130,7 @@ async def test_brave_web_search() -> None:
             }
         )
 
-    async with stand_in("GET", "/res/v1/web/search", handler) as base:
+    async with serve_route("GET", "/res/v1/web/search", handler) as base:
         hits = await BraveSearch(KEY, base_url=base).search(
             "why is the sky blue", max_results=25, allowed_domains=["wikipedia.org"]
         )
@@ -177,7 +160,7 @@ async def test_brave_bad_key_names_the_variable_and_hides_the_key() -> None:
             status=401,
         )
 
-    async with stand_in("GET", "/res/v1/web/search", handler) as base:
+    async with serve_route("GET", "/res/v1/web/search", handler) as base:
         with pytest.raises(SearchError) as err:
             await BraveSearch(KEY, base_url=base).search("x", max_results=5)
     assert "BRAVE_API_KEY" in str(err.value) and "401" in str(err.value)
@@ -211,7 +194,7 @@ async def test_tavily_search() -> None:
             }
         )
 
-    async with stand_in("POST", "/search", handler) as base:
+    async with serve_route("POST", "/search", handler) as base:
         hits = await TavilySearch(KEY, base_url=base).search(
             "sky", max_results=3, allowed_domains=["nasa.gov"], excluded_domains=["x.com"]
         )
@@ -266,7 +249,7 @@ async def test_exa_search() -> None:
             }
         )
 
-    async with stand_in("POST", "/search", handler) as base:
+    async with serve_route("POST", "/search", handler) as base:
         hits = await ExaSearch(KEY, base_url=base).search(
             "llm survey", max_results=2, excluded_domains=["reddit.com"]
         )
@@ -331,7 +314,7 @@ async def test_search_services_go_through_the_environment_proxy(
         hosts.append(request.host)
         return web.json_response({"results": [{"url": "https://a.org/", "title": "A"}]})
 
-    async with stand_in("GET", "/search", proxy) as proxy_url:
+    async with serve_route("GET", "/search", proxy) as proxy_url:
         for var in ("HTTP_PROXY", "http_proxy"):
             monkeypatch.setenv(var, proxy_url)
         for var in ("NO_PROXY", "no_proxy"):
@@ -404,6 +387,26 @@ def test_local_backend_needs_a_real_folder(tmp_path: Path) -> None:
         LocalSearch(tmp_path / "missing")
 
 
+async def test_local_hits_can_be_fetched_and_nothing_outside_the_folder() -> None:
+    hit = (await LocalSearch(SITE).search("what is rustdoc", max_results=1))[0]
+    fetcher = WebFetcher(local_root=SITE)
+    page = await fetcher.fetch(hit.url)
+    assert page.error is None and page.title == "What is rustdoc? - The rustdoc book"
+    assert "ships with a tool called `rustdoc`" in page.content
+    outside = await fetcher.fetch("file:///etc/passwd")
+    assert outside.error is not None and "outside the local search folder" in outside.error
+    sneaky = await fetcher.fetch(SITE.as_uri() + "/../../conftest.py")
+    assert sneaky.error is not None and "outside the local search folder" in sneaky.error
+    unset = await WebFetcher().fetch(hit.url)
+    assert unset.error is not None and "only http and https" in unset.error
+
+
+def test_default_fetcher_reads_the_local_folder_and_can_be_switched_off() -> None:
+    fetcher = default_fetcher(load_settings({"PARLEY_SEARCH_DIR": str(SITE)}))
+    assert fetcher is not None and fetcher.local_root == SITE.resolve()
+    assert default_fetcher(load_settings({"PARLEY_WEB_FETCH": "off"})) is None
+
+
 # --- choosing the default backend
 
 
@@ -439,86 +442,3 @@ def test_runtime_wires_the_env_backend_and_injected_fakes_win() -> None:
     assert build(Setup(settings=load_settings(env), search=fake)).search is fake
     none = load_settings({"PARLEY_CONFIG": "/nonexistent/parley.toml"})
     assert build(Setup(settings=none)).search is None
-
-
-# --- the tool's parameters
-
-
-@pytest.mark.parametrize("bad", [0, 26, "5", True])
-def test_max_results_out_of_range_names_the_field(bad: Any) -> None:
-    settings = load_settings({"PARLEY_CONFIG": "/nonexistent/parley.toml"})
-    runtime = build(Setup(settings=settings, search=FakeSearch()))
-    spec = ServerToolSpec(type="openrouter:web_search", parameters={"max_results": bad})
-    with pytest.raises(InvalidParameter) as err:
-        runtime.server_tools([spec])
-    assert err.value.field == "tools[0].parameters.max_results"
-    assert "1 to 25" in str(err.value)
-
-
-def test_domain_lists_must_be_lists_of_names() -> None:
-    with pytest.raises(InvalidParameter, match="allowed_domains"):
-        WebSearchTool(FakeSearch(), {"allowed_domains": "example.com"})
-
-
-async def test_search_tool_results_domains_and_sources() -> None:
-    hits = [
-        SearchHit(f"https://{h}/p{i}", f"T{i}", "s")
-        for i, h in enumerate(
-            ["a.example.com", "b.org", "example.com", "spam.example.com", "c.net"] * 3
-        )
-    ]
-    tool = WebSearchTool(
-        FakeSearch(hits),
-        {
-            "max_results": 2,
-            "allowed_domains": ["example.com"],
-            "excluded_domains": ["spam.example.com"],
-        },
-    )
-    out = await tool.run({"query": "q"})
-    data = json.loads(out.content)
-    assert data["results"] == [
-        {"url": "https://a.example.com/p0", "title": "T0", "snippet": "s"},
-        {"url": "https://example.com/p2", "title": "T2", "snippet": "s"},
-    ]
-    assert [s.url for s in out.sources] == ["https://a.example.com/p0", "https://example.com/p2"]
-    assert out.web_search
-
-
-async def test_search_tool_default_max_results_is_five_and_max_uses_holds() -> None:
-    hits = [SearchHit(f"https://e{i}.org/", f"T{i}") for i in range(30)]
-    tool = WebSearchTool(FakeSearch(hits), {"max_uses": 1})
-    first = json.loads((await tool.run({"query": "q"})).content)
-    assert len(first["results"]) == 5
-    second = await tool.run({"query": "q"})
-    assert not second.ok and "max_uses (1)" in second.content
-
-
-async def test_a_failing_backend_is_a_failed_result_not_an_exception() -> None:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.Response(status=500, text="boom")
-
-    async with stand_in("POST", "/search", handler) as base:
-        out = await WebSearchTool(TavilySearch(KEY, base_url=base)).run({"query": "q"})
-    data = json.loads(out.content)
-    assert data["status"] == "failed" and "Tavily answered HTTP 500" in data["error"]
-
-
-async def test_local_hits_can_be_fetched_and_nothing_outside_the_folder() -> None:
-    hit = (await LocalSearch(SITE).search("what is rustdoc", max_results=1))[0]
-    fetcher = WebFetcher(local_root=SITE)
-    page = await fetcher.fetch(hit.url)
-    assert page.error is None and page.title == "What is rustdoc? - The rustdoc book"
-    assert "ships with a tool called `rustdoc`" in page.content
-    outside = await fetcher.fetch("file:///etc/passwd")
-    assert outside.error is not None and "outside the local search folder" in outside.error
-    sneaky = await fetcher.fetch(SITE.as_uri() + "/../../conftest.py")
-    assert sneaky.error is not None and "outside the local search folder" in sneaky.error
-    unset = await WebFetcher().fetch(hit.url)
-    assert unset.error is not None and "only http and https" in unset.error
-
-
-def test_default_fetcher_reads_the_local_folder_and_can_be_switched_off() -> None:
-    fetcher = default_fetcher(load_settings({"PARLEY_SEARCH_DIR": str(SITE)}))
-    assert fetcher is not None and fetcher.local_root == SITE.resolve()
-    assert default_fetcher(load_settings({"PARLEY_WEB_FETCH": "off"})) is None
