@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,48 +37,65 @@ from web_kit import SITE, serve_route
 KEY = "sk-test-secret-0123456789"
 
 
-def _seen(store: list[dict[str, Any]], request: web.Request, body: Any = None) -> None:
-    store.append({"query": dict(request.query), "headers": dict(request.headers), "body": body})
+@dataclass
+class Service:
+    """A stand-in search service: its base URL and what it was asked."""
+
+    url: str = ""
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def service(method: str, path: str, answer: dict[str, Any]) -> AsyncIterator[Service]:
+    """A loopback stand-in that answers `answer` at `path` and records each request's query,
+    headers and JSON body."""
+    stand = Service()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await request.json() if request.can_read_body else None
+        stand.seen.append(
+            {"query": dict(request.query), "headers": dict(request.headers), "body": body}
+        )
+        return web.json_response(answer)
+
+    async with serve_route(method, path, handler) as url:
+        stand.url = url
+        yield stand
 
 
 # --- SearXNG: GET /search?q=...&format=json -> {"results": [{url, title, content, ...}]}
 
 
+SEARXNG_ANSWER: dict[str, Any] = {
+    "query": "python asyncio",
+    "number_of_results": 2,
+    "results": [
+        {
+            "url": "https://docs.python.org/3/library/asyncio.html",
+            "title": "asyncio — Asynchronous I/O",
+            "content": "asyncio is a library to write concurrent code.",
+            "engine": "duckduckgo",
+            "parsed_url": ["https", "docs.python.org", "/3/library/asyncio.html"],
+            "template": "default.html",
+            "engines": ["duckduckgo", "brave"],
+            "positions": [1, 2],
+            "score": 4.0,
+            "category": "general",
+        },
+        {"url": "https://realpython.com/async-io-python/", "title": "Async IO"},
+    ],
+    "answers": [],
+    "corrections": [],
+    "infoboxes": [],
+    "suggestions": [],
+    "unresponsive_engines": [],
+}
+
+
 async def test_searxng_json_api() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        _seen(seen, request)
-        return web.json_response(
-            {
-                "query": request.query["q"],
-                "number_of_results": 2,
-                "results": [
-                    {
-                        "url": "https://docs.python.org/3/library/asyncio.html",
-                        "title": "asyncio — Asynchronous I/O",
-                        "content": "asyncio is a library to write concurrent code.",
-                        "engine": "duckduckgo",
-                        "parsed_url": ["https", "docs.python.org", "/3/library/asyncio.html"],
-                        "template": "default.html",
-                        "engines": ["duckduckgo", "brave"],
-                        "positions": [1, 2],
-                        "score": 4.0,
-                        "category": "general",
-                    },
-                    {"url": "https://realpython.com/async-io-python/", "title": "Async IO"},
-                ],
-                "answers": [],
-                "corrections": [],
-                "infoboxes": [],
-                "suggestions": [],
-                "unresponsive_engines": [],
-            }
-        )
-
-    async with serve_route("GET", "/search", handler) as base:
-        hits = await SearxngSearch(base + "/").search("python asyncio", max_results=5)
-    assert seen[0]["query"] == {"q": "python asyncio", "format": "json", "pageno": "1"}
+    async with service("GET", "/search", SEARXNG_ANSWER) as stand:
+        hits = await SearxngSearch(stand.url + "/").search("python asyncio", max_results=5)
+    assert stand.seen[0]["query"] == {"q": "python asyncio", "format": "json", "pageno": "1"}
     assert hits == [
         SearchHit(
             "https://docs.python.org/3/library/asyncio.html",
@@ -101,42 +119,37 @@ async def test_searxng_without_json_format_says_how_to_enable_it() -> None:
 # --- Brave: GET /res/v1/web/search, X-Subscription-Token -> {"web": {"results": [...]}}
 
 
-async def test_brave_web_search() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        _seen(seen, request)
-        return web.json_response(
+BRAVE_ANSWER: dict[str, Any] = {
+    "type": "search",
+    "query": {"original": "why is the sky blue", "more_results_available": True},
+    "mixed": {"type": "mixed", "main": [{"type": "web", "index": 0, "all": False}]},
+    "web": {
+        "type": "search",
+        "family_friendly": True,
+        "results": [
             {
-                "type": "search",
-                "query": {"original": request.query["q"], "more_results_available": True},
-                "mixed": {"type": "mixed", "main": [{"type": "web", "index": 0, "all": False}]},
-                "web": {
-                    "type": "search",
-                    "family_friendly": True,
-                    "results": [
-                        {
-                            "type": "search_result",
-                            "title": "Rayleigh scattering - Wikipedia",
-                            "url": "https://en.wikipedia.org/wiki/Rayleigh_scattering",
-                            "is_source_local": False,
-                            "description": "<strong>Rayleigh</strong> scattering is the "
-                            "scattering of light by particles &amp; molecules.",
-                            "profile": {"name": "Wikipedia", "url": "https://en.wikipedia.org"},
-                            "language": "en",
-                        }
-                    ],
-                },
+                "type": "search_result",
+                "title": "Rayleigh scattering - Wikipedia",
+                "url": "https://en.wikipedia.org/wiki/Rayleigh_scattering",
+                "is_source_local": False,
+                "description": "<strong>Rayleigh</strong> scattering is the "
+                "scattering of light by particles &amp; molecules.",
+                "profile": {"name": "Wikipedia", "url": "https://en.wikipedia.org"},
+                "language": "en",
             }
-        )
+        ],
+    },
+}
 
-    async with serve_route("GET", "/res/v1/web/search", handler) as base:
-        hits = await BraveSearch(KEY, base_url=base).search(
+
+async def test_brave_web_search() -> None:
+    async with service("GET", "/res/v1/web/search", BRAVE_ANSWER) as stand:
+        hits = await BraveSearch(KEY, base_url=stand.url).search(
             "why is the sky blue", max_results=25, allowed_domains=["wikipedia.org"]
         )
-    assert seen[0]["query"] == {"q": "why is the sky blue site:wikipedia.org", "count": "20"}
-    assert seen[0]["headers"]["X-Subscription-Token"] == KEY
-    assert seen[0]["headers"]["Accept"] == "application/json"
+    assert stand.seen[0]["query"] == {"q": "why is the sky blue site:wikipedia.org", "count": "20"}
+    assert stand.seen[0]["headers"]["X-Subscription-Token"] == KEY
+    assert stand.seen[0]["headers"]["Accept"] == "application/json"
     assert hits == [
         SearchHit(
             "https://en.wikipedia.org/wiki/Rayleigh_scattering",
@@ -170,36 +183,31 @@ async def test_brave_bad_key_names_the_variable_and_hides_the_key() -> None:
 # --- Tavily: POST /search, Authorization: Bearer -> {"results": [{title, url, content, score}]}
 
 
+TAVILY_ANSWER: dict[str, Any] = {
+    "query": "sky",
+    "follow_up_questions": None,
+    "answer": None,
+    "images": [],
+    "results": [
+        {
+            "title": "Why Is the Sky Blue? | NASA Space Place",
+            "url": "https://spaceplace.nasa.gov/blue-sky/",
+            "content": "Sunlight reaches Earth's atmosphere and is scattered.",
+            "score": 0.98,
+            "raw_content": None,
+        }
+    ],
+    "response_time": 1.09,
+}
+
+
 async def test_tavily_search() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        _seen(seen, request, await request.json())
-        return web.json_response(
-            {
-                "query": "sky",
-                "follow_up_questions": None,
-                "answer": None,
-                "images": [],
-                "results": [
-                    {
-                        "title": "Why Is the Sky Blue? | NASA Space Place",
-                        "url": "https://spaceplace.nasa.gov/blue-sky/",
-                        "content": "Sunlight reaches Earth's atmosphere and is scattered.",
-                        "score": 0.98,
-                        "raw_content": None,
-                    }
-                ],
-                "response_time": 1.09,
-            }
-        )
-
-    async with serve_route("POST", "/search", handler) as base:
-        hits = await TavilySearch(KEY, base_url=base).search(
+    async with service("POST", "/search", TAVILY_ANSWER) as stand:
+        hits = await TavilySearch(KEY, base_url=stand.url).search(
             "sky", max_results=3, allowed_domains=["nasa.gov"], excluded_domains=["x.com"]
         )
-    assert seen[0]["headers"]["Authorization"] == f"Bearer {KEY}"
-    assert seen[0]["body"] == {
+    assert stand.seen[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+    assert stand.seen[0]["body"] == {
         "query": "sky",
         "max_results": 3,
         "search_depth": "basic",
@@ -218,43 +226,38 @@ async def test_tavily_search() -> None:
 # --- Exa: POST /search, x-api-key -> {"results": [{id, url, title, text, highlights}]}
 
 
+EXA_ANSWER: dict[str, Any] = {
+    "requestId": "b5947044c4b78efa9552a7c89b306d95",
+    "resolvedSearchType": "neural",
+    "results": [
+        {
+            "id": "https://arxiv.org/abs/2307.06435",
+            "title": "A Comprehensive Overview of Large Language Models",
+            "url": "https://arxiv.org/abs/2307.06435",
+            "publishedDate": "2023-07-12T00:00:00.000Z",
+            "author": "Naveed, Humza",
+            "text": "Large Language Models (LLMs) have recently demonstrated "
+            "remarkable capabilities.",
+        },
+        {
+            "id": "x",
+            "title": "Second",
+            "url": "https://example.org/2",
+            "highlights": ["first point", "second point"],
+            "highlightScores": [0.4, 0.3],
+        },
+    ],
+    "costDollars": {"total": 0.005},
+}
+
+
 async def test_exa_search() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        _seen(seen, request, await request.json())
-        return web.json_response(
-            {
-                "requestId": "b5947044c4b78efa9552a7c89b306d95",
-                "resolvedSearchType": "neural",
-                "results": [
-                    {
-                        "id": "https://arxiv.org/abs/2307.06435",
-                        "title": "A Comprehensive Overview of Large Language Models",
-                        "url": "https://arxiv.org/abs/2307.06435",
-                        "publishedDate": "2023-07-12T00:00:00.000Z",
-                        "author": "Naveed, Humza",
-                        "text": "Large Language Models (LLMs) have recently demonstrated "
-                        "remarkable capabilities.",
-                    },
-                    {
-                        "id": "x",
-                        "title": "Second",
-                        "url": "https://example.org/2",
-                        "highlights": ["first point", "second point"],
-                        "highlightScores": [0.4, 0.3],
-                    },
-                ],
-                "costDollars": {"total": 0.005},
-            }
-        )
-
-    async with serve_route("POST", "/search", handler) as base:
-        hits = await ExaSearch(KEY, base_url=base).search(
+    async with service("POST", "/search", EXA_ANSWER) as stand:
+        hits = await ExaSearch(KEY, base_url=stand.url).search(
             "llm survey", max_results=2, excluded_domains=["reddit.com"]
         )
-    assert seen[0]["headers"]["x-api-key"] == KEY
-    assert seen[0]["body"] == {
+    assert stand.seen[0]["headers"]["x-api-key"] == KEY
+    assert stand.seen[0]["body"] == {
         "query": "llm survey",
         "numResults": 2,
         "contents": {"text": {"maxCharacters": 500}},
