@@ -1,11 +1,12 @@
-"""A loopback web site of real documents, a scripted DNS, and a tiny real PDF, for web tests."""
+"""For web tests: a loopback web site of real documents, a one-route stand-in for a search
+service, a listener that counts what reaches it, a scripted DNS, and a tiny real PDF."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,21 +133,36 @@ def _app(site: Site) -> web.Application:
 
 
 @asynccontextmanager
+async def serve_app(app: web.Application) -> AsyncIterator[int]:
+    """An aiohttp app on 127.0.0.1 at a free port; yields the port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def serve_route(method: str, path: str, handler: Handler) -> AsyncIterator[str]:
+    """One handler on 127.0.0.1 at a free port (a stand-in for a service); yields the base URL."""
+    app = web.Application()
+    app.router.add_route(method, path, handler)
+    async with serve_app(app) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@asynccontextmanager
 async def serve_site() -> AsyncIterator[Site]:
     """The site on 127.0.0.1 at a free port."""
     site = Site("", 0)
-    runner = web.AppRunner(_app(site), access_log=None)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    server = tcp._server
-    assert server is not None and server.sockets
-    site.port = server.sockets[0].getsockname()[1]
-    site.base_url = f"http://127.0.0.1:{site.port}"
-    try:
+    async with serve_app(_app(site)) as port:
+        site.port, site.base_url = port, f"http://127.0.0.1:{port}"
         yield site
-    finally:
-        await runner.cleanup()
 
 
 @dataclass

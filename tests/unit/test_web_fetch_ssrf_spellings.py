@@ -1,10 +1,11 @@
 """No spelling of a private address gets a byte to it (issue 9: SSRF through Unicode dots).
 
 Each URL below names a loopback listener that counts connections (`{port}` is its port),
-or a cloud metadata address. Every one is refused, fetched directly, reached by redirect
-from an opened host, or asked for through the gateway; and the listener proves that
-nothing reached it. The loopback-only fixture would fail any test that tried a metadata
-address for real.
+a cloud metadata address, or another range that is not the public internet. Every one is
+refused, fetched directly or reached by redirect from an opened host, and the connection
+layer alone refuses the loopback ones; the listener proves that nothing reached it. The
+loopback-only fixture would fail any test that tried another address for real. (Through
+the gateway: tests/e2e/test_web_fetch_refused_through_gateway.py.)
 """
 
 # The look-alike characters below are the attack under test.
@@ -12,19 +13,13 @@ address for real.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import aiohttp
 import pytest
-from openai import OpenAI
 
-from gateway_kit import USER, default_models, running
 from parley.http import new_web_session
-from parley.models.base import Turn
-from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.tools.web.connguard import AddressRefused, GuardedResolver
 from parley.tools.web.fetcher import WebFetcher
 from parley.tools.web.netguard import NetPolicy, URLRefused
@@ -57,6 +52,9 @@ LOOPBACK = {
     "http://localhost.:{port}/": "loopback",
     "http://localhost:{port}/": "loopback",
     "http://api.localhost:{port}/": "loopback",
+    # The unspecified address: connecting to it reaches this host
+    "http://0.0.0.0:{port}/": "unspecified",
+    "http://[::]:{port}/": "unspecified",
     # IPv6 forms, v4-mapped, NAT64 and other embeddings, zone ids
     "http://[::1]:{port}/": "loopback",
     "http://[0:0:0:0:0:0:0:1]:{port}/": "loopback",
@@ -112,7 +110,19 @@ METADATA = {
     "http://instance-data/": "metadata",
     "http://imds.test/": "metadata",
 }
-SPELLINGS = {**LOOPBACK, **METADATA}
+# Every other range that is not the public internet, named in the refusal.
+PRIVATE = {
+    "http://10.0.0.1/": "private",
+    "http://172.16.5.4/": "private",
+    "http://192.168.1.1/": "private",
+    "http://100.64.0.1/": "carrier-grade NAT",
+    "http://169.254.1.1/": "link-local",
+    "http://[fe80::1]/": "link-local",
+    "http://[fc00::1]/": "unique local",
+    "http://224.0.0.1/": "multicast",
+    "http://[ff02::1]/": "multicast",
+}
+SPELLINGS = {**LOOPBACK, **METADATA, **PRIVATE}
 
 REDIRECTOR = "redirector.test"
 
@@ -225,32 +235,4 @@ async def test_a_changed_answer_is_never_used_for_the_connection(counter: Counte
     )
     assert page.error is not None
     assert rebind.lookups == ["rebind.test"]
-    assert await counter.reached() == {}
-
-
-async def test_the_gateway_refuses_a_unicode_dot_url_end_to_end(counter: Counter) -> None:
-    url = f"http://127。0。0。1:{counter.port}/admin"
-
-    def outer(req: FakeRequest) -> Turn | str:
-        if "web_fetch" in req.tools and not req.tool_results:
-            return tool_call("web_fetch", {"url": url})
-        return "fetched: " + (req.tool_results[-1] if req.tool_results else "nothing")
-
-    models = {**default_models(), "vendor/outer": FunctionModel(outer)}
-    async with running(models) as gw:
-
-        def ask() -> str:
-            with OpenAI(base_url=gw.v1, api_key="x", max_retries=0) as client:
-                done = client.chat.completions.create(
-                    model="vendor/outer",
-                    messages=USER,  # type: ignore[arg-type]
-                    tools=[{"type": "openrouter:web_fetch"}],  # type: ignore[list-item]
-                )
-            return done.choices[0].message.content or ""
-
-        answer = await asyncio.to_thread(ask)  # the sync SDK blocks; the counter lives here
-    seen = json.loads(models["vendor/outer"].requests[-1].tool_results[-1])
-    assert seen["status"] == "failed" and seen["error"].startswith("refused: ")
-    assert "loopback" in seen["error"]
-    assert answer.startswith("fetched: ") and "refused: " in answer
     assert await counter.reached() == {}

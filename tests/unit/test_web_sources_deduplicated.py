@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from parley.client import deliberate
 from parley.config import load_settings
 from parley.models.base import Turn
 from parley.runtime import Setup, build
-from parley.testing.models import FakeRequest, FunctionModel, tool_call
-from parley.testing.web import FakeSearch
+from parley.testing import ANALYSIS_JSON, FakeRequest, FakeSearch, FunctionModel, tool_call
 from parley.tools.web import SearchHit
 from parley.tools.web.fetcher import WebFetcher
 from web_kit import LOOPBACK, serve_site
-
-ANALYSIS = json.dumps(
-    {
-        "consensus": ["npm ping checks the registry."],
-        "contradictions": [],
-        "partial_coverage": [],
-        "unique_insights": [],
-        "blind_spots": [],
-    }
-)
 
 
 def researcher(answer: str) -> FunctionModel:
@@ -47,14 +34,12 @@ def fetching_judge(url: str) -> FunctionModel:
     def reply(req: FakeRequest) -> Turn | str:
         if "web_fetch" in req.tools and not req.tool_results:
             return tool_call("web_fetch", {"url": url})
-        return ANALYSIS
+        return ANALYSIS_JSON
 
     return FunctionModel(reply, name="judge")
 
 
-async def test_sources_from_search_and_fetch_are_deduplicated_by_url(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_sources_from_search_and_fetch_are_deduplicated_by_url() -> None:
     async with serve_site() as site:
         ping = site.url("site/npm-ping.html")
         rustdoc = site.url("site/what-is-rustdoc.html")

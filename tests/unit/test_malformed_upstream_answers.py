@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -55,16 +56,15 @@ WHOLE: list[tuple[dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("data", "fragment"), WHOLE, ids=[w[1][:40] for w in WHOLE])
-def test_a_malformed_response_is_a_502_naming_model_and_part(
-    data: dict[str, Any], fragment: str
-) -> None:
-    with pytest.raises(UpstreamError) as caught:
-        turn_from_response(data, MODEL)
-    err = caught.value
-    assert err.status_code == 502 and err.model == MODEL
-    assert err.message.startswith(f"{MODEL}: malformed upstream answer: ")
-    assert fragment in err.message
+async def streamed_error(reply: RawReply) -> UpstreamError:
+    """The error a streamed call through the HTTP adapter gets when the upstream answers `reply`."""
+    async with FakeUpstream({MODEL: RawModel(lambda req: reply)}) as up, new_session() as session:
+        router = Router(load_settings({"OPENROUTER_BASE_URL": up.base_url}), session)
+        with pytest.raises(UpstreamError) as caught:
+            body = {"messages": [{"role": "user", "content": "hi"}]}
+            async for _ in router.resolve(MODEL).stream(body, {}):
+                pass
+    return caught.value
 
 
 @pytest.mark.parametrize(("data", "fragment"), WHOLE, ids=[w[1][:40] for w in WHOLE])
@@ -72,14 +72,14 @@ async def test_a_malformed_response_to_a_streamed_call_is_a_502_too(
     data: dict[str, Any], fragment: str
 ) -> None:
     # Some servers ignore `stream` and answer with the whole response.
-    whole = RawModel(lambda req: RawReply(json.dumps(data).encode()))
-    async with FakeUpstream({MODEL: whole}) as up, new_session() as session:
-        router = Router(load_settings({"OPENROUTER_BASE_URL": up.base_url}), session)
-        with pytest.raises(UpstreamError) as caught:
-            body = {"messages": [{"role": "user", "content": "hi"}]}
-            async for _ in router.resolve(MODEL).stream(body, {}):
-                pass
-    assert caught.value.status_code == 502 and fragment in caught.value.message
+    err = await streamed_error(RawReply(json.dumps(data).encode()))
+    assert err.status_code == 502 and fragment in err.message
+
+
+async def test_a_stream_chunk_that_is_not_json_is_a_502_quoting_it() -> None:
+    chunk = b": heartbeat\n\ndata: {not json\n\n"
+    err = await streamed_error(RawReply(chunk, content_type="text/event-stream"))
+    assert err.status_code == 502 and "{not json" in err.message
 
 
 def delta(**fields: Any) -> dict[str, Any]:
@@ -105,16 +105,22 @@ CHUNKS: list[tuple[dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("chunk", "fragment"), CHUNKS, ids=[c[1][:40] for c in CHUNKS])
-def test_a_malformed_chunk_is_a_502_naming_model_and_part(
-    chunk: dict[str, Any], fragment: str
+READ: list[Any] = [
+    *(pytest.param(turn_from_response, d, f, id=f"response: {f[:40]}") for d, f in WHOLE),
+    *(pytest.param(delta_from_chunk, c, f, id=f"chunk: {f[:40]}") for c, f in CHUNKS),
+]
+
+
+@pytest.mark.parametrize(("read", "data", "fragment"), READ)
+def test_a_malformed_response_or_chunk_is_a_502_naming_model_and_part(
+    read: Callable[[dict[str, Any], str], object], data: dict[str, Any], fragment: str
 ) -> None:
-    assert delta_from_chunk(delta(content="Hello"), MODEL).text == "Hello"
     with pytest.raises(UpstreamError) as caught:
-        delta_from_chunk(chunk, MODEL)
+        read(data, MODEL)
     err = caught.value
     assert err.status_code == 502 and err.model == MODEL
-    assert err.message.startswith(f"{MODEL}: ") and fragment in err.message
+    assert err.message.startswith(f"{MODEL}: malformed upstream answer: ")
+    assert fragment in err.message
 
 
 def test_what_the_protocol_allows_is_still_read() -> None:
@@ -135,6 +141,7 @@ def test_what_the_protocol_allows_is_still_read() -> None:
         MODEL,
     )
     assert turn.content == "a" and json.loads(turn.tool_calls[0].arguments) == {"q": 1}
+    assert delta_from_chunk(delta(content="Hello"), MODEL).text == "Hello"
     assert turn_from_response({"choices": []}).content == ""
     assert turn_from_response({}).content == ""
     empty = delta_from_chunk({"choices": [{"delta": None, "finish_reason": None}], "usage": None})

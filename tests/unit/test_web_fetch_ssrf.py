@@ -1,4 +1,7 @@
-"""web_fetch never becomes a way into the user's own network (issue 5, SSRF)."""
+"""web_fetch never becomes a way into the user's own network (issue 5, SSRF): a refusal
+reaches the model; opening one address or name keeps the rest closed, and metadata is never
+opened; redirects and DNS answers are checked at every hop, and the connection goes to the
+answer that was checked. (Every spelling of a private address: test_web_fetch_ssrf_spellings.py.)"""
 
 from __future__ import annotations
 
@@ -11,46 +14,6 @@ from parley.tools.web import WebFetchTool
 from parley.tools.web.fetcher import WebFetcher
 from parley.tools.web.netguard import NetPolicy, URLRefused, parse_ipv4_legacy
 from web_kit import LOOPBACK, ScriptedDNS, Site, serve_site
-
-# url -> words the refusal must contain
-REFUSED = {
-    "http://2130706433/": "127.0.0.1",  # decimal IPv4
-    "http://0177.0.0.1/": "127.0.0.1",  # octal IPv4
-    "http://0x7f.1/": "127.0.0.1",  # hex, two parts
-    "http://127.1/": "loopback",
-    "http://localhost/": "loopback",
-    "http://api.localhost:8080/": "loopback",
-    "http://0.0.0.0/": "unspecified",
-    "http://[::]/": "unspecified",
-    "http://[::1]/": "loopback",
-    "http://[::ffff:127.0.0.1]/": "IPv4-mapped",
-    "http://[::ffff:7f00:1]/": "IPv4-mapped",
-    "http://[64:ff9b::7f00:1]/": "NAT64",
-    "http://[64:ff9b::a9fe:a9fe]/": "metadata",
-    "http://169.254.169.254/latest/meta-data/": "metadata",
-    "http://100.100.100.200/": "metadata",
-    "http://[fd00:ec2::254]/": "metadata",
-    "http://metadata.google.internal/computeMetadata/v1/": "metadata",
-    "http://10.0.0.1/": "private",
-    "http://172.16.5.4/": "private",
-    "http://192.168.1.1/": "private",
-    "http://100.64.0.1/": "carrier-grade NAT",
-    "http://169.254.1.1/": "link-local",
-    "http://[fe80::1]/": "link-local",
-    "http://[fc00::1]/": "unique local",
-    "http://224.0.0.1/": "multicast",
-    "http://[ff02::1]/": "multicast",
-    "http://[2002:7f00:1::]/": "6to4",
-    "ftp://example.com/file": "only http and https",
-    "file:///etc/passwd": "only http and https",
-}
-
-
-@pytest.mark.parametrize("url", sorted(REFUSED))
-async def test_ssrf_attempt_is_refused_with_a_clear_error(url: str) -> None:
-    page = await WebFetcher(policy=NetPolicy(), dns=ScriptedDNS({})).fetch(url)
-    assert page.error is not None and page.error.startswith("refused: ")
-    assert REFUSED[url] in page.error
 
 
 async def test_refusal_reaches_the_model_as_a_failed_result() -> None:
@@ -73,9 +36,7 @@ OTHER_PRIVATE = [
 
 
 @pytest.mark.parametrize("url", OTHER_PRIVATE)
-async def test_opening_one_address_keeps_the_others_closed(
-    monkeypatch: pytest.MonkeyPatch, url: str
-) -> None:
+async def test_opening_one_address_keeps_the_others_closed(url: str) -> None:
     page = await WebFetcher(policy=LOOPBACK, dns=ScriptedDNS({})).fetch(url)
     assert page.error is not None and page.error.startswith("refused: ")
 
@@ -164,9 +125,7 @@ async def test_a_proxy_setting_does_not_route_around_the_check(
     assert page.error is None and page.title == "npm-ping"
 
 
-async def test_an_opened_hostname_may_resolve_privately(
-    site: Site, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_an_opened_hostname_may_resolve_privately(site: Site) -> None:
     opened = NetPolicy.parse("intranet.test")
     dns = ScriptedDNS({"intranet.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]})
     ok = await WebFetcher(policy=opened, dns=dns).fetch(

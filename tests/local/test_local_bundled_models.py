@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
+from cli_kit import run_parley
 from parley.config import LocalConfig, load_settings
 from parley.errors import UnknownModelError
 from parley.fusion.judge import RESPONSE_FORMAT, judge_messages, read_verdict
@@ -21,6 +20,7 @@ from parley.fusion.result import PanelResponse
 from parley.models.base import ChatModel, TurnBuilder
 from parley.models.local.model import LocalChatModel, local_model
 from parley.providers import Router
+from parley.testing import ANALYSIS
 
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.local_models
@@ -131,13 +131,7 @@ def test_router_resolves_local_ids_and_rejects_unknown_ones() -> None:
 def test_offline_ask_runs_a_whole_deliberation_with_no_key() -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["HF_HUB_OFFLINE"] = "1"  # belt and braces: nothing here may download
-    out = subprocess.run(
-        [sys.executable, "-m", "parley", "ask", "--json", "Is tea healthy?"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run_parley(env, "ask", "--json", "Is tea healthy?", timeout=300)
     assert out.returncode == 0, out.stderr
     assert "offline demo models" in out.stderr
     result = json.loads(out.stdout)
@@ -145,10 +139,4 @@ def test_offline_ask_runs_a_whole_deliberation_with_no_key() -> None:
     fusion = result["fusion"]
     assert fusion["status"] == "ok"
     assert {r["model"] for r in fusion["responses"]} == {SMOL, GEMMA}
-    assert set(fusion["analysis"]) == {
-        "consensus",
-        "contradictions",
-        "partial_coverage",
-        "unique_insights",
-        "blind_spots",
-    }
+    assert set(fusion["analysis"]) == set(ANALYSIS)  # the five keys

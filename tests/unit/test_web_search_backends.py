@@ -1,11 +1,13 @@
-"""Each web_search backend against a loopback stand-in speaking the service's wire format."""
+"""Each web_search backend against a loopback stand-in speaking the service's wire format;
+which backend the settings choose; and the local folder's pages, fetchable and fenced in."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,10 @@ from aiohttp import web
 
 from parley import _constants as C
 from parley.config import load_settings
-from parley.errors import ConfigError, InvalidParameter
+from parley.errors import ConfigError
 from parley.http import new_session
 from parley.runtime import Setup, build
-from parley.testing.web import FakeSearch
-from parley.tools.base import ServerToolSpec
+from parley.testing import FakeSearch
 from parley.tools.web import SearchHit, WebSearchTool
 from parley.tools.web.fetcher import WebFetcher, default_fetcher
 from parley.tools.web.search import (
@@ -31,70 +32,70 @@ from parley.tools.web.search import (
     TavilySearch,
     default_search,
 )
-from web_kit import SITE
+from web_kit import SITE, serve_route
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 KEY = "sk-test-secret-0123456789"
 
 
+@dataclass
+class Service:
+    """A stand-in search service: its base URL and what it was asked."""
+
+    url: str = ""
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+
 @asynccontextmanager
-async def stand_in(method: str, path: str, handler: Handler) -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_route(method, path, handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    assert site._server is not None
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+async def service(method: str, path: str, answer: dict[str, Any]) -> AsyncIterator[Service]:
+    """A loopback stand-in that answers `answer` at `path` and records each request's query,
+    headers and JSON body."""
+    stand = Service()
 
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await request.json() if request.can_read_body else None
+        stand.seen.append(
+            {"query": dict(request.query), "headers": dict(request.headers), "body": body}
+        )
+        return web.json_response(answer)
 
-def _seen(store: list[dict[str, Any]], request: web.Request, body: Any = None) -> None:
-    store.append({"query": dict(request.query), "headers": dict(request.headers), "body": body})
+    async with serve_route(method, path, handler) as url:
+        stand.url = url
+        yield stand
 
 
 # --- SearXNG: GET /search?q=...&format=json -> {"results": [{url, title, content, ...}]}
 
 
+SEARXNG_ANSWER: dict[str, Any] = {
+    "query": "python asyncio",
+    "number_of_results": 2,
+    "results": [
+        {
+            "url": "https://docs.python.org/3/library/asyncio.html",
+            "title": "asyncio — Asynchronous I/O",
+            "content": "asyncio is a library to write concurrent code.",
+            "engine": "duckduckgo",
+            "parsed_url": ["https", "docs.python.org", "/3/library/asyncio.html"],
+            "template": "default.html",
+            "engines": ["duckduckgo", "brave"],
+            "positions": [1, 2],
+            "score": 4.0,
+            "category": "general",
+        },
+        {"url": "https://realpython.com/async-io-python/", "title": "Async IO"},
+    ],
+    "answers": [],
+    "corrections": [],
+    "infoboxes": [],
+    "suggestions": [],
+    "unresponsive_engines": [],
+}
+
+
 async def test_searxng_json_api() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        _seen(seen, request)
-        return web.json_response(
-            {
-                "query": request.query["q"],
-                "number_of_results": 2,
-                "results": [
-                    {
-                        "url": "https://docs.python.org/3/library/asyncio.html",
-                        "title": "asyncio — Asynchronous I/O",
-                        "content": "asyncio is a library to write concurrent code.",
-                        "engine": "duckduckgo",
-                        "parsed_url": ["https", "docs.python.org", "/3/library/asyncio.html"],
-                        "template": "default.html",
-                        "engines": ["duckduckgo", "brave"],
-                        "positions": [1, 2],
-                        "score": 4.0,
-                        "category": "general",
-                    },
-                    {"url": "https://realpython.com/async-io-python/", "title": "Async IO"},
-                ],
-                "answers": [],
-                "corrections": [],
-                "infoboxes": [],
-                "suggestions": [],
-                "unresponsive_engines": [],
-            }
-        )
-
-    async with stand_in("GET", "/search", handler) as base:
-        hits = await SearxngSearch(base + "/").search("python asyncio", max_results=5)
-    assert seen[0]["query"] == {"q": "python asyncio", "format": "json", "pageno": "1"}
+    async with service("GET", "/search", SEARXNG_ANSWER) as stand:
+        hits = await SearxngSearch(stand.url + "/").search("python asyncio", max_results=5)
+    assert stand.seen[0]["query"] == {"q": "python asyncio", "format": "json", "pageno": "1"}
     assert hits == [
         SearchHit(
             "https://docs.python.org/3/library/asyncio.html",
@@ -109,7 +110,7 @@ async def test_searxng_without_json_format_says_how_to_enable_it() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return web.Response(status=403, text="Forbidden")
 
-    async with stand_in("GET", "/search", handler) as base:
+    async with serve_route("GET", "/search", handler) as base:
         with pytest.raises(SearchError, match=r"HTTP 403.*search\.formats") as err:
             await SearxngSearch(base).search("x", max_results=5)
     assert err.value.status_code == 403
@@ -118,42 +119,37 @@ async def test_searxng_without_json_format_says_how_to_enable_it() -> None:
 # --- Brave: GET /res/v1/web/search, X-Subscription-Token -> {"web": {"results": [...]}}
 
 
-async def test_brave_web_search() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        _seen(seen, request)
-        return web.json_response(
+BRAVE_ANSWER: dict[str, Any] = {
+    "type": "search",
+    "query": {"original": "why is the sky blue", "more_results_available": True},
+    "mixed": {"type": "mixed", "main": [{"type": "web", "index": 0, "all": False}]},
+    "web": {
+        "type": "search",
+        "family_friendly": True,
+        "results": [
             {
-                "type": "search",
-                "query": {"original": request.query["q"], "more_results_available": True},
-                "mixed": {"type": "mixed", "main": [{"type": "web", "index": 0, "all": False}]},
-                "web": {
-                    "type": "search",
-                    "family_friendly": True,
-                    "results": [
-                        {
-                            "type": "search_result",
-                            "title": "Rayleigh scattering - Wikipedia",
-                            "url": "https://en.wikipedia.org/wiki/Rayleigh_scattering",
-                            "is_source_local": False,
-                            "description": "<strong>Rayleigh</strong> scattering is the "
-                            "scattering of light by particles &amp; molecules.",
-                            "profile": {"name": "Wikipedia", "url": "https://en.wikipedia.org"},
-                            "language": "en",
-                        }
-                    ],
-                },
+                "type": "search_result",
+                "title": "Rayleigh scattering - Wikipedia",
+                "url": "https://en.wikipedia.org/wiki/Rayleigh_scattering",
+                "is_source_local": False,
+                "description": "<strong>Rayleigh</strong> scattering is the "
+                "scattering of light by particles &amp; molecules.",
+                "profile": {"name": "Wikipedia", "url": "https://en.wikipedia.org"},
+                "language": "en",
             }
-        )
+        ],
+    },
+}
 
-    async with stand_in("GET", "/res/v1/web/search", handler) as base:
-        hits = await BraveSearch(KEY, base_url=base).search(
+
+async def test_brave_web_search() -> None:
+    async with service("GET", "/res/v1/web/search", BRAVE_ANSWER) as stand:
+        hits = await BraveSearch(KEY, base_url=stand.url).search(
             "why is the sky blue", max_results=25, allowed_domains=["wikipedia.org"]
         )
-    assert seen[0]["query"] == {"q": "why is the sky blue site:wikipedia.org", "count": "20"}
-    assert seen[0]["headers"]["X-Subscription-Token"] == KEY
-    assert seen[0]["headers"]["Accept"] == "application/json"
+    assert stand.seen[0]["query"] == {"q": "why is the sky blue site:wikipedia.org", "count": "20"}
+    assert stand.seen[0]["headers"]["X-Subscription-Token"] == KEY
+    assert stand.seen[0]["headers"]["Accept"] == "application/json"
     assert hits == [
         SearchHit(
             "https://en.wikipedia.org/wiki/Rayleigh_scattering",
@@ -177,7 +173,7 @@ async def test_brave_bad_key_names_the_variable_and_hides_the_key() -> None:
             status=401,
         )
 
-    async with stand_in("GET", "/res/v1/web/search", handler) as base:
+    async with serve_route("GET", "/res/v1/web/search", handler) as base:
         with pytest.raises(SearchError) as err:
             await BraveSearch(KEY, base_url=base).search("x", max_results=5)
     assert "BRAVE_API_KEY" in str(err.value) and "401" in str(err.value)
@@ -187,36 +183,31 @@ async def test_brave_bad_key_names_the_variable_and_hides_the_key() -> None:
 # --- Tavily: POST /search, Authorization: Bearer -> {"results": [{title, url, content, score}]}
 
 
+TAVILY_ANSWER: dict[str, Any] = {
+    "query": "sky",
+    "follow_up_questions": None,
+    "answer": None,
+    "images": [],
+    "results": [
+        {
+            "title": "Why Is the Sky Blue? | NASA Space Place",
+            "url": "https://spaceplace.nasa.gov/blue-sky/",
+            "content": "Sunlight reaches Earth's atmosphere and is scattered.",
+            "score": 0.98,
+            "raw_content": None,
+        }
+    ],
+    "response_time": 1.09,
+}
+
+
 async def test_tavily_search() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        _seen(seen, request, await request.json())
-        return web.json_response(
-            {
-                "query": "sky",
-                "follow_up_questions": None,
-                "answer": None,
-                "images": [],
-                "results": [
-                    {
-                        "title": "Why Is the Sky Blue? | NASA Space Place",
-                        "url": "https://spaceplace.nasa.gov/blue-sky/",
-                        "content": "Sunlight reaches Earth's atmosphere and is scattered.",
-                        "score": 0.98,
-                        "raw_content": None,
-                    }
-                ],
-                "response_time": 1.09,
-            }
-        )
-
-    async with stand_in("POST", "/search", handler) as base:
-        hits = await TavilySearch(KEY, base_url=base).search(
+    async with service("POST", "/search", TAVILY_ANSWER) as stand:
+        hits = await TavilySearch(KEY, base_url=stand.url).search(
             "sky", max_results=3, allowed_domains=["nasa.gov"], excluded_domains=["x.com"]
         )
-    assert seen[0]["headers"]["Authorization"] == f"Bearer {KEY}"
-    assert seen[0]["body"] == {
+    assert stand.seen[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+    assert stand.seen[0]["body"] == {
         "query": "sky",
         "max_results": 3,
         "search_depth": "basic",
@@ -235,43 +226,38 @@ async def test_tavily_search() -> None:
 # --- Exa: POST /search, x-api-key -> {"results": [{id, url, title, text, highlights}]}
 
 
+EXA_ANSWER: dict[str, Any] = {
+    "requestId": "b5947044c4b78efa9552a7c89b306d95",
+    "resolvedSearchType": "neural",
+    "results": [
+        {
+            "id": "https://arxiv.org/abs/2307.06435",
+            "title": "A Comprehensive Overview of Large Language Models",
+            "url": "https://arxiv.org/abs/2307.06435",
+            "publishedDate": "2023-07-12T00:00:00.000Z",
+            "author": "Naveed, Humza",
+            "text": "Large Language Models (LLMs) have recently demonstrated "
+            "remarkable capabilities.",
+        },
+        {
+            "id": "x",
+            "title": "Second",
+            "url": "https://example.org/2",
+            "highlights": ["first point", "second point"],
+            "highlightScores": [0.4, 0.3],
+        },
+    ],
+    "costDollars": {"total": 0.005},
+}
+
+
 async def test_exa_search() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        _seen(seen, request, await request.json())
-        return web.json_response(
-            {
-                "requestId": "b5947044c4b78efa9552a7c89b306d95",
-                "resolvedSearchType": "neural",
-                "results": [
-                    {
-                        "id": "https://arxiv.org/abs/2307.06435",
-                        "title": "A Comprehensive Overview of Large Language Models",
-                        "url": "https://arxiv.org/abs/2307.06435",
-                        "publishedDate": "2023-07-12T00:00:00.000Z",
-                        "author": "Naveed, Humza",
-                        "text": "Large Language Models (LLMs) have recently demonstrated "
-                        "remarkable capabilities.",
-                    },
-                    {
-                        "id": "x",
-                        "title": "Second",
-                        "url": "https://example.org/2",
-                        "highlights": ["first point", "second point"],
-                        "highlightScores": [0.4, 0.3],
-                    },
-                ],
-                "costDollars": {"total": 0.005},
-            }
-        )
-
-    async with stand_in("POST", "/search", handler) as base:
-        hits = await ExaSearch(KEY, base_url=base).search(
+    async with service("POST", "/search", EXA_ANSWER) as stand:
+        hits = await ExaSearch(KEY, base_url=stand.url).search(
             "llm survey", max_results=2, excluded_domains=["reddit.com"]
         )
-    assert seen[0]["headers"]["x-api-key"] == KEY
-    assert seen[0]["body"] == {
+    assert stand.seen[0]["headers"]["x-api-key"] == KEY
+    assert stand.seen[0]["body"] == {
         "query": "llm survey",
         "numResults": 2,
         "contents": {"text": {"maxCharacters": 500}},
@@ -331,7 +317,7 @@ async def test_search_services_go_through_the_environment_proxy(
         hosts.append(request.host)
         return web.json_response({"results": [{"url": "https://a.org/", "title": "A"}]})
 
-    async with stand_in("GET", "/search", proxy) as proxy_url:
+    async with serve_route("GET", "/search", proxy) as proxy_url:
         for var in ("HTTP_PROXY", "http_proxy"):
             monkeypatch.setenv(var, proxy_url)
         for var in ("NO_PROXY", "no_proxy"):
@@ -404,6 +390,26 @@ def test_local_backend_needs_a_real_folder(tmp_path: Path) -> None:
         LocalSearch(tmp_path / "missing")
 
 
+async def test_local_hits_can_be_fetched_and_nothing_outside_the_folder() -> None:
+    hit = (await LocalSearch(SITE).search("what is rustdoc", max_results=1))[0]
+    fetcher = WebFetcher(local_root=SITE)
+    page = await fetcher.fetch(hit.url)
+    assert page.error is None and page.title == "What is rustdoc? - The rustdoc book"
+    assert "ships with a tool called `rustdoc`" in page.content
+    outside = await fetcher.fetch("file:///etc/passwd")
+    assert outside.error is not None and "outside the local search folder" in outside.error
+    sneaky = await fetcher.fetch(SITE.as_uri() + "/../../conftest.py")
+    assert sneaky.error is not None and "outside the local search folder" in sneaky.error
+    unset = await WebFetcher().fetch(hit.url)
+    assert unset.error is not None and "only http and https" in unset.error
+
+
+def test_default_fetcher_reads_the_local_folder_and_can_be_switched_off() -> None:
+    fetcher = default_fetcher(load_settings({"PARLEY_SEARCH_DIR": str(SITE)}))
+    assert fetcher is not None and fetcher.local_root == SITE.resolve()
+    assert default_fetcher(load_settings({"PARLEY_WEB_FETCH": "off"})) is None
+
+
 # --- choosing the default backend
 
 
@@ -439,86 +445,3 @@ def test_runtime_wires_the_env_backend_and_injected_fakes_win() -> None:
     assert build(Setup(settings=load_settings(env), search=fake)).search is fake
     none = load_settings({"PARLEY_CONFIG": "/nonexistent/parley.toml"})
     assert build(Setup(settings=none)).search is None
-
-
-# --- the tool's parameters
-
-
-@pytest.mark.parametrize("bad", [0, 26, "5", True])
-def test_max_results_out_of_range_names_the_field(bad: Any) -> None:
-    settings = load_settings({"PARLEY_CONFIG": "/nonexistent/parley.toml"})
-    runtime = build(Setup(settings=settings, search=FakeSearch()))
-    spec = ServerToolSpec(type="openrouter:web_search", parameters={"max_results": bad})
-    with pytest.raises(InvalidParameter) as err:
-        runtime.server_tools([spec])
-    assert err.value.field == "tools[0].parameters.max_results"
-    assert "1 to 25" in str(err.value)
-
-
-def test_domain_lists_must_be_lists_of_names() -> None:
-    with pytest.raises(InvalidParameter, match="allowed_domains"):
-        WebSearchTool(FakeSearch(), {"allowed_domains": "example.com"})
-
-
-async def test_search_tool_results_domains_and_sources() -> None:
-    hits = [
-        SearchHit(f"https://{h}/p{i}", f"T{i}", "s")
-        for i, h in enumerate(
-            ["a.example.com", "b.org", "example.com", "spam.example.com", "c.net"] * 3
-        )
-    ]
-    tool = WebSearchTool(
-        FakeSearch(hits),
-        {
-            "max_results": 2,
-            "allowed_domains": ["example.com"],
-            "excluded_domains": ["spam.example.com"],
-        },
-    )
-    out = await tool.run({"query": "q"})
-    data = json.loads(out.content)
-    assert data["results"] == [
-        {"url": "https://a.example.com/p0", "title": "T0", "snippet": "s"},
-        {"url": "https://example.com/p2", "title": "T2", "snippet": "s"},
-    ]
-    assert [s.url for s in out.sources] == ["https://a.example.com/p0", "https://example.com/p2"]
-    assert out.web_search
-
-
-async def test_search_tool_default_max_results_is_five_and_max_uses_holds() -> None:
-    hits = [SearchHit(f"https://e{i}.org/", f"T{i}") for i in range(30)]
-    tool = WebSearchTool(FakeSearch(hits), {"max_uses": 1})
-    first = json.loads((await tool.run({"query": "q"})).content)
-    assert len(first["results"]) == 5
-    second = await tool.run({"query": "q"})
-    assert not second.ok and "max_uses (1)" in second.content
-
-
-async def test_a_failing_backend_is_a_failed_result_not_an_exception() -> None:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.Response(status=500, text="boom")
-
-    async with stand_in("POST", "/search", handler) as base:
-        out = await WebSearchTool(TavilySearch(KEY, base_url=base)).run({"query": "q"})
-    data = json.loads(out.content)
-    assert data["status"] == "failed" and "Tavily answered HTTP 500" in data["error"]
-
-
-async def test_local_hits_can_be_fetched_and_nothing_outside_the_folder() -> None:
-    hit = (await LocalSearch(SITE).search("what is rustdoc", max_results=1))[0]
-    fetcher = WebFetcher(local_root=SITE)
-    page = await fetcher.fetch(hit.url)
-    assert page.error is None and page.title == "What is rustdoc? - The rustdoc book"
-    assert "ships with a tool called `rustdoc`" in page.content
-    outside = await fetcher.fetch("file:///etc/passwd")
-    assert outside.error is not None and "outside the local search folder" in outside.error
-    sneaky = await fetcher.fetch(SITE.as_uri() + "/../../conftest.py")
-    assert sneaky.error is not None and "outside the local search folder" in sneaky.error
-    unset = await WebFetcher().fetch(hit.url)
-    assert unset.error is not None and "only http and https" in unset.error
-
-
-def test_default_fetcher_reads_the_local_folder_and_can_be_switched_off() -> None:
-    fetcher = default_fetcher(load_settings({"PARLEY_SEARCH_DIR": str(SITE)}))
-    assert fetcher is not None and fetcher.local_root == SITE.resolve()
-    assert default_fetcher(load_settings({"PARLEY_WEB_FETCH": "off"})) is None

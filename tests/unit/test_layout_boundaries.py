@@ -10,7 +10,8 @@ from pathlib import Path
 
 from parley._dev import env_table, imports
 
-ROOT = Path(__file__).resolve().parent.parent
+# The repository root, wherever this file sits below it.
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 def test_no_import_cycle_and_no_core_module_imports_a_face() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +31,15 @@ def loop_complaints() -> Iterator[list[dict[str, Any]]]:
         loop.set_exception_handler(previous)
 
 
+async def queued_callbacks_run() -> None:
+    """Every callback already queued on the loop (a finished task's done-callbacks) runs:
+    the loop runs its queue in order, and this wake-up is queued behind them."""
+    loop = asyncio.get_running_loop()
+    behind: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(behind.set_result, None)
+    await behind
+
+
 def quiet_work(
     started: asyncio.Event, cleaned: asyncio.Event
 ) -> Callable[[Callable[[str], None]], Any]:
@@ -45,6 +54,20 @@ def quiet_work(
             raise
 
     return work
+
+
+async def cancel_once_started(items: AsyncIterator[Any], started: asyncio.Event) -> None:
+    """Consume `items` in a task of its own, and cancel that task once the work has started."""
+
+    async def consume() -> None:
+        async for _ in items:
+            pass
+
+    consumer = asyncio.create_task(consume())
+    await started.wait()
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
 
 
 async def test_a_consumer_that_raises_gets_its_own_error_after_the_work_is_cleaned_up() -> None:
@@ -62,15 +85,8 @@ async def test_a_consumer_that_raises_gets_its_own_error_after_the_work_is_clean
 async def test_cancelling_the_consumer_cancels_and_awaits_the_work() -> None:
     started, cleaned = asyncio.Event(), asyncio.Event()
 
-    async def consume() -> list[str]:
-        return [x async for x in relay(quiet_work(started, cleaned), idle_s=3600.0)]
-
     with loop_complaints() as complaints:
-        consumer = asyncio.create_task(consume())
-        await started.wait()
-        consumer.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await consumer
+        await cancel_once_started(relay(quiet_work(started, cleaned), idle_s=3600.0), started)
     assert cleaned.is_set()
     assert complaints == []
 
@@ -90,15 +106,8 @@ async def test_the_idle_timer_does_not_outlive_a_cancelled_consumer(
     monkeypatch.setattr(loop, "call_later", recording)
     started, cleaned = asyncio.Event(), asyncio.Event()
 
-    async def consume() -> None:
-        async for _ in relay(quiet_work(started, cleaned), idle_s=3600.0, idle_item="idle"):
-            pass
-
-    consumer = asyncio.create_task(consume())
-    await started.wait()
-    consumer.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await consumer
+    items = relay(quiet_work(started, cleaned), idle_s=3600.0, idle_item="idle")
+    await cancel_once_started(items, started)
     assert timers, "the relay waited with a heartbeat timer"
     assert all(t.cancelled() for t in timers)
 
@@ -157,6 +166,5 @@ async def test_a_receive_failing_as_the_work_finishes_is_not_left_unretrieved() 
     with loop_complaints() as complaints:
         loop.call_soon(both)
         assert await until_disconnect(work(), receive) == "answer"
-        for _ in range(3):
-            await asyncio.sleep(0)  # the watcher's callback runs
+        await queued_callbacks_run()  # the watcher's callback runs and lets go of it
     assert complaints == []

@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 import pytest
-from tests.conftest import judge_fn
 
 from parley import (
     Deliberation,
@@ -18,6 +17,7 @@ from parley import (
     tool_call,
 )
 from parley.config import load_settings
+from parley.testing import ANALYSIS_JSON
 from parley.tools.web import WebQuota
 
 PAGE = "https://example.org/page"
@@ -34,7 +34,7 @@ def fetching_panelist() -> FunctionModel:
 
 async def test_web_fetches_share_one_quota_across_the_panel() -> None:
     models = {f"vendor/p{i}": fetching_panelist() for i in range(3)}
-    models["vendor/judge"] = judge_fn()
+    models["vendor/judge"] = FunctionModel(lambda req: ANALYSIS_JSON, name="judge")
     settings = load_settings(overrides={"judge": "vendor/judge"})
     fetcher = FakeFetcher({PAGE: ("Page", "text")})
     async with Parley(settings=settings, models=models, fetcher=fetcher) as p:
