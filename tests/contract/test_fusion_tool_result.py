@@ -12,26 +12,27 @@ from contract_kit import (
     ANALYSIS,
     ANALYSIS_JSON,
     FIVE_KEYS,
+    PANEL,
     QUESTION,
-    answer,
+    WAYS,
+    ask_fusion,
     failing,
+    fleet,
     judge,
     make_runtime,
     panel_models,
     search_backend,
     searching,
+    send,
 )
+from gateway_kit import fixed
 from parley.client import deliberate
-from parley.config import load_settings
 from parley.errors import UpstreamError
 from parley.fusion.judge import Verdict
 from parley.fusion.result import FusionResult, PanelResponse
 from parley.fusion.run import Deliberation
-from parley.http import new_session
 from parley.models.base import ChatModel
-from parley.runtime import Setup, build
 from parley.testing.models import FakeRequest, FunctionModel
-from parley.testing.upstream import FakeUpstream
 
 
 def _wire(d: Deliberation) -> dict[str, Any]:
@@ -39,16 +40,17 @@ def _wire(d: Deliberation) -> dict[str, Any]:
     return d.result.to_wire()
 
 
-async def test_success_returns_analysis_and_every_response() -> None:
-    d = await deliberate(QUESTION, runtime=make_runtime(panel_models()))
-    out = _wire(d)
-    assert out["status"] == "ok"
-    assert out["analysis"] == ANALYSIS
-    assert out["responses"] == [
+@pytest.mark.parametrize("way", WAYS)
+async def test_success_returns_the_analysis_and_every_response(way: str) -> None:
+    result = (await send(way, fleet(), ask_fusion())).result()
+    assert result["status"] == "ok"
+    assert result["analysis"] == ANALYSIS
+    assert result["responses"] == [
         {"model": "vendor/a", "content": "A: Rayleigh scattering."},
-        {"model": "vendor/b", "content": "B: Short wavelengths scatter more."},
+        {"model": "vendor/b", "content": "B: short wavelengths scatter more."},
     ]
-    assert "failed_models" not in out and "failure_reason" not in out and "error" not in out
+    for absent in ("failed_models", "failure_reason", "error"):
+        assert absent not in result, absent
 
 
 @pytest.mark.parametrize("missing", sorted(FIVE_KEYS))
@@ -63,31 +65,30 @@ async def test_analysis_missing_any_of_the_five_keys_is_invalid(missing: str) ->
     assert missing in d.judge_detail
 
 
-async def test_some_panelists_fail_status_ok_with_failed_models() -> None:
-    models = panel_models(b=failing(429, "rate limit exceeded")) | {
-        "vendor/c": failing(500, "provider exploded")
-    }
-    d = await deliberate(
-        QUESTION, runtime=make_runtime(models, panel=["vendor/a", "vendor/b", "vendor/c"])
-    )
-    out = _wire(d)
-    assert out["status"] == "ok"
-    assert out["analysis"] == ANALYSIS
-    assert out["responses"] == [{"model": "vendor/a", "content": "A: Rayleigh scattering."}]
-    assert out["failed_models"] == [
-        {"model": "vendor/b", "error": "rate limit exceeded", "status_code": 429},
+@pytest.mark.parametrize("way", WAYS)
+async def test_some_panelists_fail_status_ok_with_failed_models(way: str) -> None:
+    """With the upstream's status code and message."""
+    models = fleet(b=failing(429, "Rate limit exceeded for vendor/b"))
+    models["vendor/c"] = failing(500, "provider exploded")
+    params = {"analysis_models": [*PANEL, "vendor/c"]}
+    result = (await send(way, models, ask_fusion(**params))).result()
+    assert result["status"] == "ok"
+    assert result["analysis"] == ANALYSIS
+    assert result["responses"] == [{"model": "vendor/a", "content": "A: Rayleigh scattering."}]
+    assert result["failed_models"] == [
+        {"model": "vendor/b", "error": "Rate limit exceeded for vendor/b", "status_code": 429},
         {"model": "vendor/c", "error": "provider exploded", "status_code": 500},
     ]
 
 
-@pytest.mark.parametrize("empty", ["", "   \n\t"])
-async def test_a_panelist_that_returns_empty_text_counts_as_failed(empty: str) -> None:
-    d = await deliberate(QUESTION, runtime=make_runtime(panel_models(b=answer(empty))))
-    out = _wire(d)
-    assert out["status"] == "ok"
-    assert [r["model"] for r in out["responses"]] == ["vendor/a"]
-    assert [f["model"] for f in out["failed_models"]] == ["vendor/b"]
-    assert "empty" in out["failed_models"][0]["error"]
+@pytest.mark.parametrize("empty", ["", "   \n\t"], ids=["empty", "blank"])
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_panelist_that_returns_empty_text_counts_as_failed(way: str, empty: str) -> None:
+    result = (await send(way, fleet(b=fixed(empty)), ask_fusion())).result()
+    assert result["status"] == "ok"
+    assert [r["model"] for r in result["responses"]] == ["vendor/a"]
+    assert [f["model"] for f in result["failed_models"]] == ["vendor/b"]
+    assert "empty" in result["failed_models"][0]["error"]
 
 
 def _judge_raising(status: int, message: str) -> FunctionModel:
@@ -108,16 +109,16 @@ JUDGE_FAILURES: list[tuple[str, ChatModel, int]] = [
 @pytest.mark.parametrize(
     ("reason", "judge_model", "calls"), JUDGE_FAILURES, ids=[r for r, _, _ in JUDGE_FAILURES]
 )
-async def test_judge_failure_keeps_responses_omits_analysis_and_records_why(
-    reason: str, judge_model: FunctionModel, calls: int
+@pytest.mark.parametrize("way", WAYS)
+async def test_judge_failure_keeps_responses_omits_analysis_and_says_why(
+    way: str, reason: str, judge_model: FunctionModel, calls: int
 ) -> None:
-    d = await deliberate(QUESTION, runtime=make_runtime(panel_models(judge=judge_model)))
-    out = _wire(d)
-    assert out["status"] == "ok"
-    assert "analysis" not in out
-    assert [r["model"] for r in out["responses"]] == ["vendor/a", "vendor/b"]
-    assert out["failure_reason"] == reason
-    assert d.judge_detail
+    judge_model.requests.clear()  # one model object serves every way's run
+    result = (await send(way, fleet(judge=judge_model), ask_fusion())).result()
+    assert result["status"] == "ok"
+    assert "analysis" not in result
+    assert [r["model"] for r in result["responses"]] == PANEL
+    assert result["failure_reason"] == reason
     assert len(judge_model.requests) == calls  # upstream errors are not re-asked
 
 
@@ -161,6 +162,35 @@ async def test_judge_that_crashes_still_keeps_the_panel() -> None:
 
 # --- every panelist fails -----------------------------------------------------------------
 
+ALL_FAIL = [
+    ("all_panels_failed", [(500, "boom"), (None, "connection reset")]),
+    ("rate_limited", [(429, "slow down"), (500, "boom")]),
+    ("insufficient_credits", [(402, "insufficient credits"), (500, "boom")]),
+    ("invalid_model", [(400, "vendor/a is not a valid model ID"), (500, "x")]),
+]
+
+
+@pytest.mark.parametrize(("reason", "errors"), ALL_FAIL, ids=[r for r, _ in ALL_FAIL])
+@pytest.mark.parametrize("way", WAYS)
+async def test_every_panelist_fails_error_with_a_reason(
+    way: str, reason: str, errors: list[tuple[int | None, str]]
+) -> None:
+    """No judge without answers; a status-less failure (a reset) counts as neither 429
+    nor 402."""
+    models = fleet(a=failing(*errors[0]), b=failing(*errors[1]))
+    result = (await send(way, models, ask_fusion())).result()
+    _assert_all_failed(result, reason)
+    assert len(result["failed_models"]) == 2
+    assert models["vendor/judge"].requests == []
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_panel_model_the_upstream_does_not_know_is_invalid_model(way: str) -> None:
+    result = (await send(way, fleet(), ask_fusion(analysis_models=["vendor/nope"]))).result()
+    _assert_all_failed(result, "invalid_model")
+    assert result["failed_models"][0]["status_code"] == 404
+    assert "not a valid model" in result["failed_models"][0]["error"]
+
 
 def _assert_all_failed(out: dict[str, Any], reason: str) -> None:
     assert out["status"] == "error"
@@ -168,38 +198,6 @@ def _assert_all_failed(out: dict[str, Any], reason: str) -> None:
     assert out["error"].startswith("every panel model failed")
     assert "analysis" not in out
     assert "responses" not in out
-
-
-ALL_FAIL = [
-    ("all_panels_failed", failing(500, "boom"), failing(None, "connection reset")),
-    ("rate_limited", failing(429, "slow down"), failing(500, "boom")),
-    ("insufficient_credits", failing(402, "insufficient credits"), failing(500, "boom")),
-    ("invalid_model", failing(400, "vendor/a is not a valid model ID"), failing(500, "x")),
-]
-
-
-@pytest.mark.parametrize(("reason", "a", "b"), ALL_FAIL, ids=[r for r, _, _ in ALL_FAIL])
-async def test_every_panelist_fails_error_with_reason(
-    reason: str, a: FunctionModel, b: FunctionModel
-) -> None:
-    j = judge()
-    d = await deliberate(QUESTION, runtime=make_runtime(panel_models(a=a, b=b, judge=j)))
-    out = _wire(d)
-    _assert_all_failed(out, reason)
-    assert len(out["failed_models"]) == 2
-    assert j.requests == []  # no judge without answers
-
-
-async def test_unknown_model_on_the_upstream_is_invalid_model() -> None:
-    async with FakeUpstream({}) as up, new_session() as session:  # it knows no model: 404s
-        env = {"OPENROUTER_BASE_URL": up.base_url}
-        settings = load_settings(env, overrides={"panel": ["vendor/nope"]})
-        runtime = build(Setup(settings=settings), session)
-        d = await deliberate(QUESTION, runtime=runtime)
-    out = _wire(d)
-    _assert_all_failed(out, "invalid_model")
-    assert out["failed_models"][0]["status_code"] == 404
-    assert "not a valid model" in out["failed_models"][0]["error"]
 
 
 async def test_a_cancelled_deliberation_records_cancelled() -> None:
@@ -258,19 +256,3 @@ def test_optional_parts_are_omitted_not_null() -> None:
     out = FusionResult(status="ok", responses=[PanelResponse(model="m", content="c")]).to_wire()
     assert out == {"status": "ok", "responses": [{"model": "m", "content": "c"}]}
     assert None not in json.loads(json.dumps(out)).values()
-
-
-async def test_partial_failure_over_http_keeps_the_upstream_status_and_message() -> None:
-    models = panel_models(b=failing(429, "Rate limit exceeded for vendor/b"))
-    async with FakeUpstream(models) as up, new_session() as session:
-        env = {"OPENROUTER_BASE_URL": up.base_url}
-        settings = load_settings(
-            env, overrides={"panel": ["vendor/a", "vendor/b"], "judge": "vendor/judge"}
-        )
-        runtime = build(Setup(settings=settings), session)
-        d = await deliberate(QUESTION, runtime=runtime)
-    out = _wire(d)
-    assert out["status"] == "ok" and out["analysis"] == ANALYSIS
-    assert out["failed_models"] == [
-        {"model": "vendor/b", "error": "Rate limit exceeded for vendor/b", "status_code": 429}
-    ]

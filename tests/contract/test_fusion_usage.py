@@ -1,4 +1,6 @@
-"""Contract section 6: usage and cost summed over every call a request makes."""
+"""Contract section 6: the response's usage sums every call made for the request, inner
+calls included, with cost where upstreams report it and the server-tool counts. (That
+the response's model is the concrete outer model: test_fusion_ways_in.py, the alias.)"""
 
 from __future__ import annotations
 
@@ -6,137 +8,108 @@ from typing import Any
 
 import pytest
 
-from contract_kit import ANALYSIS_JSON, QUESTION, make_runtime, plan, search_backend, usage
-from parley.client import Parley
-from parley.config import load_settings
-from parley.engine import run as run_chat
-from parley.models.base import Turn
+from contract_kit import (
+    ANALYSIS_JSON,
+    CLI,
+    PANEL,
+    REQUEST_WAYS,
+    USAGE,
+    WAYS,
+    ask_fusion,
+    fleet,
+    priced,
+    search_backend,
+    send,
+)
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
-from parley.testing.upstream import FakeUpstream
 
-# Each call reports 10 prompt and 5 completion tokens and, where priced, 0.25 dollars.
-PRICED = usage(10, 5, 0.25)
+DATETIME = {"type": "openrouter:datetime"}
 
 
-def _with_usage(turn: Turn | str, reported: dict[str, Any]) -> Turn:
-    turn = Turn(content=turn, finish_reason="stop") if isinstance(turn, str) else turn
-    turn.usage = dict(reported)
-    return turn
+def tool_then(tool: str, arguments: dict[str, Any], final: str) -> FunctionModel:
+    """Calls `tool` once (a tool-loop turn), then answers `final`; USAGE on every call."""
 
-
-def _searcher(final: str, reported: dict[str, Any]) -> FunctionModel:
-    def reply(req: FakeRequest) -> Turn:
-        if "web_search" in req.tools and not req.tool_results:
-            return _with_usage(tool_call("web_search", {"query": "sky"}), reported)
-        return _with_usage(final, reported)
+    def reply(req: FakeRequest) -> Any:
+        if tool in req.tools and not req.tool_results:
+            return priced(tool_call(tool, arguments))
+        return priced(final)
 
     return FunctionModel(reply)
 
 
-def _outer(reported: dict[str, Any]) -> FunctionModel:
-    def reply(req: FakeRequest) -> Turn:
-        if "fusion" in req.tools and not req.tool_results:
-            return _with_usage(tool_call("fusion", {"question": QUESTION}), reported)
-        return _with_usage("final", reported)
-
-    return FunctionModel(reply)
+def calls(models: dict[str, FunctionModel]) -> int:
+    return sum(len(m.requests) for m in models.values())
 
 
-def _models(reported: dict[str, Any]) -> dict[str, FunctionModel]:
-    return {
-        "vendor/a": _searcher("A", reported),
-        "vendor/b": _searcher("B", reported),
-        "vendor/judge": FunctionModel(lambda req: _with_usage(ANALYSIS_JSON, reported)),
-        "vendor/outer": _outer(reported),
-    }
-
-
-REQUEST = {
-    "model": "vendor/outer",
-    "messages": [{"role": "user", "content": QUESTION}],
-    "tools": [{"type": "openrouter:fusion"}],
-}
-# Outer: 2 calls; panel: 2 x (search turn + answer); judge: 1 call.
-CALLS = 2 + 2 * 2 + 1
-
-
-async def test_usage_sums_every_call_inner_calls_included() -> None:
-    runtime = make_runtime(_models(PRICED), search=search_backend("https://example.org/"))
-    outcome = await run_chat(plan(REQUEST, runtime), runtime)
-    assert outcome.usage.to_wire() == {
-        "prompt_tokens": 10 * CALLS,
-        "completion_tokens": 5 * CALLS,
-        "total_tokens": 15 * CALLS,
-        "cost": 0.25 * CALLS,
+@pytest.mark.parametrize("way", WAYS)
+async def test_usage_sums_every_call_inner_calls_included(way: str) -> None:
+    """Over HTTP too, where the CLI's panel streams and the gateway's does not."""
+    models = fleet(a=tool_then("datetime", {}, "A"), b=tool_then("datetime", {}, "B"))
+    reply = await send(way, models, ask_fusion(tools=[DATETIME]))
+    n = calls(models)
+    assert n == 2 + 2 * 2 + 1  # outer twice, each panelist twice (its clock turn), judge
+    assert reply.usage == {
+        "prompt_tokens": USAGE["prompt_tokens"] * n,
+        "completion_tokens": USAGE["completion_tokens"] * n,
+        "total_tokens": USAGE["total_tokens"] * n,
+        "cost": pytest.approx(USAGE["cost"] * n),
         "server_tool_use_details": {
-            "tool_calls_requested": 3,  # two web searches and the fusion call
+            "tool_calls_requested": 3,  # fusion and the panel's two clock readings
             "tool_calls_executed": 3,
-            "web_search_requests": 2,
+            "web_search_requests": 0,
         },
     }
-    assert outcome.usage.calls == CALLS
+    if way == CLI:
+        assert any(r.stream for m in PANEL for r in models[m].requests)
 
 
-async def test_usage_is_summed_from_upstreams_over_http_streaming_or_not(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The same sums when every call crosses loopback HTTP (panel deltas make it stream)."""
-    async with FakeUpstream(_models(PRICED)) as up:
-        monkeypatch.setenv("OPENROUTER_BASE_URL", up.base_url)
-        async with Parley(
-            settings=load_settings(
-                overrides={"panel": ["vendor/a", "vendor/b"], "judge": "vendor/judge"}
-            ),
-            search=search_backend("https://example.org/"),
-        ) as p:
-            events: list[Any] = []
-            outcome = await p.chat(REQUEST, on_event=events.append)
-    assert events  # the panel ran in streaming mode
-    assert any(r.body.get("stream") for r in up.requests)
-    wire = outcome.usage.to_wire()
-    assert (wire["prompt_tokens"], wire["completion_tokens"]) == (10 * CALLS, 5 * CALLS)
-    assert wire["cost"] == pytest.approx(0.25 * CALLS)
-    assert wire["server_tool_use_details"]["web_search_requests"] == 2
-
-
-async def test_cost_is_omitted_when_no_upstream_reports_it() -> None:
-    runtime = make_runtime(_models(usage(10, 5)), search=search_backend("https://example.org/"))
-    outcome = await run_chat(plan(REQUEST, runtime), runtime)
-    assert "cost" not in outcome.usage.to_wire()
-    assert outcome.usage.to_wire()["total_tokens"] == 15 * CALLS
-
-
-async def test_usage_of_failed_panelists_still_counts() -> None:
-    def fails_after_a_search(req: FakeRequest) -> Turn:
-        if not req.tool_results:
-            return _with_usage(tool_call("web_search", {"query": "sky"}), PRICED)
-        return _with_usage("", PRICED)  # empty answer: a failure, but the tokens were spent
-
-    models = _models(PRICED) | {"vendor/b": FunctionModel(fails_after_a_search)}
-    runtime = make_runtime(models, search=search_backend("https://example.org/"))
-    outcome = await run_chat(plan(REQUEST, runtime), runtime)
-    assert outcome.deliberations[0].failed[0].model == "vendor/b"
-    assert outcome.usage.to_wire()["prompt_tokens"] == 10 * CALLS
-
-
-async def test_the_response_model_is_the_concrete_outer_model() -> None:
-    models = _models(PRICED) | {"vendor/concrete": _outer(PRICED)}
-    settings = load_settings(
-        overrides={
-            "preset": "mine",
-            "presets": {
-                "mine": {
-                    "analysis_models": ["vendor/a", "vendor/b"],
-                    "model": "vendor/judge",
-                    "outer": "vendor/concrete",
-                }
-            },
-        }
+@pytest.mark.parametrize("way", REQUEST_WAYS)
+async def test_every_web_search_is_counted_inner_ones_included(way: str) -> None:
+    models = fleet(
+        a=tool_then("web_search", {"query": "sky"}, "A"),
+        b=tool_then("web_search", {"query": "sky"}, "B"),
     )
-    async with Parley(
-        settings=settings, models=models, search=search_backend("https://x.org/")
-    ) as p:
-        outcome = await p.chat(
-            {"model": "openrouter/fusion", "messages": [{"role": "user", "content": QUESTION}]}
-        )
-    assert outcome.model == "vendor/concrete"
+    search = search_backend("https://example.org/sky")
+    reply = await send(way, models, ask_fusion(), search=search)
+    assert search.queries == ["sky", "sky"]
+    assert reply.usage["server_tool_use_details"] == {
+        "tool_calls_requested": 3,  # fusion and two searches
+        "tool_calls_executed": 3,
+        "web_search_requests": 2,
+    }
+    assert reply.usage["total_tokens"] == USAGE["total_tokens"] * calls(models)
+
+
+def unpriced_outer(req: FakeRequest) -> Any:
+    if "fusion" in req.tools and not req.tool_results:
+        return tool_call("fusion", {"question": req.last_user})
+    return "final"
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_cost_is_omitted_when_no_upstream_reports_it(way: str) -> None:
+    """Token counts are still summed (FunctionModel counts words when none are given)."""
+    models = {
+        "vendor/a": FunctionModel(lambda req: "A"),
+        "vendor/b": FunctionModel(lambda req: "B"),
+        "vendor/judge": FunctionModel(lambda req: ANALYSIS_JSON),
+        "vendor/outer": FunctionModel(unpriced_outer),
+    }
+    reply = await send(way, models, ask_fusion())
+    assert "cost" not in reply.usage
+    assert reply.usage["total_tokens"] > 0
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_usage_of_failed_panelists_still_counts(way: str) -> None:
+    def fails_after_a_tool_turn(req: FakeRequest) -> Any:
+        if not req.tool_results:
+            return priced(tool_call("datetime", {}))
+        return priced("")  # empty answer: a failure, but the tokens were spent
+
+    models = fleet(b=FunctionModel(fails_after_a_tool_turn))
+    reply = await send(way, models, ask_fusion(tools=[DATETIME]))
+    assert [f["model"] for f in reply.result()["failed_models"]] == ["vendor/b"]
+    n = calls(models)
+    assert n == 2 + 1 + 2 + 1
+    assert reply.usage["prompt_tokens"] == USAGE["prompt_tokens"] * n
