@@ -37,19 +37,17 @@ from parley.errors import InvalidParameter, UpstreamError
 from parley.fusion.params import FusionParams
 from parley.models.base import ChatModel, Turn
 from parley.runtime import Runtime, Setup, build
-from parley.testing import ANALYSIS, ANALYSIS_JSON, FakeUpstream
+from parley.testing import ANALYSIS_JSON, FakeUpstream
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.web import FakeFetcher, FakeSearch
 from parley.tools.web import SearchHit
 from parley.wire.chat_request import to_request
 
-__all__ = ["ANALYSIS", "ANALYSIS_JSON", "USAGE"]  # re-exported: the canned analysis lives in
-# parley.testing, the per-call usage in gateway_kit
-
 FIVE_KEYS = {"consensus", "contradictions", "partial_coverage", "unique_insights", "blind_spots"}
 QUESTION = "Why is the sky blue?"
 USER = [{"role": "user", "content": QUESTION}]
 PANEL = ["vendor/a", "vendor/b"]
+DATETIME = {"type": "openrouter:datetime"}
 
 # --- the ways in ---------------------------------------------------------------------------
 
@@ -231,6 +229,17 @@ def reporting_outer(arguments: dict[str, Any] | None = None) -> FunctionModel:
             args = arguments if arguments is not None else {"question": req.last_user}
             return priced(tool_call(name, args))
         return priced("no fusion offered")
+
+    return FunctionModel(reply)
+
+
+def tool_then(tool: str, arguments: dict[str, Any], final: str) -> FunctionModel:
+    """Calls `tool` once (a tool-loop turn), then answers `final`; USAGE on every call."""
+
+    def reply(req: FakeRequest) -> Turn:
+        if tool in req.tools and not req.tool_results:
+            return priced(tool_call(tool, arguments))
+        return priced(final)
 
     return FunctionModel(reply)
 

@@ -10,6 +10,7 @@ import pytest
 
 from contract_kit import (
     ANALYSIS_JSON,
+    DATETIME,
     PANEL,
     QUESTION,
     REQUEST_WAYS,
@@ -25,6 +26,7 @@ from contract_kit import (
     panel_models,
     priced,
     send,
+    tool_then,
 )
 from parley import _constants as C
 from parley.fusion.params import FusionParams
@@ -33,24 +35,16 @@ from parley.testing.models import FakeRequest, FunctionModel, tool_call, tool_ca
 from parley.testing.web import FakeSearch
 
 INNER = [*PANEL, "vendor/judge"]
-DATETIME = {"type": "openrouter:datetime"}
-
-
-def clock_then(final: str) -> FunctionModel:
-    """Reads the clock once (a tool-loop turn), then answers `final`."""
-
-    def reply(req: FakeRequest) -> Any:
-        if "datetime" in req.tools and not req.tool_results:
-            return priced(tool_call("datetime", {}))
-        return priced(final)
-
-    return FunctionModel(reply)
 
 
 @pytest.mark.parametrize("way", WAYS)
 async def test_every_inner_call_carries_the_depth_header_and_no_fusion_tool(way: str) -> None:
     """Panel, judge and their tool loops, at depth 0 + 1; the outer calls carry none."""
-    models = fleet(a=clock_then("A"), b=clock_then("B"), judge=clock_then(ANALYSIS_JSON))
+    models = fleet(
+        a=tool_then("datetime", {}, "A"),
+        b=tool_then("datetime", {}, "B"),
+        judge=tool_then("datetime", {}, ANALYSIS_JSON),
+    )
     reply = await send(way, models, ask_fusion(tools=[DATETIME]))
     assert reply.result()["status"] == "ok"
     for name in INNER:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from contract_kit import (
-    ANALYSIS,
     ANALYSIS_JSON,
     FIVE_KEYS,
     PANEL,
@@ -32,6 +31,7 @@ from parley.fusion.judge import Verdict
 from parley.fusion.result import FusionResult, PanelResponse
 from parley.fusion.run import Deliberation
 from parley.models.base import ChatModel
+from parley.testing import ANALYSIS
 from parley.testing.models import FakeRequest, FunctionModel
 
 

@@ -11,6 +11,7 @@ import pytest
 from contract_kit import (
     ANALYSIS_JSON,
     CLI,
+    DATETIME,
     PANEL,
     REQUEST_WAYS,
     USAGE,
@@ -20,21 +21,9 @@ from contract_kit import (
     priced,
     search_backend,
     send,
+    tool_then,
 )
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
-
-DATETIME = {"type": "openrouter:datetime"}
-
-
-def tool_then(tool: str, arguments: dict[str, Any], final: str) -> FunctionModel:
-    """Calls `tool` once (a tool-loop turn), then answers `final`; USAGE on every call."""
-
-    def reply(req: FakeRequest) -> Any:
-        if tool in req.tools and not req.tool_results:
-            return priced(tool_call(tool, arguments))
-        return priced(final)
-
-    return FunctionModel(reply)
 
 
 def calls(models: dict[str, FunctionModel]) -> int:

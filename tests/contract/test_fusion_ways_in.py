@@ -10,6 +10,7 @@ import pytest
 
 import parley
 from contract_kit import (
+    DATETIME,
     PANEL,
     QUESTION,
     REQUEST_WAYS,
@@ -38,7 +39,6 @@ from parley.wire.chat_request import passthrough_body
 
 FORCED = {"type": "function", "function": {"name": "fusion"}}
 OFF = {"id": "fusion", "enabled": False}
-DATETIME = {"type": "openrouter:datetime"}
 WEATHER = {"type": "function", "function": {"name": "weather", "parameters": {}}}
 
 
@@ -128,6 +128,7 @@ TURNED_OFF: dict[str, dict[str, Any]] = {
         "plugins": [OFF],
         "tool_choice": "required",
     },
+    "plugin off, forced by name": request(plugins=[OFF], tool_choice=FORCED),
     "tool, forced by type": request(
         tools=[fusion_tool()], plugins=[OFF], tool_choice={"type": "openrouter:fusion"}
     ),
