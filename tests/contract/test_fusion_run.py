@@ -10,6 +10,7 @@ import pytest
 
 from contract_kit import (
     ANALYSIS_JSON,
+    FIVE_KEYS,
     PANEL,
     QUESTION,
     USER,
@@ -138,13 +139,7 @@ async def test_judge_is_asked_to_compare_not_merge_with_a_schema() -> None:
     body = j.requests[0].body
     assert "do not merge" in body["messages"][0]["content"]
     schema = body["response_format"]["json_schema"]["schema"]
-    assert set(schema["required"]) == {
-        "consensus",
-        "contradictions",
-        "partial_coverage",
-        "unique_insights",
-        "blind_spots",
-    }
+    assert set(schema["required"]) == FIVE_KEYS
 
 
 async def test_judge_may_use_the_same_web_tools() -> None:

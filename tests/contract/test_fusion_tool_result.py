@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from contract_kit import (
     FIVE_KEYS,
     PANEL,
     QUESTION,
+    REQUEST_WAYS,
     WAYS,
     ask_fusion,
     failing,
@@ -26,11 +28,9 @@ from contract_kit import (
 )
 from gateway_kit import fixed
 from parley.client import deliberate
-from parley.errors import UpstreamError
 from parley.fusion.judge import Verdict
 from parley.fusion.result import FusionResult, PanelResponse
 from parley.fusion.run import Deliberation
-from parley.models.base import ChatModel
 from parley.testing import ANALYSIS
 from parley.testing.models import FakeRequest, FunctionModel
 
@@ -91,35 +91,28 @@ async def test_a_panelist_that_returns_empty_text_counts_as_failed(way: str, emp
     assert "empty" in result["failed_models"][0]["error"]
 
 
-def _judge_raising(status: int, message: str) -> FunctionModel:
-    def reply(req: FakeRequest) -> str:
-        raise UpstreamError(message, status)
-
-    return FunctionModel(reply)
-
-
-JUDGE_FAILURES: list[tuple[str, ChatModel, int]] = [
-    ("judge_upstream_error", _judge_raising(503, "analyst overloaded"), 1),
-    ("judge_empty_completion", judge(""), 2),
-    ("judge_not_valid_json", judge("I think the models mostly agree."), 2),
-    ("judge_schema_mismatch", judge('{"consensus": ["x"], "verdict": "fine"}'), 2),
+JUDGE_FAILURES: list[tuple[str, Callable[[], FunctionModel], int]] = [
+    ("judge_upstream_error", lambda: failing(503, "analyst overloaded"), 1),
+    ("judge_empty_completion", lambda: judge(""), 2),
+    ("judge_not_valid_json", lambda: judge("I think the models mostly agree."), 2),
+    ("judge_schema_mismatch", lambda: judge('{"consensus": ["x"], "verdict": "fine"}'), 2),
 ]
 
 
 @pytest.mark.parametrize(
-    ("reason", "judge_model", "calls"), JUDGE_FAILURES, ids=[r for r, _, _ in JUDGE_FAILURES]
+    ("reason", "make_judge", "calls"), JUDGE_FAILURES, ids=[r for r, _, _ in JUDGE_FAILURES]
 )
 @pytest.mark.parametrize("way", WAYS)
 async def test_judge_failure_keeps_responses_omits_analysis_and_says_why(
-    way: str, reason: str, judge_model: FunctionModel, calls: int
+    way: str, reason: str, make_judge: Callable[[], FunctionModel], calls: int
 ) -> None:
-    judge_model.requests.clear()  # one model object serves every way's run
-    result = (await send(way, fleet(judge=judge_model), ask_fusion())).result()
+    models = fleet(judge=make_judge())
+    result = (await send(way, models, ask_fusion())).result()
     assert result["status"] == "ok"
     assert "analysis" not in result
     assert [r["model"] for r in result["responses"]] == PANEL
     assert result["failure_reason"] == reason
-    assert len(judge_model.requests) == calls  # upstream errors are not re-asked
+    assert len(models["vendor/judge"].requests) == calls  # upstream errors are not re-asked
 
 
 async def test_judge_output_is_repaired_fences_and_trailing_commas() -> None:
@@ -238,15 +231,16 @@ async def test_a_bug_in_the_run_is_unexpected_error_with_the_answers_kept() -> N
     assert len(out["responses"]) == 2
 
 
-async def test_sources_are_deduplicated_by_url_across_panel_and_judge() -> None:
+@pytest.mark.parametrize("way", REQUEST_WAYS)
+async def test_sources_are_deduplicated_by_url_across_panel_and_judge(way: str) -> None:
     shared, only_a = "https://example.org/shared", "https://example.org/a"
     search = search_backend(shared, only_a)
-    j = searching("check", ANALYSIS_JSON)
-    models = panel_models(a=searching("q", "A"), b=searching("q", "B"), judge=j)
-    d = await deliberate(QUESTION, runtime=make_runtime(models, search=search))
-    out = _wire(d)
+    models = fleet(
+        a=searching("q", "A"), b=searching("q", "B"), judge=searching("check", ANALYSIS_JSON)
+    )
+    result = (await send(way, models, ask_fusion(), search=search)).result()
     assert len(search.queries) == 3  # two panelists and the judge all searched
-    assert out["sources"] == [
+    assert result["sources"] == [
         {"url": shared, "title": f"title of {shared}"},
         {"url": only_a, "title": f"title of {only_a}"},
     ]
