@@ -1,16 +1,31 @@
-"""A request run as a stream: what it yields agrees with the response, and closing it
-early stops the run."""
+"""Contract section 7, streaming: over Chat Completions, heartbeats while server tools run,
+the answer as ordinary chunks, one usage chunk, `[DONE]`, errors as data events and never
+an `id:` line; in the library, a stream that agrees with the response and stops the run
+when closed early."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Callable
 
-from contract_kit import QUESTION, make_runtime, panel_models, plan
+from openai import AsyncOpenAI
+
+from contract_kit import (
+    QUESTION,
+    ask_fusion,
+    fleet,
+    make_runtime,
+    panel_models,
+    plan,
+    priced,
+)
+from gateway_kit import data_of, running, sse_events
 from parley import engine as chat
 from parley.engine import run as run_chat
 from parley.engine.run import TURN_SEPARATOR
+from parley.errors import UpstreamError
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
 from parley.models.base import Turn
@@ -19,6 +34,61 @@ from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.tools.events import TextDelta
 
 USER = [{"role": "user", "content": QUESTION}]
+CHAT = "/chat/completions"
+
+
+# --- over Chat Completions (the gateway) --------------------------------------------------------
+
+
+async def test_a_streamed_fusion_answer_through_the_sdk() -> None:
+    """Ordinary chunks with one id and the concrete model, then a chunk with no choices
+    and the summed usage."""
+    async with (
+        running(fleet()) as gw,
+        AsyncOpenAI(base_url=gw.v1, api_key="x", max_retries=0) as c,
+    ):
+        stream = await c.chat.completions.create(
+            model="openrouter/fusion",
+            messages=USER,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [chunk async for chunk in stream]
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert json.loads(text)["status"] == "ok"
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+    assert {ch.model for ch in chunks} == {"vendor/outer"}
+    assert len({ch.id for ch in chunks}) == 1
+
+
+async def test_the_raw_stream_heartbeats_then_answers_then_usage_then_done() -> None:
+    async with running(fleet()) as gw:
+        events = await sse_events(gw.v1 + CHAT, {**ask_fusion(forced=False), "stream": True})
+    assert events[0].startswith(": OPENROUTER PROCESSING")
+    first_data = next(i for i, e in enumerate(events) if e.startswith("data:"))
+    assert all(e.startswith(":") for e in events[:first_data])
+    assert not any(line.startswith("id:") for e in events for line in e.split("\n"))
+    data = data_of(events)
+    assert data[-1] == "[DONE]"
+    assert data[-2]["choices"] == [] and data[-2]["usage"]["total_tokens"] > 0
+    assert "server_tool_use_details" in data[-2]["usage"]
+
+
+async def test_an_error_after_the_stream_started_is_a_data_event() -> None:
+    def outer(req: FakeRequest) -> Turn:
+        if not req.tool_results:
+            return priced(tool_call("fusion", {"question": "q"}))
+        raise UpstreamError("outer went away", 503)
+
+    async with running(fleet(outer=FunctionModel(outer))) as gw:
+        events = await sse_events(gw.v1 + CHAT, {**ask_fusion(forced=False), "stream": True})
+    errors = [d for d in data_of(events) if isinstance(d, dict) and "error" in d]
+    assert len(errors) == 1
+    assert "outer went away" in errors[0]["error"]["message"]
+
+
+# --- in the library ---------------------------------------------------------------------------
 
 
 def chatty_outer() -> FunctionModel:

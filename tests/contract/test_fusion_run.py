@@ -6,16 +6,26 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from contract_kit import (
     ANALYSIS_JSON,
+    FIVE_KEYS,
+    PANEL,
     QUESTION,
+    USER,
+    WAYS,
     answer,
+    ask_fusion,
+    fleet,
     judge,
     make_runtime,
     panel_models,
     plan,
+    reporting_outer,
     search_backend,
     searching,
+    send,
 )
 from parley.client import deliberate
 from parley.engine import run as run_chat
@@ -129,13 +139,7 @@ async def test_judge_is_asked_to_compare_not_merge_with_a_schema() -> None:
     body = j.requests[0].body
     assert "do not merge" in body["messages"][0]["content"]
     schema = body["response_format"]["json_schema"]["schema"]
-    assert set(schema["required"]) == {
-        "consensus",
-        "contradictions",
-        "partial_coverage",
-        "unique_insights",
-        "blind_spots",
-    }
+    assert set(schema["required"]) == FIVE_KEYS
 
 
 async def test_judge_may_use_the_same_web_tools() -> None:
@@ -153,35 +157,58 @@ async def test_judge_may_use_the_same_web_tools() -> None:
     assert d.result is not None and d.result.analysis is not None
 
 
+SELF_CONTAINED = "Why is the sky blue on Earth? (self-contained)"
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_the_panel_gets_the_outer_models_question_and_not_the_conversation(
+    way: str,
+) -> None:
+    models = fleet(outer=reporting_outer({"question": SELF_CONTAINED}))
+    body = ask_fusion()
+    body["messages"] = [{"role": "system", "content": "be brief"}, *USER]
+    await send(way, models, body)
+    for name in PANEL:
+        (req,) = models[name].requests
+        assert req.messages[-1]["role"] == "user"
+        assert req.last_user == SELF_CONTAINED
+        assert all("be brief" not in json.dumps(m) for m in req.messages)
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_fusion_call_without_a_question_asks_the_users_message(way: str) -> None:
+    models = fleet(outer=reporting_outer({}))
+    result = (await send(way, models, ask_fusion())).result()
+    assert result["status"] == "ok"
+    assert QUESTION in models["vendor/a"].requests[0].last_user
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_the_outer_model_gets_the_result_with_a_note_and_writes_the_answer(
+    way: str,
+) -> None:
+    def outer(req: FakeRequest) -> Turn | str:
+        if req.tool_results:
+            return "final synthesis"
+        return tool_call("fusion", {"question": req.last_user})
+
+    models = fleet(outer=FunctionModel(outer))
+    reply = await send(way, models, ask_fusion())
+    assert reply.text == "final synthesis"
+    result = json.loads(models["vendor/outer"].requests[1].tool_results[-1])
+    assert result["status"] == "ok"
+    assert result["note"] == NOTE
+    assert "synthesis, not a majority vote" in NOTE
+
+
 def _outer_that_calls_fusion(seen: list[dict[str, Any]]) -> FunctionModel:
     def reply(req: FakeRequest) -> Turn | str:
         seen.append(req.body)
         if "fusion" in req.tools and not req.tool_results:
-            return tool_call("fusion", {"question": "Why is the sky blue? (self-contained)"})
+            return tool_call("fusion", {"question": QUESTION})
         return "final synthesis"
 
     return FunctionModel(reply)
-
-
-async def test_outer_model_receives_the_result_with_a_note_and_writes_the_answer() -> None:
-    seen: list[dict[str, Any]] = []
-    a = answer("A")
-    models = panel_models(a=a) | {"vendor/outer": _outer_that_calls_fusion(seen)}
-    runtime = make_runtime(models)
-    request = {
-        "model": "vendor/outer",
-        "messages": [{"role": "user", "content": "Sky?"}],
-        "tools": [{"type": "openrouter:fusion"}],
-    }
-    outcome = await run_chat(plan(request, runtime), runtime)
-    assert a.requests[0].last_user == "Why is the sky blue? (self-contained)"
-    tool_msg = seen[1]["messages"][-1]
-    assert tool_msg["role"] == "tool"
-    result = json.loads(tool_msg["content"])
-    assert result["status"] == "ok"
-    assert result["note"] == NOTE
-    assert "synthesis, not a majority vote" in NOTE
-    assert outcome.text == "final synthesis"
 
 
 async def test_the_final_synthesis_call_gets_no_web_tools() -> None:

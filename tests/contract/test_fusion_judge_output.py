@@ -1,4 +1,5 @@
-"""The judge's output: validation, repair, and a reason for every way it can fail."""
+"""Contract section 4, the judge's part: its output is analysis JSON with all five keys,
+repaired where it can be, and a recorded reason for every way it can fail."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import json
 
 import pytest
 
-from contract_kit import ANALYSIS, ANALYSIS_JSON, QUESTION, make_runtime, panel_models
+from contract_kit import QUESTION, make_runtime, panel_models
 from parley.client import deliberate
 from parley.errors import UpstreamError
 from parley.fusion.judge import SCHEMA, judge_messages, read_verdict
 from parley.fusion.result import Analysis, PanelResponse
+from parley.testing import ANALYSIS, ANALYSIS_JSON
 from parley.testing.models import FakeRequest, FunctionModel
 
 REPAIRABLE = {

@@ -1,14 +1,35 @@
-"""Progress events of a deliberation (contract section 7's names; issue 2's event list)."""
+"""Contract section 7, panel progress: a deliberation's events, in order, named as
+OpenRouter names them (`response.fusion_call.*`) for those who ask for them."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Mapping
 from typing import Any
 
-from contract_kit import QUESTION, answer, failing, make_runtime, panel_models
+import pytest
+
+from contract_kit import (
+    LIBRARY,
+    PANEL,
+    QUESTION,
+    REQUEST_WAYS,
+    USAGE,
+    answer,
+    ask_fusion,
+    failing,
+    fleet,
+    make_runtime,
+    panel_models,
+)
+from gateway_kit import fixed, running, sse_events
+from parley.client import Parley
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
-from parley.wire.fusion_events import to_wire
+from parley.models.base import Turn
+from parley.testing.models import FunctionModel
+from parley.wire.fusion_events import IN_PROGRESS, to_wire
 
 WIRE_TYPES = {
     ev.PanelAdded: "response.fusion_call.panel.added",
@@ -119,3 +140,93 @@ def test_events_are_immutable() -> None:
         pass
     else:
         raise AssertionError("events should be frozen")
+
+
+# --- over the ways in: the events as the wire names them --------------------------------------
+
+EVENTS_HEADER = {"x-parley-fusion-events": "1"}
+
+
+def named_events(events: list[str]) -> list[dict[str, Any]]:
+    """The `event:` blocks of a stream, each payload checked to carry its own name."""
+    out = []
+    for e in events:
+        if e.startswith("event: "):
+            head, _, data = e.partition("\n")
+            payload = json.loads(data.removeprefix("data: "))
+            assert payload["type"] == head.removeprefix("event: ")
+            out.append(payload)
+    return out
+
+
+async def progress(
+    way: str, models: Mapping[str, FunctionModel], request: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The fusion events of a request, in wire form: the library's typed events through
+    the one translator, the gateway's as its stream sends them (asked for by header)."""
+    if way == LIBRARY:
+        heard: list[Any] = []
+        async with Parley(models=models) as p:
+            await p.chat(request, on_event=heard.append)
+        fusion = [e for e in heard if isinstance(e, ev.FusionEvent)]
+        return [to_wire(e, "fc_1", n) for n, e in enumerate(fusion)]
+    async with running(models) as gw:
+        body = {**request, "stream": True}
+        return named_events(await sse_events(gw.v1 + "/chat/completions", body, EVENTS_HEADER))
+
+
+def thinker(thought: str, text: str) -> FunctionModel:
+    return FunctionModel(
+        lambda req: Turn(content=text, reasoning=thought, finish_reason="stop", usage=USAGE)
+    )
+
+
+@pytest.mark.parametrize("way", REQUEST_WAYS)
+async def test_panel_reasoning_is_progress_and_the_answer_is_the_text(way: str) -> None:
+    models = fleet(a=thinker("Considering both sides", "A: blue."))
+    got = await progress(way, models, ask_fusion(analysis_models=PANEL, model="vendor/judge"))
+    kinds = [e["type"] for e in got]
+    (thought,) = [e for e in got if e["type"] == "response.fusion_call.panel.reasoning.delta"]
+    assert (thought["model"], thought["delta"]) == ("vendor/a", "Considering both sides")
+    assert {"item_id", "output_index", "sequence_number"} <= set(thought)
+    done = {e["model"]: e["content"] for e in got if e["type"].endswith("panel.completed")}
+    assert done["vendor/a"] == "A: blue."
+    assert kinds.index(thought["type"]) < kinds.index("response.fusion_call.panel.completed")
+    seqs = [e["sequence_number"] for e in got]
+    assert len(set(seqs)) == len(seqs)
+
+
+REQUIRED = {
+    IN_PROGRESS: set(),
+    "response.fusion_call.panel.added": {"model"},
+    "response.fusion_call.panel.delta": {"model", "delta"},
+    "response.fusion_call.panel.completed": {"model", "content"},
+    "response.fusion_call.panel.failed": {"model", "error"},
+    "response.fusion_call.analysis.in_progress": {"analyst_model", "judge_model"},
+    "response.fusion_call.analysis.completed": {"analysis"},
+    "response.fusion_call.completed": set(),
+}
+
+
+@pytest.mark.parametrize("judge_ok", [True, False])
+async def test_the_gateway_stream_carries_openrouters_required_fields(judge_ok: bool) -> None:
+    """Only a stream has an `in_progress` event first (the library has no stream item)."""
+    models = fleet(b=failing(429, "busy"))
+    if not judge_ok:
+        models["vendor/judge"] = fixed("not json at all")
+    async with running(models) as gw:
+        body = {**ask_fusion(forced=False), "stream": True}
+        events = await sse_events(gw.v1 + "/chat/completions", body, EVENTS_HEADER)
+    got = named_events(events)
+    kinds = [e["type"] for e in got]
+    assert kinds[0] == IN_PROGRESS
+    assert kinds[-1] == "response.fusion_call.completed"
+    assert "response.fusion_call.panel.failed" in kinds
+    assert ("response.fusion_call.analysis.completed" in kinds) is judge_ok
+    for e in got:
+        assert {"type", "item_id", "output_index", "sequence_number"} <= set(e)
+        assert REQUIRED[e["type"]] <= set(e), e
+    assert [e["sequence_number"] for e in got] == sorted({e["sequence_number"] for e in got})
+    if not judge_ok:
+        assert got[-1]["failure_reason"] == "judge_not_valid_json"
+    assert got[-1]["failed_models"][0]["status_code"] == 429

@@ -6,7 +6,22 @@ from typing import Any
 
 import pytest
 
-from contract_kit import ANALYSIS_JSON, QUESTION, answer, judge, make_runtime, panel_models, plan
+from contract_kit import (
+    ANALYSIS_JSON,
+    PANEL,
+    QUESTION,
+    REQUEST_WAYS,
+    USER,
+    WAYS,
+    Rejected,
+    answer,
+    ask_fusion,
+    fleet,
+    make_runtime,
+    panel_models,
+    plan,
+    send,
+)
 from parley import _constants as C
 from parley.client import deliberate
 from parley.config import load_settings
@@ -56,18 +71,54 @@ def test_out_of_range_parameter_is_an_error_naming_the_field(
     assert str(err.value).startswith(field + ":")
 
 
-@pytest.mark.parametrize(("params", "field"), OUT_OF_RANGE[:4] + OUT_OF_RANGE[6:10])
-def test_out_of_range_parameter_in_a_request_names_the_tool_field(
-    params: dict[str, Any], field: str
+REFUSED_IN_A_REQUEST = [
+    *OUT_OF_RANGE[:4],
+    *OUT_OF_RANGE[6:10],
+    ({"reasoning": {"effort": "huge"}}, "parameters.reasoning.effort"),
+    ({"tools": [{"type": "openrouter:fusion"}]}, "parameters.tools"),
+    ({"tools": [{"type": "openrouter:nope"}]}, "parameters.tools"),
+    ({"analysis_model": ["vendor/a"]}, "parameters.analysis_model"),
+    ({"analysis_models": ["vendor/a", 3]}, "parameters.analysis_models[1]"),
+    ({"tools": [{"type": "openrouter:web_search", "x": 1}]}, "parameters.tools[0].x"),
+]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), REFUSED_IN_A_REQUEST, ids=[f for _, f in REFUSED_IN_A_REQUEST]
+)
+@pytest.mark.parametrize("way", WAYS)
+async def test_out_of_range_parameter_in_a_request_is_refused_naming_the_tool_field(
+    way: str, params: dict[str, Any], field: str
 ) -> None:
-    request = {
-        "model": "vendor/outer",
-        "messages": [{"role": "user", "content": QUESTION}],
-        "tools": [{"type": "openrouter:fusion", "parameters": params}],
-    }
-    with pytest.raises(InvalidParameter) as err:
-        plan(request, make_runtime({}))
+    """Before any model runs (over HTTP, a 400); never a silent clamp."""
+    models = fleet()
+    with pytest.raises(Rejected) as err:
+        await send(way, models, ask_fusion(**params))
     assert err.value.field == "tools[0]." + field
+    assert err.value.message.startswith("tools[0]." + field + ":")
+    assert models["vendor/outer"].requests == []
+
+
+@pytest.mark.parametrize("way", REQUEST_WAYS)
+async def test_a_bad_plugin_parameter_is_refused_naming_the_plugin_field(way: str) -> None:
+    body = {
+        "model": "vendor/outer",
+        "messages": USER,
+        "plugins": [{"id": "fusion", "max_tool_calls": 99}],
+    }
+    with pytest.raises(Rejected) as err:
+        await send(way, fleet(), body)
+    assert err.value.field == "plugins[0].max_tool_calls"
+
+
+def test_an_error_quotes_a_long_value_only_in_part() -> None:
+    huge = "x" * 100_000
+    body = ask_fusion(forced=False, temperature=huge)
+    with pytest.raises(InvalidParameter) as err:
+        plan(body, make_runtime({}))
+    assert err.value.field == "tools[0].parameters.temperature"
+    assert len(str(err.value)) < 400
+    assert "100002 characters" in str(err.value)
 
 
 BOUNDARIES = [
@@ -81,6 +132,8 @@ BOUNDARIES = [
     {"tools": []},
     {"tools": [{"type": "openrouter:datetime"}] * 8},
     {"reasoning": {"effort": "high", "max_tokens": 0}},
+    {"reasoning": {"effort": "xhigh"}},
+    {"cache_control": {"type": "ephemeral"}},
 ]
 
 
@@ -93,6 +146,25 @@ def test_values_at_the_bounds_are_kept_not_clamped(params: dict[str, Any]) -> No
         assert len(got) == len(params[key])
     else:
         assert got == params[key]
+
+
+AT_THE_BOUNDS = {
+    "lower": {"analysis_models": ["vendor/a"], "max_tool_calls": 1, "temperature": 0},
+    "upper": {"analysis_models": ["vendor/a"] * 8, "max_tool_calls": 16, "temperature": 2},
+}
+
+
+@pytest.mark.parametrize("params", AT_THE_BOUNDS.values(), ids=AT_THE_BOUNDS)
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_request_at_the_bounds_runs_with_its_values(
+    way: str, params: dict[str, Any]
+) -> None:
+    models = fleet()
+    result = (await send(way, models, ask_fusion(**params))).result()
+    assert result["status"] == "ok"
+    panel = models["vendor/a"].requests
+    assert len(panel) == len(params["analysis_models"])
+    assert {r.body["temperature"] for r in panel} == {params["temperature"]}
 
 
 def test_models_is_an_alias_of_analysis_models() -> None:
@@ -153,49 +225,62 @@ async def test_inner_tools_default_to_web_search_and_web_fetch() -> None:
     assert a.requests[0].tools == ["web_search", "web_fetch"]
 
 
-async def test_empty_tools_means_no_tools_for_panel_and_judge() -> None:
-    a, j = answer("A"), judge()
-    runtime = make_runtime(
-        panel_models(a=a, judge=j), panel=["vendor/a"], search=FakeSearch(), fetcher=FakeFetcher()
-    )
-    await deliberate(QUESTION, runtime=runtime, params={"tools": []})
-    assert "tools" not in a.requests[0].body
-    assert "tools" not in j.requests[0].body
+FORWARDED = {
+    "temperature": 0.7,
+    "max_completion_tokens": 1234,
+    "reasoning": {"effort": "low", "max_tokens": 500},
+}
 
 
-async def test_temperature_goes_to_panel_calls_only_and_the_judge_runs_at_zero() -> None:
-    a, b, j = answer("A"), answer("B"), judge()
-    runtime = make_runtime(panel_models(a=a, b=b, judge=j))
-    await deliberate(QUESTION, runtime=runtime, params={"temperature": 1.3})
-    assert [r.body["temperature"] for r in a.requests + b.requests] == [1.3, 1.3]
-    assert [r.body["temperature"] for r in j.requests] == [C.JUDGE_TEMPERATURE] == [0.0]
+@pytest.mark.parametrize("way", WAYS)
+async def test_parameters_reach_panel_and_judge_but_temperature_only_the_panel(
+    way: str,
+) -> None:
+    """The judge always runs at temperature 0; `tools: []` means no tools for either."""
+    models = fleet()
+    await send(way, models, ask_fusion(**FORWARDED, tools=[]))
+    (judge_req,) = models["vendor/judge"].requests
+    for req in (*[r for m in PANEL for r in models[m].requests], judge_req):
+        assert req.body["max_completion_tokens"] == 1234
+        assert req.body["reasoning"] == {"effort": "low", "max_tokens": 500}
+        assert "tools" not in req.body
+    assert [models[m].requests[0].body["temperature"] for m in PANEL] == [0.7, 0.7]
+    assert judge_req.body["temperature"] == C.JUDGE_TEMPERATURE == 0.0
 
 
-async def test_judge_runs_at_zero_when_no_temperature_is_given() -> None:
-    a, j = answer("A"), judge()
-    runtime = make_runtime(panel_models(a=a, judge=j), panel=["vendor/a"])
-    await deliberate(QUESTION, runtime=runtime)
-    assert "temperature" not in a.requests[0].body
-    assert j.requests[0].body["temperature"] == 0.0
+@pytest.mark.parametrize("way", WAYS)
+async def test_without_parameters_provider_defaults_apply_and_the_judge_runs_at_zero(
+    way: str,
+) -> None:
+    models = fleet()
+    await send(way, models, ask_fusion())
+    (panel_req,) = models["vendor/a"].requests
+    (judge_req,) = models["vendor/judge"].requests
+    for field in ("temperature", "max_completion_tokens", "reasoning"):
+        assert field not in panel_req.body, field
+    assert "max_completion_tokens" not in judge_req.body and "reasoning" not in judge_req.body
+    assert judge_req.body["temperature"] == 0.0
 
 
-async def test_max_completion_tokens_and_reasoning_go_to_panel_and_judge() -> None:
-    a, j = answer("A"), judge()
-    runtime = make_runtime(panel_models(a=a, judge=j), panel=["vendor/a"])
-    params = {"max_completion_tokens": 321, "reasoning": {"effort": "low", "max_tokens": 64}}
-    await deliberate(QUESTION, runtime=runtime, params=params)
-    for req in (a.requests[0], j.requests[0]):
-        assert req.body["max_completion_tokens"] == 321
-        assert req.body["reasoning"] == {"effort": "low", "max_tokens": 64}
-
-
-async def test_provider_defaults_apply_when_not_given() -> None:
-    a, j = answer("A"), judge()
-    runtime = make_runtime(panel_models(a=a, judge=j), panel=["vendor/a"])
-    await deliberate(QUESTION, runtime=runtime)
-    for req in (a.requests[0], j.requests[0]):
-        assert "max_completion_tokens" not in req.body
-        assert "reasoning" not in req.body
+@pytest.mark.parametrize("way", REQUEST_WAYS)
+async def test_the_requests_own_sampling_fields_reach_the_outer_model_only(way: str) -> None:
+    models = fleet()
+    body = {
+        **ask_fusion(forced=False, analysis_models=["vendor/a"]),
+        "temperature": 0.3,
+        "max_tokens": 321,
+        "provider": {"sort": "price"},
+        "x_custom": 1,
+    }
+    await send(way, models, body)
+    for req in models["vendor/outer"].requests:
+        assert req.body["temperature"] == 0.3
+        assert req.body["max_tokens"] == 321
+        assert req.body["provider"] == {"sort": "price"} and req.body["x_custom"] == 1
+        assert "plugins" not in req.body and "max_tool_calls" not in req.body
+    (panel,) = models["vendor/a"].requests
+    for field in ("temperature", "max_tokens", "x_custom", "provider"):
+        assert field not in panel.body, field
 
 
 def test_an_inner_web_tool_without_a_backend_is_an_error_naming_the_field() -> None:
