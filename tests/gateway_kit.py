@@ -185,7 +185,8 @@ def error_of(data: Any) -> dict[str, Any]:
     assert isinstance(data, dict) and set(data) == {"error"}, data
     err = dict(data["error"])
     assert {"message", "type", "code"} <= set(err), err
-    assert err["message"] and err["code"] != "internal", err
+    assert err["message"] and err["metadata"].get("reason") != "internal", err
+    assert isinstance(err["code"], int)
     return err
 
 
@@ -222,3 +223,16 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if k.lower() == name.lower():
             return v
     return None
+
+
+def progress_events(events: list[str]) -> list[dict[str, Any]]:
+    """The fusion progress a Chat Completions stream carries in SSE comments
+    (`: response.fusion_call.panel.added {...}`), each payload checked to carry its name."""
+    out = []
+    for e in events:
+        if e.startswith(": response."):
+            name, _, payload = e.removeprefix(": ").partition(" ")
+            data = json.loads(payload)
+            assert data["type"] == name
+            out.append(data)
+    return out

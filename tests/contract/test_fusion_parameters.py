@@ -284,7 +284,9 @@ async def test_the_requests_own_sampling_fields_reach_the_outer_model_only(way: 
 
 
 def test_an_inner_web_tool_without_a_backend_is_an_error_naming_the_field() -> None:
-    runtime = make_runtime({})  # no search backend configured
+    # No backend, no keyless search (none injected), and panelists OpenRouter does not
+    # serve (in-process ones), so nothing can search for them.
+    runtime = make_runtime(panel_models())
     params = FusionParams.parse({"tools": [{"type": "openrouter:web_search"}]})
     with pytest.raises(InvalidParameter) as err:
         Deliberation(runtime, QUESTION, params)

@@ -4,7 +4,6 @@ OpenRouter names them (`response.fusion_call.*`) for those who ask for them."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +22,7 @@ from contract_kit import (
     make_runtime,
     panel_models,
 )
-from gateway_kit import fixed, running, sse_events
+from gateway_kit import fixed, progress_events, running, sse_events
 from parley.client import Parley
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
@@ -93,11 +92,14 @@ def _holds_deltas(value: Any, depth: int = 0) -> bool:
     return False
 
 
-async def test_run_without_listeners_does_not_stream() -> None:
+async def test_a_run_without_listeners_reports_nothing_and_still_streams_upstream() -> None:
+    # Every call streams from its upstream (a silent one is noticed in seconds), whether
+    # anyone listens or not; with no listener nothing is reported as it goes.
     a = answer(TEXT)
     d = Deliberation(make_runtime(panel_models(a=a)), QUESTION)
-    await d.run()
-    assert [r.stream for r in a.requests] == [False]
+    result = await d.run()
+    assert [r.stream for r in a.requests] == [True]
+    assert result.status == "ok" and result.responses[0].content == TEXT
 
 
 async def test_analysis_completed_carries_the_analysis_or_the_failure_reason() -> None:
@@ -147,18 +149,6 @@ def test_events_are_immutable() -> None:
 EVENTS_HEADER = {"x-parley-fusion-events": "1"}
 
 
-def named_events(events: list[str]) -> list[dict[str, Any]]:
-    """The `event:` blocks of a stream, each payload checked to carry its own name."""
-    out = []
-    for e in events:
-        if e.startswith("event: "):
-            head, _, data = e.partition("\n")
-            payload = json.loads(data.removeprefix("data: "))
-            assert payload["type"] == head.removeprefix("event: ")
-            out.append(payload)
-    return out
-
-
 async def progress(
     way: str, models: Mapping[str, FunctionModel], request: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -172,7 +162,7 @@ async def progress(
         return [to_wire(e, "fc_1", n) for n, e in enumerate(fusion)]
     async with running(models) as gw:
         body = {**request, "stream": True}
-        return named_events(await sse_events(gw.v1 + "/chat/completions", body, EVENTS_HEADER))
+        return progress_events(await sse_events(gw.v1 + "/chat/completions", body, EVENTS_HEADER))
 
 
 def thinker(thought: str, text: str) -> FunctionModel:
@@ -217,7 +207,7 @@ async def test_the_gateway_stream_carries_openrouters_required_fields(judge_ok: 
     async with running(models) as gw:
         body = {**ask_fusion(forced=False), "stream": True}
         events = await sse_events(gw.v1 + "/chat/completions", body, EVENTS_HEADER)
-    got = named_events(events)
+    got = progress_events(events)
     kinds = [e["type"] for e in got]
     assert kinds[0] == IN_PROGRESS
     assert kinds[-1] == "response.fusion_call.completed"

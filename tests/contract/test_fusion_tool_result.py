@@ -92,7 +92,8 @@ async def test_a_panelist_that_returns_empty_text_counts_as_failed(way: str, emp
 
 
 JUDGE_FAILURES: list[tuple[str, Callable[[], FunctionModel], int]] = [
-    ("judge_upstream_error", lambda: failing(503, "analyst overloaded"), 1),
+    # A status not worth a retry, so that the one call is the judge's only one.
+    ("judge_upstream_error", lambda: failing(403, "analyst not allowed"), 1),
     ("judge_empty_completion", lambda: judge(""), 2),
     ("judge_not_valid_json", lambda: judge("I think the models mostly agree."), 2),
     ("judge_schema_mismatch", lambda: judge('{"consensus": ["x"], "verdict": "fine"}'), 2),

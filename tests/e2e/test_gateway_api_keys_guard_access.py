@@ -48,7 +48,7 @@ async def test_odd_bytes_in_key_and_event_headers_are_never_5xx() -> None:
                 status, data = await post(gw.v1 + CHAT, body, {name: value})
                 assert status in (200, 401), (name, value, data)
                 if status == 401:
-                    assert error_of(data)["code"] == "invalid_api_key"
+                    assert error_of(data)["metadata"]["reason"] == "invalid_api_key"
             auth = {"Authorization": "Bearer k-one", "x-parley-fusion-events": value}
             status, _ = await post(gw.v1 + CHAT, body, auth)
             assert status == 200

@@ -37,7 +37,8 @@ async def test_a_model_without_a_key_is_503_naming_model_and_variable(
     assert "'gpt-4.1'" in message and "OPENAI_API_KEY" in message
     # With an OpenRouter key, the way round: the model's OpenRouter id.
     assert ("vendor/model" in message and "openai/gpt-4.1" in message) == openrouter_key
-    assert err["code"] == "missing_provider_key" and err["param"] == "model"
+    assert err["code"] == 503 and err["metadata"]["reason"] == "missing_provider_key"
+    assert err["param"] == "model"
 
 
 async def test_without_any_key_an_openrouter_model_names_its_variable_only() -> None:

@@ -208,7 +208,7 @@ def check(reply: Reply) -> None:
     assert reply.status < 500, reply.body[:2000]
     if reply.status >= 400:
         err = json.loads(reply.body)["error"]
-        assert err["message"] and err["code"] != "internal", err
+        assert err["message"] and err["metadata"].get("reason") != "internal", err
     # An error after a stream started travels in it; none may be the server's own.
     assert b'"internal"' not in reply.body, reply.body[:2000]
 

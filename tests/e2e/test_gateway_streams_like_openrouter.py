@@ -8,7 +8,17 @@ from __future__ import annotations
 import pytest
 from openai import APIError
 
-from gateway_kit import CHAT, USAGE, USER, data_of, default_models, running, sse_events, text_of
+from gateway_kit import (
+    CHAT,
+    USAGE,
+    USER,
+    data_of,
+    default_models,
+    progress_events,
+    running,
+    sse_events,
+    text_of,
+)
 from parley.errors import UpstreamError
 from parley.models.base import Turn
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
@@ -120,7 +130,8 @@ async def test_fusion_progress_events_when_asked_for() -> None:
         body = {"model": "vendor/outer", "messages": USER, "tools": FUSION, "stream": True}
         events = await sse_events(gw.v1 + CHAT, body, {"x-parley-fusion-events": "1"})
         plain = await sse_events(gw.v1 + CHAT, body)
-    named = [e.split("\n")[0].removeprefix("event: ") for e in events if e.startswith("event:")]
+    named = [e["type"] for e in progress_events(events)]
+    assert named[0] == "response.fusion_call.in_progress"
     assert named.count("response.fusion_call.panel.added") == 2
     assert named.count("response.fusion_call.panel.completed") == 2
     assert named[-3:] == [
@@ -129,4 +140,8 @@ async def test_fusion_progress_events_when_asked_for() -> None:
         "response.fusion_call.completed",
     ]
     assert data_of(events)[-1] == "[DONE]"
-    assert not any(e.startswith("event:") for e in plain)
+    # Comments, which every SSE reader skips: no `event:` or non-chunk `data:` for a
+    # client that validates chunks to trip on.
+    assert not any(e.startswith("event:") for e in events)
+    assert all("choices" in d for d in data_of(events) if isinstance(d, dict))
+    assert progress_events(plain) == []

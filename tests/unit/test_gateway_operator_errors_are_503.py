@@ -22,4 +22,6 @@ from parley.gateway.errors import from_exception
 def test_what_only_the_operator_can_fix_is_503_naming_the_fix(exc: Exception, code: str) -> None:
     status, body = from_exception(exc)
     assert status == 503
-    assert body["error"]["code"] == code and body["error"]["message"] == str(exc)
+    error = body["error"]
+    assert error["code"] == 503 and error["metadata"]["reason"] == code
+    assert error["message"] == str(exc)

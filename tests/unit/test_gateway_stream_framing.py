@@ -17,7 +17,7 @@ async def test_nothing_is_sent_after_done() -> None:
     async def receive() -> dict[str, Any]:
         raise AssertionError("not read")
 
-    out = Stream(send, receive)
+    out = Stream(send, receive, lambda err: b"data: " + str(err).encode() + b"\n\n")
     await out.write(b"data: {}\n\n")
     await out.end()
     await out.write(b": OPENROUTER PROCESSING\n\n")

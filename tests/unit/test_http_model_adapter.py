@@ -16,7 +16,7 @@ from parley.config import load_settings
 from parley.errors import UpstreamError, UpstreamTimeout
 from parley.fusion import events as ev
 from parley.fusion.run import Deliberation
-from parley.http import new_session, upstream_timeout
+from parley.http import Bounds, new_session
 from parley.models.http import ChatCompletionsModel
 from parley.runtime import Setup, build
 from parley.testing import ANALYSIS_JSON, FakeRequest, FakeUpstream, FunctionModel
@@ -115,17 +115,24 @@ async def test_a_panelist_that_times_out_fails_and_the_others_are_kept(streaming
     assert [r.content for r in d.result.responses] == ["fast answer"]
     failed = d.result.failed_models
     assert [f.model for f in failed] == ["vendor/slow"]
-    assert "PARLEY_UPSTREAM_TIMEOUT" in failed[0].error
+    assert "upstream_*_timeout" in failed[0].error
     assert d.result.analysis is not None
 
 
-def test_timeouts_have_a_connect_bound_and_a_whole_call_bound(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    t = upstream_timeout(load_settings().upstream_timeout)
-    assert (t.total, t.connect) == (C.UPSTREAM_TOTAL_TIMEOUT_S, C.UPSTREAM_CONNECT_TIMEOUT_S)
-    monkeypatch.setenv("PARLEY_UPSTREAM_TIMEOUT", "2.5")
-    assert upstream_timeout(load_settings().upstream_timeout).total == 2.5
+def test_timeouts_bound_connect_first_byte_silence_and_the_whole_call() -> None:
+    b = Bounds()
+    streamed, whole = b.timeout(stream=True), b.timeout(stream=False)
+    assert (streamed.total, streamed.sock_connect) == (
+        C.UPSTREAM_TOTAL_TIMEOUT_S,
+        C.UPSTREAM_CONNECT_TIMEOUT_S,
+    )
+    # A stream may not go silent; a whole answer may, until it is written.
+    assert streamed.sock_read == C.UPSTREAM_IDLE_TIMEOUT_S and whole.sock_read is None
+    assert b.first_byte(stream=True) == C.UPSTREAM_FIRST_BYTE_TIMEOUT_S
+    assert b.first_byte(stream=False) == C.UPSTREAM_TOTAL_TIMEOUT_S
+    env = {"PARLEY_UPSTREAM_TIMEOUT": "2.5", "PARLEY_UPSTREAM_IDLE_TIMEOUT": "1"}
+    settings = load_settings(env)
+    assert (settings.upstream_timeout, settings.upstream_idle_timeout) == (2.5, 1.0)
     assert UpstreamTimeout.__mro__[1] is UpstreamError
 
 
