@@ -9,35 +9,20 @@ import json
 from parley import _constants as C
 from parley import engine
 from parley.gateway import passthrough, tooled
-from parley.gateway.asgi import ClientGone, Receive, Scope, Send, header, read_body, send_error
-from parley.gateway.request import parse_depth, parse_json
-from parley.gateway.state import GatewayState
+from parley.gateway.asgi import Receive, Scope, Send, header
+from parley.gateway.endpoint import Incoming, JsonEndpoint
 from parley.wire.chat_request import passthrough_body, to_request
 
-_DEPTH = C.DEPTH_HEADER.encode()
 # Opt-in header for fusion progress events in a Chat Completions stream.
 EVENTS_HEADER = b"x-parley-fusion-events"
 
 
-class ChatEndpoint:
-    """A plain ASGI endpoint; see `parley.gateway.asgi` for why."""
+class ChatEndpoint(JsonEndpoint):
+    """POST /v1/chat/completions."""
 
-    def __init__(self, state: GatewayState) -> None:
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self._handle(scope, receive, send)
-        except ClientGone:
-            return
-        except Exception as exc:
-            await send_error(send, exc, self.state.redactor)
-
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, incoming: Incoming, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
-        data = await read_body(scope, receive, state.max_body)
-        raw = parse_json(data)
-        depth = parse_depth(header(scope, _DEPTH))
+        raw, depth = incoming.body, incoming.depth
         runtime = state.runtime
         p = engine.plan(to_request(raw), runtime, depth=depth)
         # Resolved before anything is sent (and cached for the run), so that a missing
@@ -51,6 +36,7 @@ class ChatEndpoint:
                 await tooled.complete(p, state, send, receive)
             return
         body = passthrough_body(raw, p)
+        data = incoming.data
         # Unchanged: no need to encode it again, unless it came in an encoding that only
         # lenient readers take (a BOM, UTF-16), which the upstream's may not be.
         sent = data if body is raw and json.detect_encoding(data) == "utf-8" else None

@@ -20,19 +20,9 @@ from parley import _constants as C
 from parley import engine
 from parley.engine import events as ev
 from parley.gateway import passthrough
-from parley.gateway.asgi import (
-    ClientGone,
-    Receive,
-    Scope,
-    Send,
-    header,
-    read_body,
-    send_bytes,
-    send_error,
-    until_disconnect,
-)
+from parley.gateway.asgi import ClientGone, Receive, Scope, Send, send_bytes, until_disconnect
+from parley.gateway.endpoint import Incoming, JsonEndpoint
 from parley.gateway.errors import from_exception
-from parley.gateway.request import parse_depth, parse_json
 from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
 from parley.wire import sse
@@ -41,34 +31,20 @@ from parley.wire.responses_output import ResponseShape
 from parley.wire.responses_request import to_request
 from parley.wire.sse import json_bytes
 
-_DEPTH = C.DEPTH_HEADER.encode()
 
+class ResponsesEndpoint(JsonEndpoint):
+    """POST /v1/responses."""
 
-class ResponsesEndpoint:
-    """A plain ASGI endpoint, like the chat one."""
-
-    def __init__(self, state: GatewayState) -> None:
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self._handle(scope, receive, send)
-        except ClientGone:
-            return
-        except Exception as exc:
-            await send_error(send, exc, self.state.redactor)
-
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, incoming: Incoming, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
-        data = await read_body(scope, receive, state.max_body)
-        raw = parse_json(data)
-        depth = parse_depth(header(scope, _DEPTH))
+        raw, depth = incoming.body, incoming.depth
         runtime = state.runtime
         asked = to_request(raw)
         p = engine.plan(asked.request, runtime, depth=depth)
         runtime.router.resolve(p.outer_model)  # a missing key is a 503 before any byte
         if p.passthrough and runtime.router.forwarding(p.outer_model, responses=True):
             body = {**raw, "model": p.outer_model} if raw.get("model") != p.outer_model else raw
+            data = incoming.data
             sent = data if body is raw and json.detect_encoding(data) == "utf-8" else None
             headers = {C.DEPTH_HEADER: str(depth)} if depth else {}
             call = passthrough.Call(p.outer_model, body, headers, sent, endpoint="responses")
