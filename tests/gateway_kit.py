@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,10 +105,15 @@ class Gateway:
 
 @contextlib.asynccontextmanager
 async def running(
-    models: Mapping[str, FunctionModel] | None = None, **app_kw: Any
+    models: Mapping[str, FunctionModel] | None = None,
+    *,
+    upstream: Callable[[dict[str, FunctionModel]], FakeUpstream] = FakeUpstream,
+    **app_kw: Any,
 ) -> AsyncIterator[Gateway]:
+    """The gateway in front of `upstream(models)` (a FakeUpstream, or a subclass that
+    answers some route its own way)."""
     models = dict(models or default_models())
-    async with FakeUpstream(models) as up:
+    async with upstream(models) as up:
         env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url}
         injected = {k: app_kw.pop(k) for k in ("search", "fetcher") if k in app_kw}
         app = create_app(Setup(settings=settings(env), **injected), **app_kw)
