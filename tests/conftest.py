@@ -22,6 +22,13 @@ from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
     """No real keys, config or user data leak into a test, and nothing leaks out."""
+    isolate(monkeypatch, tmp_path)
+    yield {"tmp": str(tmp_path)}
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """What `isolated_env` does, for a fixture wider than one test (it runs before any
+    function-scoped fixture does): no real keys, config or user data."""
     for var in (
         "OPENROUTER_API_KEY",
         "OPENAI_API_KEY",
@@ -55,7 +62,6 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[di
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     # platformdirs ignores XDG_* on macOS: name the log file outright.
     monkeypatch.setenv("PARLEY_LOG_DB", str(tmp_path / "data" / "log.db"))
-    yield {"tmp": str(tmp_path)}
 
 
 def judge_fn(analysis: dict[str, Any] | None = None) -> FunctionModel:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,11 +116,15 @@ async def serving(setup: Setup, **app_kw: Any) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def running(
-    models: Mapping[str, FunctionModel | RawModel] | None = None, **app_kw: Any
+    models: Mapping[str, FunctionModel | RawModel] | None = None,
+    *,
+    upstream: Callable[[dict[str, FunctionModel | RawModel]], FakeUpstream] = FakeUpstream,
+    **app_kw: Any,
 ) -> AsyncIterator[Gateway]:
-    """The gateway in front of a FakeUpstream serving `models` (RawModels for faults)."""
+    """The gateway in front of `upstream(models)`: a FakeUpstream (RawModels for faults),
+    or a subclass that answers some route its own way."""
     models = dict(models or default_models())
-    async with FakeUpstream(models) as up:
+    async with upstream(models) as up:
         env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url}
         injected = {k: app_kw.pop(k) for k in ("search", "fetcher") if k in app_kw}
         async with serving(Setup(settings=settings(env), **injected), **app_kw) as url:

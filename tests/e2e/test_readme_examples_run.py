@@ -67,7 +67,15 @@ def runnable(block: str) -> str:
 def test_readme_opens_with_the_two_commands() -> None:
     found = BASH.findall(README.read_text())
     assert found[0].strip() == """pip install -e '.[local]' && parley ask "Why is the sky blue?\""""
-    assert found[1].strip() == "pip install -e '.[local,web,test]' && python -m pytest"
+    test_command = (
+        "pip install -e '.[local,web,test]' && npm ci --prefix tests/node && python -m pytest"
+    )
+    assert found[1].strip() == test_command
+    # CI runs that command and nothing else.
+    ci = (README.parent / ".ci" / "run").read_text().splitlines()
+    assert [line for line in ci if line and not line.startswith(("#", "set ", "cd "))] == [
+        test_command
+    ]
 
 
 def shim(tmp_path: Path) -> Path:

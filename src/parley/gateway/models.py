@@ -20,6 +20,7 @@ from parley.models.local.files import local_model_ids
 from parley.models.local.model import CONTEXT_DEFAULT
 from parley.providers import Router
 from parley.runtime import Runtime
+from parley.wire.model_entry import merge_upstream
 
 ALIASES = tuple(ways_in.ALIASES)
 CATALOG_TIMEOUT_S = 5.0
@@ -142,9 +143,8 @@ def entry(runtime: Runtime, mid: str, upstream: dict[str, Any]) -> dict[str, Any
             "fusion: a panel of models answers in parallel, a judge maps where they agree "
             "and disagree, and the outer model writes the answer"
         )
-    # The upstream's word wins on what it knows; the id and fields strict clients need stay.
-    known = {k: v for k, v in upstream.items() if k not in ("id", "object") and v is not None}
-    return {**out, **known}
+    # The upstream's word wins on what it knows, where it fits OpenRouter's schema.
+    return merge_upstream(out, upstream)
 
 
 def _context(runtime: Runtime, mid: str) -> int | None:

@@ -44,12 +44,14 @@ class ToolStarted:
 
 @dataclass(frozen=True)
 class ToolFinished:
-    """A server tool call ended: `ok` is false when it failed (the model reads why)."""
+    """A server tool call ended: `ok` is false when it failed (the model reads why);
+    `output` is what the model read (a face shows what it says: the time, the page)."""
 
     name: str
     call_id: str
     ok: bool
     seconds: float
+    output: str = ""
 
 
 LoopEvent = TurnStarted | TextDelta | ReasoningDelta | ToolStarted | ToolFinished

@@ -212,5 +212,6 @@ async def _execute(call: ToolCall, by_name: Mapping[str, ServerTool], emit: List
         raise
     except Exception as exc:  # a tool's bug must not take the whole request down
         out = ToolOutput.error(f"{call.name} failed: {type(exc).__name__}: {exc}")
-    emit(ev.ToolFinished(call.name, call.id, out.ok, time.perf_counter() - started))
+    seconds = time.perf_counter() - started
+    emit(ev.ToolFinished(call.name, call.id, out.ok, seconds, out.content))
     return out

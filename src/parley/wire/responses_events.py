@@ -20,7 +20,7 @@ truthy top-level `error`, while OpenRouter's SDK requires `panel.failed` to carr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from parley.engine import events as ev
@@ -53,6 +53,8 @@ class _Open:
     index: int
     id: str
     kind: str  # "fusion", "message" or a server tool's name
+    # A server tool's arguments: its finished item is built again from them.
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
 class ResponseBuild:
@@ -151,7 +153,7 @@ class ResponseBuild:
             self._add(fusion_item(item.id, None))
             self._emit("response.fusion_call.in_progress", **self._at(item))
         else:
-            item = _Open(len(self.output), new_id("st"), event.name)
+            item = _Open(len(self.output), new_id("st"), event.name, event.arguments)
             self._add(server_tool_item(item.id, event.name, event.arguments, "in_progress"))
         self._tools[event.call_id] = item
 
@@ -163,9 +165,12 @@ class ResponseBuild:
         if current.get("status") != "in_progress":
             return  # a fusion item closed by its result already
         status = "completed" if event.ok else "incomplete"
-        self._done(item.index, {**current, "status": status})
         if item is self._fusion:
+            self._done(item.index, {**current, "status": status})
             self._fusion = None
+        else:
+            final = server_tool_item(item.id, item.kind, item.arguments, status, event.output)
+            self._done(item.index, final)
 
     def _fusion_event(self, event: fusion_ev.FusionEvent) -> None:
         kind = _FUSION_EVENTS.get(type(event))

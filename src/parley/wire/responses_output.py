@@ -58,16 +58,58 @@ def fusion_item(item_id: str, result: FusionResult | None) -> dict[str, Any]:
 
 
 def server_tool_item(
-    item_id: str, name: str, arguments: dict[str, Any], status: str
+    item_id: str, name: str, arguments: dict[str, Any], status: str, output: str = ""
 ) -> dict[str, Any]:
-    """Another server tool's call (`openrouter:web_search`, `openrouter:web_fetch`, ...)."""
-    return {
+    """Another server tool's call (`openrouter:web_search`, `openrouter:web_fetch`,
+    `openrouter:datetime`, ...), from its arguments and, once it ran, the `output` the
+    model read.
+
+    Each type carries the fields OpenRouter's schema for it requires: its SDK reads an
+    item that misses one (or types one otherwise) as UNKNOWN. `content` is there for the
+    OpenAI Agents SDK (see `fusion_item`), as a string where OpenRouter types it so.
+    """
+    item: dict[str, Any] = {
         "id": item_id,
         "type": f"openrouter:{name}",
         "status": status,
         "arguments": json.dumps(arguments, ensure_ascii=False),
         "content": [],
     }
+    result = _object(output)
+    if isinstance(result.get("error"), str):
+        item["error"] = result["error"]
+    if name == "web_search" and isinstance(arguments.get("query"), str):
+        action: dict[str, Any] = {"type": "search", "query": arguments["query"]}
+        hits = result.get("results")
+        urls = [h["url"] for h in hits or [] if isinstance(h, dict) and _str(h.get("url"))]
+        if urls:
+            action["sources"] = [{"type": "url", "url": u} for u in urls]
+        item["action"] = action
+    elif name == "web_fetch":
+        for key, value in (("url", arguments.get("url")), *result.items()):
+            if key in ("url", "title") and _str(value):
+                item[key] = value
+        # The page's text is the model's to read; a long page is not echoed to the client.
+        item["content"] = ""
+    elif name == "datetime":
+        # Both required as strings; empty until the tool has told the time.
+        item["datetime"] = result["datetime"] if _str(result.get("datetime")) else ""
+        zone = result.get("timezone", arguments.get("timezone"))
+        item["timezone"] = zone if _str(zone) else ""
+    return item
+
+
+def _object(text: str) -> dict[str, Any]:
+    """A tool's JSON output as an object ({} for anything else)."""
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def function_call_item(item_id: str, call: ToolCall, status: str) -> dict[str, Any]:
