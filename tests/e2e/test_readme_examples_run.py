@@ -1,5 +1,5 @@
 """The README's examples run as written, so they cannot drift: every `bash` block (the CLI),
-the library example, the gateway example with the official `openai` SDK, and the
+the library example, the gateway and Responses examples with the official `openai` SDK, and the
 server-tool example registered and called through the gateway.
 
 The bash blocks run in bash (`set -euo pipefail`), in the test's isolated user directories,
@@ -137,8 +137,9 @@ def test_readme_library_example_runs(tmp_path: Path) -> None:
 # --- The gateway ----------------------------------------------------------------------
 
 
-async def test_readme_gateway_example_runs() -> None:
-    code = python_example("## Serving an OpenAI-compatible API")
+async def run_against_gateway(heading: str) -> str:
+    """The python example under `heading`, aimed at a gateway on loopback: what it printed."""
+    code = python_example(heading)
     assert "http://127.0.0.1:8000/v1" in code
     async with running() as gw:
         script = code.replace("http://127.0.0.1:8000/v1", gw.v1)
@@ -149,7 +150,17 @@ async def test_readme_gateway_example_runs() -> None:
                 exec(compile(script, "README.md", "exec"), {})
 
         await asyncio.to_thread(run)  # the sync SDK blocks; the fake upstream lives here
-    assert "Final answer from 2 panel responses." in out.getvalue()
+    return out.getvalue()
+
+
+async def test_readme_gateway_example_runs() -> None:
+    out = await run_against_gateway("## Serving an OpenAI-compatible API")
+    assert "Final answer from 2 panel responses." in out
+
+
+async def test_readme_responses_example_runs() -> None:
+    out = await run_against_gateway("### The Responses API")
+    assert out.strip() == "2 panelists; Final answer from 2 panel responses."
 
 
 # --- A server tool: one class and one registration line, nothing else touched ------------

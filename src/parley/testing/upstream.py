@@ -157,6 +157,20 @@ class FakeUpstream:
         return web.json_response({"object": "list", "data": data})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._route(request, self._answer_chat)
+
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        return await self._route(request, _answer_responses)
+
+    async def _route(
+        self,
+        request: web.Request,
+        answer: Callable[
+            [web.Request, FunctionModel, dict[str, Any]], Awaitable[web.StreamResponse]
+        ],
+    ) -> web.StreamResponse:
+        """Either route's common half: read and record the body, find the model, count it
+        in flight, and let a RawModel answer raw; `answer` writes the route's own shape."""
         try:
             body = json.loads(await request.read())
         except ValueError:
@@ -173,36 +187,22 @@ class FakeUpstream:
                 await asyncio.sleep(self.latency)
             if isinstance(model, RawModel):
                 return await _write_raw(request, await model.reply(recorded))
-            if not body.get("stream"):
-                try:
-                    turn = await model.complete(body, dict(request.headers))
-                    return web.json_response(response_of_turn(turn, str(body.get("model"))))
-                except UpstreamError as exc:
-                    return _error(exc.status_code or 500, exc.message)
-            return await self._stream(request, model, body)
+            return await answer(request, model, body)
+        except UpstreamError as exc:
+            return _error(exc.status_code or 500, exc.message)
         except asyncio.CancelledError:
             self.cancelled += 1
             raise
         finally:
             self.in_flight -= 1
 
-    async def _responses(self, request: web.Request) -> web.StreamResponse:
-        try:
-            body = json.loads(await request.read())
-        except ValueError:
-            return _error(400, "body is not JSON")
-        recorded = Recorded(request.path, dict(request.headers), body)
-        if self.record:
-            self.requests.append(recorded)
-        model = self.models.get(str(body.get("model")), self.default)
-        if model is None:
-            return _error(404, f"{body.get('model')} is not a valid model ID")
-        if isinstance(model, RawModel):
-            return await _write_raw(request, await model.reply(recorded))
-        try:
-            return await _answer_responses(request, model, body)
-        except UpstreamError as exc:
-            return _error(exc.status_code or 500, exc.message)
+    async def _answer_chat(
+        self, request: web.Request, model: FunctionModel, body: dict[str, Any]
+    ) -> web.StreamResponse:
+        if not body.get("stream"):
+            turn = await model.complete(body, dict(request.headers))
+            return web.json_response(response_of_turn(turn, str(body.get("model"))))
+        return await self._stream(request, model, body)
 
     async def _stream(
         self, request: web.Request, model: FunctionModel, body: dict[str, Any]
