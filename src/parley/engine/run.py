@@ -10,14 +10,15 @@ from typing import Any
 
 from parley import _constants as C
 from parley.engine import events as ev
-from parley.engine.outcome import Outcome
+from parley.engine.outcome import Outcome, Unfinished
 from parley.engine.plan import Plan
 from parley.errors import UpstreamError
 from parley.fusion.run import Deliberation
+from parley.models.base import Turn
 from parley.relay import relay
 from parley.runtime import Runtime
 from parley.tools import events as loop_ev
-from parley.tools.loop import run_tool_loop
+from parley.tools.loop import LoopResult, ServerCall, run_tool_loop
 from parley.usage import Usage
 
 # Between the text of two outer turns (text, a server tool call, more text).
@@ -61,6 +62,10 @@ class _Answer:
         return TURN_SEPARATOR.join(p for p in parts if isinstance(p, str) and p)
 
 
+def _deliberations(calls: list[ServerCall]) -> list[Deliberation]:
+    return [c.output.record for c in calls if isinstance(c.output.record, Deliberation)]
+
+
 def _ignore(event: ev.Event) -> None:
     return None
 
@@ -89,21 +94,40 @@ async def run(
     retire = frozenset(u.kind.name for u in p.server_tools if u.kind.once_per_turn)
     headers = {C.DEPTH_HEADER: str(p.depth)} if p.depth else {}
     usage = Usage()
-    result = await run_tool_loop(
-        runtime.router.resolve(p.outer_model),
-        p.body,
-        tools,
-        max_steps=p.max_steps,
-        headers=headers,
-        emit=_Answer(emit),
-        stream=stream,
-        client_tools=p.client_tools,
-        first_tool_choice=p.first_tool_choice,
-        tool_choice=p.tool_choice,
-        stop_when=p.stop_when,
-        retire_after_use=retire,
-        usage=usage,
-    )
+    ran: list[ServerCall] = []
+    try:
+        result = await run_tool_loop(
+            runtime.router.resolve(p.outer_model),
+            p.body,
+            tools,
+            max_steps=p.max_steps,
+            headers=headers,
+            emit=_Answer(emit),
+            stream=stream,
+            client_tools=p.client_tools,
+            first_tool_choice=p.first_tool_choice,
+            tool_choice=p.tool_choice,
+            stop_when=p.stop_when,
+            retire_after_use=retire,
+            usage=usage,
+            server_calls=ran,
+        )
+    except UpstreamError as exc:
+        done = _deliberations(ran)
+        if not done:
+            raise
+        partial = Outcome(
+            id=p.id,
+            model=p.outer_model,
+            text=None,
+            finish_reason="error",
+            tool_calls=[],
+            usage=usage,
+            loop=LoopResult(Turn(), [], usage, [], len(ran), server_calls=ran),
+            deliberations=done,
+            seconds=time.perf_counter() - started,
+        )
+        raise Unfinished(exc, partial) from exc
     turn = result.turn
     text = _Answer.joined(result.messages[len(p.body["messages"]) :]) or None
     finish = "tool_calls" if result.client_tool_calls else (turn.finish_reason or "stop")
@@ -115,9 +139,7 @@ async def run(
             502,
             p.outer_model,
         )
-    deliberations = [
-        c.output.record for c in result.server_calls if isinstance(c.output.record, Deliberation)
-    ]
+    deliberations = _deliberations(result.server_calls)
     return Outcome(
         id=p.id,
         model=p.outer_model,

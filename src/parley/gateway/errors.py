@@ -14,6 +14,8 @@ Statuses:
   (the message names the model id and the variable the operator must set; a 401 would
   make SDKs blame the client's own key), a missing extra or a broken setting (the message
   names the fix). The client cannot fix these, and they may pass once the operator has.
+- When the outer model fails after a deliberation finished, the error says why as above
+  and carries each deliberation's result in `metadata.fusion`: what was paid for is kept.
 - 500 only for a bug: the message says no more than that; the server log has the rest.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from parley.engine.outcome import Unfinished
 from parley.errors import (
     ConfigError,
     InvalidParameter,
@@ -109,6 +112,13 @@ def from_exception(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return 400, error_body(400, str(exc), "invalid_parameter", exc.field or None)
     if isinstance(exc, UnknownModelError):
         return 404, error_body(404, str(exc), "model_not_found", "model")
+    if isinstance(exc, Unfinished):
+        # The deliberations finished and were paid for: the client gets their results
+        # with the error (`metadata.fusion`, one per deliberation), not nothing.
+        status, body = from_exception(exc.cause)
+        results = [d.result.to_wire() for d in exc.outcome.deliberations if d.result]
+        body["error"]["metadata"]["fusion"] = results
+        return status, body
     if isinstance(exc, UpstreamTimeout):
         return 504, error_body(504, exc.message, "upstream_timeout")
     if isinstance(exc, UpstreamError):

@@ -7,10 +7,12 @@ a gateway serves other people's questions, and keeping them is the operator's ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
-from parley.engine.outcome import Outcome
+from parley.engine.outcome import Outcome, Unfinished
 from parley.errors import ConfigError
 from parley.models.base import content_text, last_user_text
 from parley.store import LogStore, entry_from_outcome, new_id
@@ -24,7 +26,9 @@ class GatewayLog:
     def __init__(self, store: LogStore) -> None:
         self.store = store
 
-    async def record(self, outcome: Outcome, messages: list[dict[str, Any]]) -> str | None:
+    async def record(
+        self, outcome: Outcome, messages: list[dict[str, Any]], error: str | None = None
+    ) -> str | None:
         """Save `outcome` if it ran fusion; return the entry id (None when not saved).
 
         A log that cannot be written costs a warning in the server log, never the answer.
@@ -43,6 +47,7 @@ class GatewayLog:
             question=last_user_text(messages),
             system=system,
             source="gateway",
+            error=error,
         )
         try:
             await asyncio.to_thread(self.store.save, entry)
@@ -50,3 +55,16 @@ class GatewayLog:
             log.warning("request not logged: %s", exc)
             return None
         return entry_id
+
+
+@contextlib.asynccontextmanager
+async def keeping_unfinished(
+    log: GatewayLog | None, messages: list[dict[str, Any]]
+) -> AsyncIterator[None]:
+    """A run that fails after its deliberations finished is logged all the same."""
+    try:
+        yield
+    except Unfinished as exc:
+        if log is not None:
+            await log.record(exc.outcome, messages, error=exc.message)
+        raise

@@ -23,6 +23,7 @@ from parley.gateway import passthrough
 from parley.gateway.asgi import ClientGone, Receive, Scope, Send, send_bytes, until_disconnect
 from parley.gateway.endpoint import Incoming, JsonEndpoint
 from parley.gateway.errors import from_exception
+from parley.gateway.log import keeping_unfinished
 from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
 from parley.wire import sse
@@ -64,7 +65,9 @@ async def _complete(
     p: engine.Plan, state: GatewayState, build: ResponseBuild, send: Send, receive: Receive
 ) -> None:
     try:
-        outcome = await until_disconnect(engine.run(p, state.runtime, emit=build.feed), receive)
+        async with keeping_unfinished(state.log, p.request.messages):
+            run = engine.run(p, state.runtime, emit=build.feed)
+            outcome = await until_disconnect(run, receive)
     except ClientGone:
         raise
     except Exception as exc:
@@ -95,7 +98,7 @@ async def _produce(p: engine.Plan, state: GatewayState, build: ResponseBuild, ou
     build.start()
     await out.write(_drain(build))
     items = engine.stream(p, state.runtime, panel_text=True, idle_s=state.heartbeat_s)
-    async with contextlib.aclosing(items):
+    async with keeping_unfinished(state.log, p.request.messages), contextlib.aclosing(items):
         async for item in items:
             if isinstance(item, ev.Idle):
                 await out.write(sse.HEARTBEAT)

@@ -16,6 +16,7 @@ from parley import engine
 from parley.engine import events as ev
 from parley.fusion import events as fusion_ev
 from parley.gateway.asgi import Receive, Send, send_bytes, until_disconnect
+from parley.gateway.log import keeping_unfinished
 from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
 from parley.tools import events as loop_ev
@@ -37,7 +38,8 @@ def chat_response(outcome: engine.Outcome) -> dict[str, object]:
 
 
 async def complete(p: engine.Plan, state: GatewayState, send: Send, receive: Receive) -> None:
-    outcome = await until_disconnect(engine.run(p, state.runtime), receive)
+    async with keeping_unfinished(state.log, p.request.messages):
+        outcome = await until_disconnect(engine.run(p, state.runtime), receive)
     if state.log is not None:
         await state.log.record(outcome, p.request.messages)
     await send_bytes(send, 200, state.redactor.data(json_bytes(chat_response(outcome))))
@@ -61,7 +63,7 @@ async def _produce(
     opened = False
     fusion_started = False
     items = engine.stream(p, state.runtime, panel_text=events, idle_s=state.heartbeat_s)
-    async with contextlib.aclosing(items):
+    async with keeping_unfinished(state.log, p.request.messages), contextlib.aclosing(items):
         async for item in items:
             if isinstance(item, loop_ev.TextDelta):
                 if not opened:

@@ -195,7 +195,26 @@ class ChatCompletionsModel:
     ) -> AsyncIterator[Delta]:
         data, hdrs = self._prepare(body, headers, stream=True)
         hdrs["Accept"] = "text/event-stream"
-        async with self._open(data, hdrs, stream=True) as resp:
+        attempt = 0
+        while True:
+            said = False
+            try:
+                async for delta in self._stream_once(data, hdrs):
+                    said = True
+                    yield delta
+                return
+            except UpstreamError as exc:
+                # Retried only while nothing of it has reached the consumer: a reset
+                # before the first chunk costs a retry, one after it is the caller's.
+                if said:
+                    raise
+                await self._before_retry(exc, attempt)
+                attempt += 1
+
+    async def _stream_once(self, data: bytes, hdrs: Mapping[str, str]) -> AsyncIterator[Delta]:
+        self._breaker.check()
+        async with self._post(data, hdrs, stream=True) as resp:
+            self._breaker.record(True)
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 # Some servers ignore `stream`; accept a whole JSON body as the whole turn.
                 raw = self._redactor.data(await resp.read())

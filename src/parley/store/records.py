@@ -156,8 +156,10 @@ def entry_from_outcome(
     question: str | list[dict[str, Any]],
     system: str | None = None,
     source: str = "cli",
+    error: str | None = None,
 ) -> Entry:
-    """The log entry of a finished exchange (the gateway passes the request's messages)."""
+    """The log entry of a finished exchange (the gateway passes the request's messages);
+    with `error`, of one that failed after its deliberations finished."""
     return Entry(
         id=entry_id,
         conversation_id=conversation_id,
@@ -170,6 +172,8 @@ def entry_from_outcome(
         cost=outcome.usage.cost,
         seconds=outcome.seconds,
         deliberations=[from_deliberation(d) for d in outcome.deliberations],
+        status="error" if error else "ok",
+        error=error,
     )
 
 

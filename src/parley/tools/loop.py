@@ -123,13 +123,16 @@ async def run_tool_loop(
     stop_when: StopWhen | None = None,
     retire_after_use: frozenset[str] = frozenset(),
     usage: Usage | None = None,
+    server_calls: list[ServerCall] | None = None,
 ) -> LoopResult:
     """Run `model` to a text answer; `body` holds messages and sampling fields.
 
     `stream`: the model's turns stream, and their text and reasoning reach `emit` as they
     are written (else only turns and tools are reported). `retire_after_use` names tools
     withdrawn from offer once called (those a kind declares `once_per_turn`). `usage`,
-    when given, accumulates every call, so a caller keeps the sums if the loop raises.
+    when given, accumulates every call, so a caller keeps the sums if the loop raises;
+    `server_calls`, when given, collects the server tool calls that ran, likewise (a
+    deliberation paid for stays readable when a later turn fails).
     """
     emit = emit or _ignore
     on_delta = _relay_delta(emit) if stream else None
@@ -138,7 +141,7 @@ async def run_tool_loop(
     messages = list(body.get("messages") or [])
     usage = usage if usage is not None else Usage()
     sources: list[Source] = []
-    server_calls: list[ServerCall] = []
+    server_calls = server_calls if server_calls is not None else []
     called: set[str] = set()
     steps = 0
     stopped = False
