@@ -50,6 +50,9 @@ UPSTREAM_FIRST_BYTE_TIMEOUT_S = 30.0
 UPSTREAM_IDLE_TIMEOUT_S = 30.0
 UPSTREAM_TOTAL_TIMEOUT_S = 600.0
 UPSTREAM_RETRIES = 2
+# A runaway guard, far above a real request's calls (8 members of 17 turns, a judge, an
+# outer model of 101 turns).
+MAX_UPSTREAM_CALLS = 400
 # aiohttp's default pool (100) would queue a wide fan-out; the limit exists to bound sockets.
 HTTP_POOL_LIMIT = 512
 HTTP_POOL_LIMIT_PER_HOST = 256

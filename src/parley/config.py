@@ -98,6 +98,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
         str(C.UPSTREAM_RETRIES),
         "retries of a failed upstream call (429, 5xx, connection errors)",
     ),
+    EnvVar(
+        "PARLEY_MAX_UPSTREAM_CALLS",
+        "max_upstream_calls",
+        str(C.MAX_UPSTREAM_CALLS),
+        "upstream model calls one request may make, inner ones included",
+    ),
     EnvVar("PARLEY_LOG_DB", "log_db", "logs.db in the user data directory", "the log"),
     EnvVar(
         "PARLEY_MODELS_DIR",
@@ -219,6 +225,7 @@ class Settings(_Strict):
     upstream_first_byte_timeout: float = Field(default=C.UPSTREAM_FIRST_BYTE_TIMEOUT_S, gt=0)
     upstream_idle_timeout: float = Field(default=C.UPSTREAM_IDLE_TIMEOUT_S, gt=0)
     upstream_retries: int = Field(default=C.UPSTREAM_RETRIES, ge=0, le=10)
+    max_upstream_calls: int = Field(default=C.MAX_UPSTREAM_CALLS, ge=1)
     # The `openrouter/fusion` alias takes the preset's panel and judge, as OpenRouter's
     # does; with this, the `panel` and `judge` set here win, as they do everywhere else.
     alias_follows_config: bool = False

@@ -17,6 +17,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 
@@ -27,6 +28,7 @@ from parley.providers import Router
 from parley.redact import Redactor
 from parley.tools import builtins
 from parley.tools.base import ServerTool, ServerToolSpec
+from parley.tools.budget import Budget
 from parley.tools.registry import REGISTRY, Registry, RequestFacts
 from parley.tools.web.fetcher import default_fetcher
 from parley.tools.web.protocols import Fetcher, SearchBackend
@@ -75,16 +77,19 @@ class Runtime:
     now: Callable[[], datetime] | None = None
     tools: Registry = field(default_factory=lambda: REGISTRY)
     quota: WebQuota | None = None
+    budget: Budget | None = None
     # Keyless metasearch, for members that have no other way to search when no backend
     # is configured (see parley.fusion.research).
     fallback_search: SearchBackend | None = None
 
-    def for_request(self) -> Runtime:
-        """This runtime with a fresh web quota for one request; already one: itself, so a
-        deliberation inside a request draws on that request's quota."""
+    def for_request(self, limits: list[dict[str, Any]] | None = None) -> Runtime:
+        """This runtime with a fresh web quota and budget for one request (`limits`: its
+        `stop_server_tools_when` conditions); already one: itself, so a deliberation
+        inside a request draws on that request's quota and budget."""
         if self.quota is not None:
             return self
-        return dataclasses.replace(self, quota=WebQuota())
+        budget = Budget(self.settings.max_upstream_calls, list(limits or []))
+        return dataclasses.replace(self, quota=WebQuota(), budget=budget)
 
     @property
     def settings(self) -> Settings:

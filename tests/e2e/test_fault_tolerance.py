@@ -26,6 +26,7 @@ from parley.models.base import Turn
 from parley.store import LogStore
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.upstream import RawModel, RawReply, Recorded
+from parley.testing.web import FakeSearch
 from parley.wire.chat_response import response_of_turn
 
 FUSION = [{"type": "openrouter:fusion"}]
@@ -225,3 +226,47 @@ async def test_a_run_that_failed_after_its_panel_is_logged(tmp_path: Path) -> No
     assert entry.status == "error" and "injected outage" in (entry.error or "")
     (d,) = store.get(entry.id).deliberations
     assert sorted(a.model for a in d.responses) == ["vendor/a", "vendor/b"]
+
+
+def searcher() -> FunctionModel:
+    """A panelist that searches whenever it may, then answers."""
+
+    def reply(req: FakeRequest) -> Turn:
+        t = (
+            tool_call("web_search", {"query": "sky"})
+            if "web_search" in req.tools
+            else Turn(content="A: Rayleigh scattering.", finish_reason="stop")
+        )
+        t.usage = dict(USAGE)  # $0.001 a call
+        return t
+
+    return FunctionModel(reply)
+
+
+@pytest.mark.parametrize("budget", [None, 0.0015], ids=["no budget", "max_cost"])
+async def test_a_cost_budget_stops_server_tools_inside_the_panel_too(budget: float | None) -> None:
+    search = FakeSearch()
+    models = {**default_models(), "vendor/a": searcher()}
+    body = fusion_body(max_tool_calls=4)
+    if budget is not None:
+        stop = [{"type": "max_cost", "max_cost_in_dollars": budget}]
+        body["extra_body"] = {"stop_server_tools_when": stop}
+    async with running(models, search=search) as gw, gw.sdk() as client:
+        answer = await client.chat.completions.create(**body)
+    assert answer.choices[0].message.content == "Final answer from 2 panel responses."
+    if budget is None:
+        assert len(search.queries) == 4  # every step it was allowed
+    else:
+        # The outer model's call and the panelist's own first one spent the budget.
+        assert len(search.queries) <= 1
+
+
+async def test_a_request_stops_at_its_cap_on_upstream_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PARLEY_MAX_UPSTREAM_CALLS", "3")  # the outer model and the panel
+    async with running() as gw, gw.sdk() as client:
+        with pytest.raises(openai.RateLimitError) as caught:
+            await client.chat.completions.create(**fusion_body())
+    assert "max_upstream_calls" in caught.value.message
+    assert gw.calls("vendor/judge") == 0

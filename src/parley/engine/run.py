@@ -85,7 +85,7 @@ async def run(
     """
     started = time.perf_counter()
     emit = emit or _ignore
-    runtime = runtime.for_request()
+    runtime = runtime.for_request(p.stop_when.conditions if p.stop_when else None)
     facts = p.facts(emit, stream_panel=panel_text)
     tools = [
         runtime.tools.build_one(u.spec, runtime, where=u.where, request=facts)
@@ -111,6 +111,7 @@ async def run(
             retire_after_use=retire,
             usage=usage,
             server_calls=ran,
+            budget=runtime.budget,
         )
     except UpstreamError as exc:
         done = _deliberations(ran)

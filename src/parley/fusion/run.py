@@ -249,6 +249,7 @@ class Deliberation:
                 emit=heard,
                 stream=self._stream_text,
                 usage=self.usage,
+                budget=self.runtime.budget,
             )
         except asyncio.CancelledError:
             raise
@@ -348,6 +349,7 @@ class Deliberation:
             headers=self.headers,
             emit=heard,
             usage=self.usage,
+            budget=self.runtime.budget,
         )
         self.sources.extend(res.sources)
         return res

@@ -27,6 +27,7 @@ from parley.models.base import (
 )
 from parley.tools import events as ev
 from parley.tools.base import ServerTool, ToolOutput
+from parley.tools.budget import Budget
 from parley.usage import Usage
 
 # The last turn's request, once the step budget is spent or a stop condition fired.
@@ -124,6 +125,7 @@ async def run_tool_loop(
     retire_after_use: frozenset[str] = frozenset(),
     usage: Usage | None = None,
     server_calls: list[ServerCall] | None = None,
+    budget: Budget | None = None,
 ) -> LoopResult:
     """Run `model` to a text answer; `body` holds messages and sampling fields.
 
@@ -132,7 +134,8 @@ async def run_tool_loop(
     withdrawn from offer once called (those a kind declares `once_per_turn`). `usage`,
     when given, accumulates every call, so a caller keeps the sums if the loop raises;
     `server_calls`, when given, collects the server tool calls that ran, likewise (a
-    deliberation paid for stays readable when a later turn fails).
+    deliberation paid for stays readable when a later turn fails). `budget`, the
+    request's, caps its upstream calls and stops server tools once its limits are spent.
     """
     emit = emit or _ignore
     on_delta = _relay_delta(emit) if stream else None
@@ -148,7 +151,7 @@ async def run_tool_loop(
     while True:
         offered = [t.definition() for t in tools if t.name not in called & retire_after_use]
         offered += list(client_tools)
-        final = stopped or steps >= max_steps
+        final = stopped or steps >= max_steps or (budget is not None and budget.spent_out())
         req = {k: v for k, v in body.items() if k not in ("tools", "tool_choice", "messages")}
         req["messages"] = list(messages)  # the model may keep it; we go on appending
         if offered and not final:
@@ -162,8 +165,12 @@ async def run_tool_loop(
         if final and steps and "tools" not in req:
             req["messages"].append({"role": "user", "content": BUDGET_SPENT})
         emit(ev.TurnStarted(steps))
+        if budget is not None:
+            budget.take_call()
         turn = await run_turn(model, req, headers, on_delta)
         usage.add_upstream(turn.usage)
+        if budget is not None:
+            budget.spend(turn.usage)
         sources.extend(turn.citations)
         calls = turn.tool_calls if not final or client_tools else []
         if not calls:

@@ -1,0 +1,50 @@
+"""A request's budget, shared by every loop the request runs (the outer model, each
+panelist, the judge): a cap on its upstream model calls, and the request's
+`stop_server_tools_when` cost and token conditions judged against what the whole request
+has spent, inner calls included, so that a panel cannot run past a budget the client set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from parley.errors import UpstreamError
+from parley.usage import Usage
+
+
+@dataclass
+class Budget:
+    """`max_calls` upstream model calls in all; `limits` the request's cost and token
+    conditions (`max_cost`, `max_tokens_used`), in `stop_server_tools_when`'s shape."""
+
+    max_calls: int
+    limits: list[dict[str, Any]] = field(default_factory=list)
+    calls: int = 0
+    spent: Usage = field(default_factory=Usage)
+
+    def take_call(self) -> None:
+        """Count one more upstream call, or refuse it past the cap."""
+        if self.calls >= self.max_calls:
+            raise UpstreamError(
+                f"this request has made its {self.max_calls} upstream model calls (the "
+                "max_upstream_calls setting, PARLEY_MAX_UPSTREAM_CALLS); not calling again",
+                429,
+            )
+        self.calls += 1
+
+    def spend(self, usage: dict[str, Any] | None) -> None:
+        self.spent.add_upstream(usage)
+
+    def spent_out(self) -> bool:
+        """A cost or token limit of the request is exceeded: server tools stop
+        everywhere in it (each loop still writes its answer from what it has)."""
+        for c in self.limits:
+            kind = c.get("type")
+            if kind == "max_tokens_used" and self.spent.total_tokens > int(c.get("max_tokens", 0)):
+                return True
+            if kind == "max_cost" and (self.spent.cost or 0.0) > float(
+                c.get("max_cost_in_dollars", 0)
+            ):
+                return True
+        return False
