@@ -98,6 +98,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
         str(C.UPSTREAM_RETRIES),
         "retries of a failed upstream call (429, 5xx, connection errors)",
     ),
+    EnvVar(
+        "PARLEY_MCP_DEADLINE",
+        "mcp_deadline_s",
+        f"{C.MCP_DEADLINE_S:g}",
+        "seconds an MCP `deliberate` panel waits before the judge works from who answered",
+    ),
     EnvVar("PARLEY_LOG_DB", "log_db", "logs.db in the user data directory", "the log"),
     EnvVar(
         "PARLEY_MODELS_DIR",
@@ -219,6 +225,9 @@ class Settings(_Strict):
     upstream_first_byte_timeout: float = Field(default=C.UPSTREAM_FIRST_BYTE_TIMEOUT_S, gt=0)
     upstream_idle_timeout: float = Field(default=C.UPSTREAM_IDLE_TIMEOUT_S, gt=0)
     upstream_retries: int = Field(default=C.UPSTREAM_RETRIES, ge=0, le=10)
+    # MCP hosts give a tool call about 60 s; the panel stops at this so the judge and the
+    # answer still fit inside it.
+    mcp_deadline_s: float = Field(default=C.MCP_DEADLINE_S, gt=0, le=C.DEADLINE_MAX_S)
     # The `openrouter/fusion` alias takes the preset's panel and judge, as OpenRouter's
     # does; with this, the `panel` and `judge` set here win, as they do everywhere else.
     alias_follows_config: bool = False
