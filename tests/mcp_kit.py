@@ -9,8 +9,10 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import httpx2
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
 from cli_kit import cli_env
@@ -56,3 +58,16 @@ def text_of(result: CallToolResult) -> str:
 
 def failed_models(out: Mapping[str, Any]) -> dict[str, str]:
     return {f["model"]: f["error"] for f in out["failed_models"]}
+
+
+@contextlib.asynccontextmanager
+async def http_session(url: str, api_key: str | None = None) -> AsyncIterator[ClientSession]:
+    """A client session with a gateway's `/mcp`, sending `api_key` as a bearer token."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=120)) as client,
+        streamable_http_client(url + "/mcp", http_client=client) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session

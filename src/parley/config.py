@@ -200,6 +200,9 @@ class GatewayConfig(_Strict):
     """`parley serve`'s limits."""
 
     max_body: int = Field(default=C.GATEWAY_MAX_BODY_BYTES, gt=0)
+    # Host headers `/mcp` answers (the SDK's DNS-rebinding guard; `host:*` takes any
+    # port). Loopback by default; a gateway behind a public name lists that name here.
+    mcp_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"])
 
 
 class Settings(_Strict):

@@ -7,6 +7,7 @@ missing extra is a clear error rather than an ImportError.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from typing import Annotated, Any
 
@@ -14,7 +15,6 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from pydantic import Field
 
-from parley import __version__
 from parley import _constants as C
 from parley.config import Settings
 from parley.errors import ParleyError
@@ -56,14 +56,17 @@ def owner_of(ctx: Context[Any, Any]) -> str:
     """Who may read a handle: the API key's digest over HTTP, the one local user on stdio.
     The gateway's middleware has already checked the key, so it is an identity here."""
     headers = ctx.headers or {}
-    token = headers.get("authorization", "")
+    token = headers.get("authorization", "") or headers.get("x-api-key", "")
     return hashlib.sha256(token.encode()).hexdigest() if token else ""
 
 
 def build_server(settings: Settings, store: LogStore | None) -> MCPServer[Any]:
     """The MCP server over `settings`, logging to `store` (None: no log)."""
     server: MCPServer[Any] = MCPServer(
-        "parley", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+        "parley",
+        version=importlib.metadata.version("parley-llm"),
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
     )
     handles = Handles()
 
