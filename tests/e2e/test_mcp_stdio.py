@@ -60,7 +60,8 @@ async def test_a_hanging_member_is_cancelled_at_the_deadline() -> None:
         out = structured(await s.call_tool("deliberate", {"question": "Why?", "deadline_s": 2}))
         took = time.monotonic() - started
     assert out["status"] == "degraded"
-    assert "vendor/b" in failed_models(out)
+    assert "deadline of 2 s" in failed_models(out)["vendor/b"]
+    assert out["analysis"] is not None  # the judge worked from the member that answered
     assert took < 20  # the deadline, not the upstream's own timeouts
 
 
