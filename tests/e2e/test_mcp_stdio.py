@@ -30,6 +30,8 @@ async def test_lists_the_tools_and_deliberates_to_a_complete_logged_result() -> 
         assert {t.name for t in listed.tools} == TOOLS
         [tool] = [t for t in listed.tools if t.name == "deliberate"]
         assert tool.input_schema["required"] == ["question"]
+        assert tool.output_schema is not None
+        assert {"status", "analysis"} <= set(tool.output_schema["properties"])
         out = structured(await s.call_tool("deliberate", {"question": "Why is the sky blue?"}))
     assert out["status"] == "complete"
     assert set(out["analysis"]) >= {"consensus", "contradictions", "blind_spots"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -60,6 +61,32 @@ def owner_of(ctx: Context[Any, Any]) -> str:
     return hashlib.sha256(token.encode()).hexdigest() if token else ""
 
 
+AskThen = Callable[[mrun.Ask, Context[Any, Any]], Awaitable[Any]]
+
+
+def ask_tool(then: AskThen, returns: object) -> Callable[..., Awaitable[Any]]:
+    """A tool taking the deliberation arguments, handed to `then` as an Ask: `deliberate`
+    and `deliberation_start` share one input schema. `returns` is the output's type, which
+    the SDK reads from the annotation to publish the output schema."""
+
+    async def tool(
+        question: Question,
+        ctx: Context[Any, Any],
+        preset: Preset = None,
+        models: Models = None,
+        judge: Judge = None,
+        web: Web = True,
+        max_tool_calls: MaxToolCalls = None,
+        deadline_s: Deadline = None,
+        detail: Detail = "summary",
+    ) -> Any:
+        ask = mrun.Ask(question, preset, models, judge, web, max_tool_calls, deadline_s, detail)
+        return await then(ask, ctx)
+
+    tool.__annotations__ = {**tool.__annotations__, "return": returns}
+    return tool
+
+
 def build_server(settings: Settings, store: LogStore | None) -> MCPServer[Any]:
     """The MCP server over `settings`, logging to `store` (None: no log)."""
     server: MCPServer[Any] = MCPServer(
@@ -80,24 +107,7 @@ def build_server(settings: Settings, store: LogStore | None) -> MCPServer[Any]:
     def _summary(out: DeliberationOutput, ask: mrun.Ask) -> DeliberationOutput:
         return out if ask.detail == "full" else out.model_copy(update={"responses": None})
 
-    @server.tool(
-        description="Ask a panel of models in parallel and get a map of where they agree "
-        "and disagree plus a short synthesis, within a deadline (default 50 s). Check "
-        "`status` first: `degraded` means some members are missing (see failed_models)."
-    )
-    async def deliberate(
-        question: Question,
-        ctx: Context[Any, Any],
-        preset: Preset = None,
-        models: Models = None,
-        judge: Judge = None,
-        web: Web = True,
-        max_tool_calls: MaxToolCalls = None,
-        deadline_s: Deadline = None,
-        detail: Detail = "summary",
-    ) -> DeliberationOutput:
-        ask = mrun.Ask(question, preset, models, judge, web, max_tool_calls, deadline_s, detail)
-
+    async def deliberate(ask: mrun.Ask, ctx: Context[Any, Any]) -> DeliberationOutput:
         async def send(step: Step) -> None:
             await ctx.report_progress(step.done, step.total, step.message)
 
@@ -105,22 +115,7 @@ def build_server(settings: Settings, store: LogStore | None) -> MCPServer[Any]:
         handles.finished(out, owner_of(ctx))
         return _summary(out, ask)
 
-    @server.tool(
-        description="Start a deliberation that may take longer than one tool call; "
-        "returns a deliberation_id to pass to deliberation_result."
-    )
-    async def deliberation_start(
-        question: Question,
-        ctx: Context[Any, Any],
-        preset: Preset = None,
-        models: Models = None,
-        judge: Judge = None,
-        web: Web = True,
-        max_tool_calls: MaxToolCalls = None,
-        deadline_s: Deadline = None,
-        detail: Detail = "summary",
-    ) -> dict[str, Any]:
-        ask = mrun.Ask(question, preset, models, judge, web, max_tool_calls, deadline_s, detail)
+    async def start(ask: mrun.Ask, ctx: Context[Any, Any]) -> dict[str, Any]:
         deliberation_id = mrun.new_deliberation_id()
         progress = Progress()
 
@@ -132,11 +127,25 @@ def build_server(settings: Settings, store: LogStore | None) -> MCPServer[Any]:
 
         full = ask.detail == "full"
         handles.start(deliberation_id, owner_of(ctx), progress, background(), full=full)
-        deadline = deadline_s or settings.mcp_deadline_s
+        deadline = ask.deadline_s or settings.mcp_deadline_s
         return {
             "deliberation_id": deliberation_id,
             "estimate_s": round(deadline + 10, 1),  # the panel's deadline, then the judge
         }
+
+    server.add_tool(
+        ask_tool(deliberate, DeliberationOutput),
+        name="deliberate",
+        description="Ask a panel of models in parallel and get a map of where they agree "
+        "and disagree plus a short synthesis, within a deadline (default 50 s). Check "
+        "`status` first: `degraded` means some members are missing (see failed_models).",
+    )
+    server.add_tool(
+        ask_tool(start, dict[str, Any]),
+        name="deliberation_start",
+        description="Start a deliberation that may take longer than one tool call; "
+        "returns a deliberation_id to pass to deliberation_result.",
+    )
 
     @server.tool(
         description="The result of a started deliberation, waiting up to wait_s seconds "
