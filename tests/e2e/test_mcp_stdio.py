@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import time
 
+from click.testing import CliRunner
 from mcp.types import TextResourceContents
 
 from cli_kit import any_model
 from mcp_kit import HANGING, REFUSING, failed_models, stdio_session, structured, text_of
+from parley.cli import cli
 from parley.config import load_settings
 from parley.store import LogStore
 from parley.testing.upstream import FakeUpstream
@@ -40,6 +42,8 @@ async def test_lists_the_tools_and_deliberates_to_a_complete_logged_result() -> 
     assert out.get("responses") is None  # the summary leaves the full text to the resource
     [entry] = LogStore(load_settings().log_path()).recent()
     assert entry.source == "mcp" and entry.id == out["log_id"]
+    [listed] = json.loads(CliRunner().invoke(cli, ["logs", "--json"]).stdout)
+    assert listed["source"] == "mcp"
 
 
 async def test_a_failing_member_makes_it_degraded_with_the_reason() -> None:
