@@ -112,6 +112,10 @@ async def test_the_handle_flow_long_polls_reads_the_resource_and_cancels() -> No
         assert isinstance(content, TextResourceContents)
         full = json.loads(content.text)
         assert [r["model"] for r in full["responses"]] == ["vendor/a", "vendor/b"]
+        read = await s.read_resource(f"parley://deliberations/{did}/responses/1")
+        [member] = read.contents
+        assert isinstance(member, TextResourceContents)
+        assert member.text == full["responses"][1]["content"]
 
         slow = {"question": "Why?", "models": ["vendor/a", "vendor/c"]}
         did = structured(await s.call_tool("deliberation_start", slow))["deliberation_id"]
@@ -125,3 +129,11 @@ async def test_the_handle_flow_long_polls_reads_the_resource_and_cancels() -> No
         assert res["status"] == "cancelled"
         res = await s.call_tool("deliberation_result", {"deliberation_id": "x" * 22})
         assert res.is_error and "deliberation_id" in text_of(res)
+
+
+async def test_status_names_the_presets_and_the_deadline() -> None:
+    async with FakeUpstream(default=any_model()) as up, stdio_session(up) as s:
+        out = structured(await s.call_tool("parley_status", {}))
+    assert out["deadline_s"] == 50
+    assert out["default_preset"] in out["presets"]
+    assert isinstance(out["offline_models"], bool)

@@ -182,12 +182,27 @@ def build_server(settings: Settings, store: LogStore | None) -> MCPServer[Any]:
         description="A finished deliberation: the analysis and every member's full answer.",
     )
     async def deliberation_resource(deliberation_id: str, ctx: Context[Any, Any]) -> str:
+        out = _finished(deliberation_id, ctx)
+        return json.dumps(out.model_dump(mode="json", exclude_none=True))
+
+    @server.resource(
+        "parley://deliberations/{deliberation_id}/responses/{index}",
+        mime_type="text/plain",
+        description="One member's full answer (0-based, in panel order of those answering).",
+    )
+    async def member_resource(deliberation_id: str, index: str, ctx: Context[Any, Any]) -> str:
+        responses = _finished(deliberation_id, ctx).responses or []
+        if not index.isdigit() or int(index) >= len(responses):
+            raise ResourceNotFoundError(f"index: no answer {index!r} of {len(responses)}")
+        return responses[int(index)].content
+
+    def _finished(deliberation_id: str, ctx: Context[Any, Any]) -> DeliberationOutput:
         try:
             h = handles.get(deliberation_id, owner_of(ctx))
         except UnknownDeliberation as exc:
             raise ResourceNotFoundError(str(exc)) from exc
         if h.output is None:
             raise ResourceNotFoundError(f"deliberation {deliberation_id!r} has not finished")
-        return json.dumps(h.output.model_dump(mode="json", exclude_none=True))
+        return h.output
 
     return server
