@@ -95,7 +95,7 @@ def create_app(
                 Route(f"{prefix}/models{slash}", models_endpoint, methods=["GET"]),
             ]
         routes.append(Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]))
-    mcp_routes, mcp_run = _mcp(settings, log_store)
+    mcp_routes, mcp_run = _mcp(setup, settings, log_store)
     routes += mcp_routes
 
     @contextlib.asynccontextmanager
@@ -115,7 +115,7 @@ def create_app(
     return app
 
 
-def _mcp(settings: Settings, store: LogStore | None) -> tuple[list[Any], Any]:
+def _mcp(setup: Setup, settings: Settings, store: LogStore | None) -> tuple[list[Any], Any]:
     """`/mcp` when the `mcp` extra is installed; without it, a 404 that names the extra."""
     if importlib.util.find_spec("mcp") is None:
 
@@ -126,7 +126,7 @@ def _mcp(settings: Settings, store: LogStore | None) -> tuple[list[Any], Any]:
         return [Route("/mcp", missing)], contextlib.nullcontext
     from parley.mcp.http import mcp_routes  # needs the extra, checked just above
 
-    return mcp_routes(settings, store)
+    return mcp_routes(settings, store, setup)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

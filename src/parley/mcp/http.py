@@ -13,16 +13,17 @@ from starlette.routing import BaseRoute
 
 from parley.config import Settings
 from parley.mcp.server import build_server
+from parley.runtime import Setup
 from parley.store import LogStore
 
 PATH = "/mcp"
 
 
 def mcp_routes(
-    settings: Settings, store: LogStore | None
+    settings: Settings, store: LogStore | None, setup: Setup | None = None
 ) -> tuple[list[BaseRoute], Callable[[], AbstractAsyncContextManager[Any]]]:
     """The `/mcp` routes, and what to run for as long as the app serves them."""
-    server = build_server(settings, store)
+    server = build_server(settings, store, setup)
     hosts = settings.gateway.mcp_hosts
     origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
     security = TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)

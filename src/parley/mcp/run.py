@@ -15,6 +15,7 @@ from parley.config import Settings
 from parley.engine import Event, Outcome
 from parley.errors import ConfigError, InvalidParameter
 from parley.mcp.output import DeliberationOutput, output_of
+from parley.runtime import Setup
 from parley.store import LogStore, entry_from_outcome, new_id
 
 log = logging.getLogger("parley.mcp")
@@ -68,13 +69,21 @@ async def deliberate(
     ask: Ask,
     deliberation_id: str,
     on_event: Callable[[Event], None],
+    setup: Setup | None = None,
 ) -> DeliberationOutput:
     """Run `ask` to the end, log it, and return the whole result (every member's answer
     included: the resource serves it; the tool trims it unless `detail` is full)."""
     if not ask.question.strip():
         raise InvalidParameter("question", "must not be empty")
     panel, judge, outer = ask.panel(settings)
-    async with Parley(settings=settings) as p:
+    setup = setup or Setup()  # the gateway's: its models, search and fetcher too
+    async with Parley(
+        settings=settings,
+        models=setup.models,
+        search=setup.search,
+        fetcher=setup.fetcher,
+        now=setup.now,
+    ) as p:
         outcome = await p.ask(
             ask.question,
             model=outer,

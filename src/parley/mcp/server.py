@@ -25,6 +25,7 @@ from parley.mcp.notify import Reporter
 from parley.mcp.output import DeliberationOutput
 from parley.mcp.progress import Progress, Step
 from parley.mcp.status import status
+from parley.runtime import Setup
 from parley.store import LogStore
 
 LONG_POLL_MAX_S = 40.0  # inside a host's 60 s tool limit, with room for the reply
@@ -87,8 +88,11 @@ def ask_tool(then: AskThen, returns: object) -> Callable[..., Awaitable[Any]]:
     return tool
 
 
-def build_server(settings: Settings, store: LogStore | None) -> MCPServer[Any]:
-    """The MCP server over `settings`, logging to `store` (None: no log)."""
+def build_server(
+    settings: Settings, store: LogStore | None, setup: Setup | None = None
+) -> MCPServer[Any]:
+    """The MCP server over `settings`, logging to `store` (None: no log); `setup` adds
+    the models, search and fetcher an embedder (the gateway, a test) injected."""
     server: MCPServer[Any] = MCPServer(
         "parley",
         version=importlib.metadata.version("parley-llm"),
@@ -100,7 +104,7 @@ def build_server(settings: Settings, store: LogStore | None) -> MCPServer[Any]:
     async def _run(ask: mrun.Ask, deliberation_id: str, reporter: Reporter) -> DeliberationOutput:
         try:
             async with reporter.running():
-                return await mrun.deliberate(settings, store, ask, deliberation_id, reporter)
+                return await mrun.deliberate(settings, store, ask, deliberation_id, reporter, setup)
         except ParleyError as exc:  # a bad argument or setup: the message names the fix
             raise ToolError(str(exc)) from exc
 
