@@ -15,6 +15,7 @@ from mcp_kit import HANGING, REFUSING, failed_models, stdio_session, structured,
 from parley.cli import cli
 from parley.config import load_settings
 from parley.store import LogStore
+from parley.testing.models import FunctionModel
 from parley.testing.upstream import FakeUpstream
 
 TOOLS = {
@@ -137,3 +138,14 @@ async def test_status_names_the_presets_and_the_deadline() -> None:
     assert out["deadline_s"] == 50
     assert out["default_preset"] in out["presets"]
     assert isinstance(out["offline_models"], bool)
+
+
+async def test_a_judge_that_fails_makes_it_partial() -> None:
+    judge = FunctionModel(lambda req: "not an analysis")
+    async with (
+        FakeUpstream({"vendor/judge": judge}, default=any_model()) as up,
+        stdio_session(up) as s,
+    ):
+        out = structured(await s.call_tool("deliberate", {"question": "Why?"}))
+    assert out["status"] == "partial" and out["analysis"] is None
+    assert "judge" in out["error"]
