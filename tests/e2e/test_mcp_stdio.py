@@ -78,6 +78,8 @@ async def test_a_bad_argument_is_a_tool_error_naming_it() -> None:
         assert res.is_error and "max_tool_calls" in text_of(res)
         res = await s.call_tool("deliberate", {"question": "Why?", "preset": "nope"})
         assert res.is_error and "nope" in text_of(res)
+        res = await s.call_tool("deliberation_start", {"question": " "})
+        assert res.is_error and "question" in text_of(res)
 
 
 async def test_progress_arrives_in_order_out_of_n_plus_two() -> None:

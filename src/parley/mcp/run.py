@@ -14,6 +14,7 @@ from parley.client import Parley
 from parley.config import Settings
 from parley.engine import Event, Outcome
 from parley.errors import ConfigError, InvalidParameter
+from parley.fusion.params import FusionParams
 from parley.mcp.output import DeliberationOutput, output_of
 from parley.runtime import Setup
 from parley.store import LogStore, entry_from_outcome, new_id
@@ -54,6 +55,14 @@ class Ask:
             return list(chosen.analysis_models), self.judge or chosen.model, chosen.outer
         return self.models, self.judge, None
 
+    def check(self, settings: Settings) -> None:
+        """Raise the error a bad argument would cause later, naming it, before a handle
+        is handed out for a run that could only fail."""
+        if not self.question.strip():
+            raise InvalidParameter("question", "must not be empty")
+        self.panel(settings)
+        FusionParams.parse(self.params(settings))
+
     def params(self, settings: Settings) -> dict[str, Any]:
         params: dict[str, Any] = {"deadline_s": self.deadline_s or settings.mcp_deadline_s}
         if not self.web:
@@ -73,8 +82,7 @@ async def deliberate(
 ) -> DeliberationOutput:
     """Run `ask` to the end, log it, and return the whole result (every member's answer
     included: the resource serves it; the tool trims it unless `detail` is full)."""
-    if not ask.question.strip():
-        raise InvalidParameter("question", "must not be empty")
+    ask.check(settings)
     panel, judge, outer = ask.panel(settings)
     setup = setup or Setup()  # the gateway's: its models, search and fetcher too
     async with Parley(

@@ -120,6 +120,10 @@ def build_server(
         return _summary(out, ask)
 
     async def start(ask: mrun.Ask, ctx: Context[Any, Any]) -> dict[str, Any]:
+        try:
+            ask.check(settings)
+        except ParleyError as exc:
+            raise ToolError(str(exc)) from exc
         deliberation_id = mrun.new_deliberation_id()
         progress = Progress()
 
