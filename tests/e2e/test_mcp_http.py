@@ -3,9 +3,11 @@ deliberation through the gateway, the API keys guarding it, and handles kept per
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
-from gateway_kit import running
+from gateway_kit import Gate, default_models, running
 from mcp_kit import http_session, structured, text_of
 
 KEYS = ["key-one", "key-two"]
@@ -50,3 +52,15 @@ async def test_keys_guard_mcp_and_a_handle_is_its_keys_alone() -> None:
             async with http_session(gw.url, KEYS[1]) as theirs:
                 res = await theirs.call_tool("deliberation_result", got)
                 assert res.is_error and "deliberation_id" in text_of(res)
+
+
+async def test_a_member_past_the_deadline_has_its_upstream_call_cancelled() -> None:
+    gate = Gate()
+    async with running({**default_models(), "vendor/b": gate.model()}) as gw:
+        async with http_session(gw.url) as s:
+            args = {"question": "Why?", "deadline_s": 1}
+            out = structured(await s.call_tool("deliberate", args))
+        await asyncio.wait_for(gate.gone.wait(), 10)
+        assert gw.upstream.cancelled == 1
+    assert out["status"] == "degraded" and out["answered"] == ["vendor/a"]
+    assert "deadline" in out["failed_models"][0]["error"]
