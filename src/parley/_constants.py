@@ -12,6 +12,7 @@ TEMPERATURE_MIN = 0.0
 TEMPERATURE_MAX = 2.0
 INNER_TOOLS_MAX = 8
 DEADLINE_MAX_S = 3600.0
+MCP_DEADLINE_S = 50.0  # a 60 s host tool limit, less time for the judge and the answer
 JUDGE_TEMPERATURE = 0.0
 
 # Top-level server-tool loop (contract section 5).

@@ -104,6 +104,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
         str(C.MAX_UPSTREAM_CALLS),
         "upstream model calls one request may make, inner ones included",
     ),
+    EnvVar(
+        "PARLEY_MCP_DEADLINE",
+        "mcp_deadline_s",
+        f"{C.MCP_DEADLINE_S:g}",
+        "seconds an MCP `deliberate` panel waits before the judge works from who answered",
+    ),
     EnvVar("PARLEY_LOG_DB", "log_db", "logs.db in the user data directory", "the log"),
     EnvVar(
         "PARLEY_MODELS_DIR",
@@ -200,6 +206,9 @@ class GatewayConfig(_Strict):
     """`parley serve`'s limits."""
 
     max_body: int = Field(default=C.GATEWAY_MAX_BODY_BYTES, gt=0)
+    # Host headers `/mcp` answers (the SDK's DNS-rebinding guard; `host:*` takes any
+    # port). Loopback by default; a gateway behind a public name lists that name here.
+    mcp_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"])
 
 
 class Settings(_Strict):
@@ -226,6 +235,9 @@ class Settings(_Strict):
     upstream_idle_timeout: float = Field(default=C.UPSTREAM_IDLE_TIMEOUT_S, gt=0)
     upstream_retries: int = Field(default=C.UPSTREAM_RETRIES, ge=0, le=10)
     max_upstream_calls: int = Field(default=C.MAX_UPSTREAM_CALLS, ge=1)
+    # MCP hosts give a tool call about 60 s; the panel stops at this so the judge and the
+    # answer still fit inside it.
+    mcp_deadline_s: float = Field(default=C.MCP_DEADLINE_S, gt=0, le=C.DEADLINE_MAX_S)
     # The `openrouter/fusion` alias takes the preset's panel and judge, as OpenRouter's
     # does; with this, the `panel` and `judge` set here win, as they do everywhere else.
     alias_follows_config: bool = False

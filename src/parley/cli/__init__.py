@@ -10,6 +10,7 @@ from parley.cli.ask import ask
 from parley.cli.config_cmd import config
 from parley.cli.keys import keys
 from parley.cli.logs import logs
+from parley.cli.mcp_cmd import mcp
 from parley.cli.models_cmd import models, presets
 from parley.cli.serve import serve
 
@@ -36,6 +37,7 @@ cli.add_command(presets)
 cli.add_command(config)
 cli.add_command(keys)
 cli.add_command(serve)
+cli.add_command(mcp)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ def _summary(e: Entry) -> dict[str, object]:
         "conversation_id": e.conversation_id,
         "created_at": e.created_at,
         "model": e.model,
+        "source": e.source,  # cli, gateway or mcp
         "panel": panel,
         "status": e.status,
         "question": e.question,
@@ -60,10 +61,12 @@ def logs(ctx: click.Context, count: int, query: str | None, as_json: bool) -> No
     if not console.is_terminal:  # one line per entry, whole ids, for grep and cut
         for e in entries:
             when = e.created_at.replace("T", " ")[:16]
-            click.echo(f"{e.id}  {when}  {e.model}  {e.status}  {_clip(e.question, 80)}")
+            click.echo(
+                f"{e.id}  {when}  {e.model}  {e.status}  {e.source}  {_clip(e.question, 80)}"
+            )
         return
     table = Table(box=None, pad_edge=False)
-    for name in ("id", "when", "model", "panel", "status"):
+    for name in ("id", "when", "model", "panel", "status", "via"):
         table.add_column(name, no_wrap=True)
     table.add_column("question", overflow="ellipsis", no_wrap=True)
     for e in entries:
@@ -74,6 +77,7 @@ def logs(ctx: click.Context, count: int, query: str | None, as_json: bool) -> No
             escape(e.model),
             str(len(panel)),
             e.status,
+            e.source,
             escape(_clip(e.question, 60)),
         )
     console.print(table)

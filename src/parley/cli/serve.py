@@ -48,6 +48,8 @@ def serve(
       parley serve --port 8000
       OPENAI_BASE_URL=http://127.0.0.1:8000/v1 your-app
     API keys: PARLEY_API_KEYS=key1,key2 (clients send `Authorization: Bearer key1`).
+    MCP (streamable HTTP) answers at /mcp with the `mcp` extra; its sessions and
+    deliberation handles live in one process, so use it with a single worker.
     """
     import uvicorn
 

@@ -10,7 +10,11 @@ ready `runtime`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib.util
+from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,13 +24,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from parley import _constants as C
-from parley.config import load_settings
+from parley.config import Settings, load_settings
 from parley.gateway.auth import ApiKeyMiddleware
 from parley.gateway.chat import ChatEndpoint
 from parley.gateway.errors import error_body
 from parley.gateway.models import find, listing
 from parley.gateway.responses import ResponsesEndpoint
 from parley.gateway.state import GatewayState
+from parley.mcp import sdk
 from parley.runtime import Runtime, Setup
 from parley.store import LogStore
 
@@ -90,16 +95,38 @@ def create_app(
                 Route(f"{prefix}/models{slash}", models_endpoint, methods=["GET"]),
             ]
         routes.append(Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]))
+    mcp_routes, mcp_run = _mcp(setup, settings, log_store)
+    routes += mcp_routes
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        async with state.lifespan(app), mcp_run():
+            yield
+
     middleware = [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        lifespan=state.lifespan,
+        lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
     )
     app.router.redirect_slashes = False
     app.state.gateway = state
     return app
+
+
+def _mcp(setup: Setup, settings: Settings, store: LogStore | None) -> tuple[list[Any], Any]:
+    """`/mcp` when the `mcp` extra is installed; without it, a 404 that names the extra."""
+    if importlib.util.find_spec("mcp") is None:
+
+        async def missing(request: Request) -> Response:
+            text = f"/mcp needs the `mcp` extra on the server: {sdk.INSTALL_HINT}"
+            return JSONResponse(error_body(404, text, 404), 404)
+
+        return [Route("/mcp", missing)], contextlib.nullcontext
+    from parley.mcp.http import mcp_routes  # needs the extra, checked just above
+
+    return mcp_routes(settings, store, setup)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
