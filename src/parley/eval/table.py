@@ -19,19 +19,10 @@ def _seconds(latency: dict[str, Any], stage: str) -> str:
 
 def render(report: dict[str, Any], console: Console) -> None:
     table = Table(title="parley eval", title_justify="left")
-    for heading in (
-        "system",
-        "acc %",
-        "95% CI",
-        "n",
-        "failed",
-        "cost",
-        "vs fusion",
-        "fixed/broke",
-        "p",
-        "latency s mean/p50/p95",
-    ):
-        table.add_column(heading, justify="left" if heading == "system" else "right")
+    # The system column never wraps: its names are what `--systems` takes back.
+    table.add_column("system", no_wrap=True)
+    for heading in ("acc %", "95% CI", "n", "fail", "cost", "Δ fusion", "fix/broke", "p", "s"):
+        table.add_column(heading, justify="right")
     for name in report["order"]:
         row = report["systems"][name]
         low, high = row["interval"]
@@ -52,6 +43,8 @@ def render(report: dict[str, Any], console: Console) -> None:
             _seconds(row["latency"], "total"),
         )
     console.print(table)
+    console.print("s: seconds per item, mean/p50/p95; Δ fusion: fusion minus this, points")
+    console.print("s: seconds per item, mean/p50/p95; Δ fusion: fusion minus this, points")
     fusion = report["systems"].get("fusion")
     if fusion and fusion.get("ceiling"):
         c = fusion["ceiling"]
