@@ -10,7 +10,8 @@ import click
 
 from parley import eval as parley_eval
 from parley.cli._common import Group, cli_errors, err_console, out_console, print_json
-from parley.cli.ask import INTERRUPTED_EXIT, _split, fusion_params, settings_for_ask
+from parley.cli.ask import INTERRUPTED_EXIT, fusion_params, settings_for_ask
+from parley.cli.panel_flags import panel_flags, preset_models, split_ids
 from parley.eval.table import render
 from parley.eval.tasks import TaskFileError
 
@@ -59,20 +60,7 @@ def eval_group() -> None:
     help="fusion, solo:MODEL (solo: every member), vote, "
     "self-consistency:MODEL, self-moa:MODEL; default fusion,solo,vote.",
 )
-@click.option("-m", "--model", help="Outer model that writes fusion's answer.")
-@click.option("--panel", help="Comma-separated panel model ids (1-8).")
-@click.option("--judge", help="Judge (analyst) model id.")
-@click.option("--preset", help="A named panel (see `parley presets`).")
-@click.option(
-    "-o",
-    "--option",
-    "options",
-    type=(str, str),
-    multiple=True,
-    metavar="KEY VALUE",
-    help="Any fusion parameter (JSON values parse).",
-)
-@click.option("--no-tools", is_flag=True, help="Panel and judge get no web tools.")
+@panel_flags
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N items.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option(
@@ -122,11 +110,7 @@ def run_cmd(
     """
     with cli_errors():
         settings = settings_for_ask(preset)
-        panel_ids = _split(panel)
-        if preset and not panel_ids:
-            chosen = settings.preset_named(preset)
-            panel_ids, judge = list(chosen.analysis_models), judge or chosen.model
-            model = model or chosen.outer
+        panel_ids, judge, preset_outer = preset_models(settings, preset, split_ids(panel), judge)
         try:
             items = parley_eval.load_tasks(tasks)
         except TaskFileError as exc:
@@ -150,7 +134,7 @@ def run_cmd(
                 out=out,
                 systems=systems,
                 settings=settings,
-                outer=model,
+                outer=model or preset_outer,
                 panel=panel_ids,
                 judge=judge,
                 params=params,
