@@ -4,11 +4,16 @@ OpenRouter through OPENROUTER_BASE_URL, with the same panel flags and environmen
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
+import threading
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from cli_kit import cli_env, run_parley
+from cli_kit import cli_env, run_parley, spawn_parley
+from parley.models.base import Delta
 from parley.testing import ANALYSIS_JSON, FunctionModel, tool_call
 from parley.testing.models import FakeRequest
 from parley.testing.upstream import FakeUpstream, ThreadedUpstream
@@ -76,3 +81,54 @@ def test_eval_names_bad_task_lines_and_unknown_systems(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "bad.jsonl:2:" in proc.stderr
     assert unknown.returncode == 2 and "unknown system 'best'" in unknown.stderr
     assert dry.returncode == 0 and "fusion: 2 items, 10 calls" in dry.stdout
+
+
+class HangsOn(FunctionModel):
+    """Answers at once, except on `question`, where it waits for `gate` (set by the test)."""
+
+    def __init__(self, fn: Any, question: str, gate: threading.Event) -> None:
+        super().__init__(fn)
+        self.question, self.gate = question, gate
+
+    async def stream(
+        self, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> AsyncIterator[Delta]:
+        if self.question in json.dumps(body.get("messages")):
+            await asyncio.to_thread(self.gate.wait)
+        async for delta in super().stream(body, headers):
+            yield delta
+
+
+def test_ctrl_c_keeps_every_finished_record(tmp_path: Path) -> None:
+    tasks, out = tasks_file(tmp_path), tmp_path / "out"
+    gate = threading.Event()
+    slow = HangsOn(lambda r: SAYS["vendor/a"][r.last_user], "6 times 7", gate)
+    with (
+        ThreadedUpstream(FakeUpstream({"vendor/a": slow})) as up,
+        spawn_parley(
+            cli_env(up.base_url),
+            "eval",
+            str(tasks),
+            "--out",
+            str(out),
+            "--systems",
+            "solo:vendor/a",
+            "--concurrency",
+            "1",
+        ) as proc,
+    ):
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:  # the first item's progress line: its record is written
+                if "solo:vendor/a t0: right" in line:
+                    break
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=60) == 130
+        finally:
+            gate.set()
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert [(r["item"], r["status"]) for r in records] == [("t0", "ok")]
+    row = json.loads(
+        run_parley(cli_env("http://127.0.0.1:9"), "eval", "report", str(out), "--json").stdout
+    )["systems"]["solo:vendor/a"]
+    assert (row["n"], row["correct"]) == (1, 1)

@@ -12,6 +12,7 @@ from parley import eval as parley_eval
 from parley.cli._common import Group, cli_errors, err_console, out_console, print_json
 from parley.cli.ask import INTERRUPTED_EXIT, fusion_params, settings_for_ask
 from parley.cli.panel_flags import panel_flags, preset_models, split_ids
+from parley.eval.scorers import safe_score
 from parley.eval.table import render
 from parley.eval.tasks import TaskFileError
 
@@ -116,17 +117,24 @@ def run_cmd(
         except TaskFileError as exc:
             raise click.ClickException(str(exc)) from None
         params = fusion_params(options, no_tools=no_tools, max_tool_calls=None, temperature=None)
-        done = [0]
+        tally: dict[str, list[int]] = {}  # system: [right, scored], the running accuracy
 
         def heard(record: dict[str, Any]) -> None:
-            done[0] += 1
-            if not as_json:
-                mark = "failed: " + record["error"] if record["status"] == "failed" else "done"
-                err_console().print(
-                    f"[{done[0]}] {record['system']} {record['item']}: {mark}",
-                    markup=False,
-                    highlight=False,
-                )
+            if as_json:
+                return
+            right, scored = tally.setdefault(record["system"], [0, 0])
+            if record["status"] == "failed":
+                mark = "failed: " + record["error"]
+            else:
+                ok = safe_score(record["gold"], record.get("answer") or "").correct
+                right, scored = right + ok, scored + 1
+                tally[record["system"]] = [right, scored]
+                mark = "right" if ok else "wrong"
+            err_console().print(
+                f"{record['system']} {record['item']}: {mark} ({right}/{scored} so far)",
+                markup=False,
+                highlight=False,
+            )
 
         try:
             result = parley_eval.run(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley.eval.records import Loaded
-from parley.eval.scorers import CLOSED_FORM, Score, score
+from parley.eval.scorers import CLOSED_FORM, safe_score
 from parley.eval.stats import mcnemar_p, paired_difference, percentile, wilson
 from parley.eval.systems import majority
 
@@ -31,14 +31,7 @@ def _members_right(record: dict[str, Any]) -> bool | None:
     responses = (record.get("fusion") or {}).get("responses") or []
     if record.get("status") != "ok" or not responses:
         return None
-    return any(_safe_score(record["gold"], r.get("content", "")).correct for r in responses)
-
-
-def _safe_score(gold: dict[str, Any], text: str) -> Score:
-    try:
-        return score(gold, text)
-    except ValueError:  # a rubric item: no deterministic score, counted as unscored
-        return Score(False, text, None)
+    return any(safe_score(record["gold"], r.get("content", "")).correct for r in responses)
 
 
 def _latency(records: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -65,7 +58,7 @@ def build_report(loaded: Loaded, systems: list[str]) -> dict[str, Any]:
     for name in systems:
         records = [r for (_, s), r in latest.items() if s == name]
         ok = [r for r in records if r.get("status") == "ok"]
-        scores = {r["item"]: _safe_score(r["gold"], r.get("answer") or "") for r in ok}
+        scores = {r["item"]: safe_score(r["gold"], r.get("answer") or "") for r in ok}
         scored[name] = {i: s.correct for i, s in scores.items()}
         correct = sum(scored[name].values())
         n = len(ok)

@@ -101,3 +101,11 @@ def score(gold: dict[str, Any], text: str) -> Score:
         got = normalise(text)
         return Score(got == normalise(answer), text, got)
     raise ValueError(f"scorer {scorer!r} needs a grader model; not scored here")
+
+
+def safe_score(gold: dict[str, Any], text: str) -> Score:
+    """`score`, with a rubric item (no deterministic score yet) counted as not right."""
+    try:
+        return score(gold, text)
+    except ValueError:
+        return Score(False, text, None)
