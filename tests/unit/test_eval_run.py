@@ -184,3 +184,14 @@ def test_dry_run_prints_calls_and_asks_nothing(tasks: Path, tmp_path: Path) -> N
 def test_unknown_system_is_refused(tasks: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown system 'best'"):
         run(tasks, tmp_path / "out", fake_models(), systems="fusion,best")
+
+
+def test_rubric_items_are_left_unscored_not_counted_wrong(tmp_path: Path) -> None:
+    tasks = tmp_path / "rubric.jsonl"
+    tasks.write_text(
+        '{"id": "q1", "question": "q1", "answer": "A", "scorer": "choice"}\n'
+        '{"id": "q2", "question": "q2", "answer": "clear and kind", "scorer": "rubric"}\n'
+    )
+    row = run(tasks, tmp_path / "out", fake_models(), systems="solo:vendor/a")["systems"]
+    assert (row["solo:vendor/a"]["n"], row["solo:vendor/a"]["unscored"]) == (1, 1)
+    assert row["solo:vendor/a"]["accuracy"] == 1.0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from parley.eval.stats import mcnemar_p, paired_difference, percentile, wilson
-from parley.eval.tasks import TaskFileError, load_tasks
+from parley.eval.tasks import TaskFileError, load_tasks, select
 
 
 def test_wilson_matches_the_textbook_values() -> None:
@@ -54,3 +54,14 @@ def test_task_lines_parse_and_bad_lines_are_named_by_number(tmp_path: Path) -> N
     text = str(err.value)
     assert all(f"bad.jsonl:{n}:" in text for n in (2, 3, 4, 5)) and "bad.jsonl:1:" not in text
     assert "fuzzy" in text and "duplicate id '1'" in text
+
+
+def test_sample_is_seeded_and_keeps_file_order(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(f'{{"id": {i}, "question": "q", "answer": "a"}}\n' for i in range(20)))
+    items = load_tasks(path)
+    first = [i.id for i in select(items, sample=5, seed=7)]
+    assert first == [i.id for i in select(items, sample=5, seed=7)]
+    assert first == sorted(first, key=int) and len(first) == 5
+    assert first != [i.id for i in select(items, sample=5, seed=8)]
+    assert [i.id for i in select(items, limit=2)] == ["0", "1"]

@@ -12,9 +12,9 @@ from parley import eval as parley_eval
 from parley.cli._common import Group, cli_errors, err_console, out_console, print_json
 from parley.cli.ask import INTERRUPTED_EXIT, fusion_params, settings_for_ask
 from parley.cli.panel_flags import panel_flags, preset_models, split_ids
-from parley.eval.scorers import safe_score
+from parley.eval.scorers import UNSCORED, safe_score
 from parley.eval.table import render
-from parley.eval.tasks import TaskFileError
+from parley.eval.tasks import TaskFileError, select
 
 
 class _EvalGroup(Group):
@@ -63,6 +63,8 @@ def eval_group() -> None:
 )
 @panel_flags
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N items.")
+@click.option("--sample", type=click.IntRange(min=1), help="N items drawn at random (--seed).")
+@click.option("--seed", type=int, default=0, show_default=True, help="The --sample seed.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option(
     "--per-model",
@@ -92,6 +94,8 @@ def run_cmd(
     options: tuple[tuple[str, str], ...],
     no_tools: bool,
     limit: int | None,
+    sample: int | None,
+    seed: int,
     concurrency: int,
     per_model: int,
     max_cost: float | None,
@@ -125,6 +129,8 @@ def run_cmd(
             right, scored = tally.setdefault(record["system"], [0, 0])
             if record["status"] == "failed":
                 mark = "failed: " + record["error"]
+            elif record["gold"]["scorer"] in UNSCORED:
+                mark = "answered (rubric: not scored here)"
             else:
                 ok = safe_score(record["gold"], record.get("answer") or "").correct
                 right, scored = right + ok, scored + 1
@@ -138,7 +144,7 @@ def run_cmd(
 
         try:
             result = parley_eval.run(
-                items[:limit] if limit else items,
+                select(items, limit=limit, sample=sample, seed=seed),
                 out=out,
                 systems=systems,
                 settings=settings,

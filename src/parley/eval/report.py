@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley.eval.records import Loaded
-from parley.eval.scorers import CLOSED_FORM, safe_score
+from parley.eval.scorers import CLOSED_FORM, UNSCORED, safe_score
 from parley.eval.stats import mcnemar_p, paired_difference, percentile, wilson
 from parley.eval.systems import majority
 
@@ -29,7 +29,7 @@ def _vote(record: dict[str, Any]) -> dict[str, Any] | None:
 
 def _members_right(record: dict[str, Any]) -> bool | None:
     responses = (record.get("fusion") or {}).get("responses") or []
-    if record.get("status") != "ok" or not responses:
+    if record.get("status") != "ok" or not responses or record["gold"]["scorer"] in UNSCORED:
         return None
     return any(safe_score(record["gold"], r.get("content", "")).correct for r in responses)
 
@@ -57,7 +57,9 @@ def build_report(loaded: Loaded, systems: list[str]) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for name in systems:
         records = [r for (_, s), r in latest.items() if s == name]
-        ok = [r for r in records if r.get("status") == "ok"]
+        answered = [r for r in records if r.get("status") == "ok"]
+        # Rubric items wait for a grader model: left out of n, not counted wrong.
+        ok = [r for r in answered if r["gold"]["scorer"] not in UNSCORED]
         scores = {r["item"]: safe_score(r["gold"], r.get("answer") or "") for r in ok}
         scored[name] = {i: s.correct for i, s in scores.items()}
         correct = sum(scored[name].values())
@@ -69,7 +71,8 @@ def build_report(loaded: Loaded, systems: list[str]) -> dict[str, Any]:
             "accuracy": correct / n if n else None,
             "n": n,
             "correct": correct,
-            "failed": len(records) - n,
+            "failed": len(records) - len(answered),
+            "unscored": len(answered) - n,
             "interval": [low, high],
             "cost": sum(costs) if costs else None,
             "tokens": tokens,

@@ -11,6 +11,8 @@ from typing import Any
 
 # Scorers whose extracted answers can be counted for a majority (vote, self-consistency).
 CLOSED_FORM = ("exact", "number", "choice")
+# Scorers that need a grader model; a report leaves their items unscored until one runs.
+UNSCORED = ("rubric",)
 
 
 @dataclass

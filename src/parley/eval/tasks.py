@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,3 +84,14 @@ def load_tasks(path: str | Path) -> list[Item]:
     if not items:
         raise TaskFileError(f"{path}: no items")
     return items
+
+
+def select(
+    items: list[Item], *, limit: int | None = None, sample: int | None = None, seed: int = 0
+) -> list[Item]:
+    """`sample` items drawn with `seed` (kept in file order, so a rerun with the same seed
+    resumes the same items), then the first `limit`."""
+    if sample is not None and sample < len(items):
+        chosen = set(random.Random(seed).sample(range(len(items)), sample))
+        items = [item for i, item in enumerate(items) if i in chosen]
+    return items[:limit] if limit else items
