@@ -4,6 +4,7 @@ ceiling, resume, re-scoring from the records, failed items and `--max-cost`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,31 @@ def test_rubric_items_are_left_unscored_not_counted_wrong(tmp_path: Path) -> Non
     row = run(tasks, tmp_path / "out", fake_models(), systems="solo:vendor/a")["systems"]
     assert (row["solo:vendor/a"]["n"], row["solo:vendor/a"]["unscored"]) == (1, 1)
     assert row["solo:vendor/a"]["accuracy"] == 1.0
+
+
+class Counting(FunctionModel):
+    """Counts how many of its calls are in flight at once, yielding mid-call so that
+    others could overlap it if the runner let them."""
+
+    def __init__(self, fn: Any) -> None:
+        super().__init__(fn)
+        self.active = self.most = 0
+
+    async def _reply(self, *args: Any, **kwargs: Any) -> Any:
+        self.active += 1
+        self.most = max(self.most, self.active)
+        try:
+            for _ in range(20):
+                await asyncio.sleep(0)  # a turn of the loop, not a wait for time
+            return await super()._reply(*args, **kwargs)
+        finally:
+            self.active -= 1
+
+
+def test_per_model_limit_holds_under_wider_concurrency(tasks: Path, tmp_path: Path) -> None:
+    models = fake_models()
+    counting = Counting(lambda req: PANEL["vendor/a"][req.last_user])
+    models["vendor/a"] = counting
+    limits = parley_eval.Limits(concurrency=4, per_model=1)
+    report = run(tasks, tmp_path / "out", models, systems="solo:vendor/a", limits=limits)
+    assert report["systems"]["solo:vendor/a"]["n"] == 4 and counting.most == 1
