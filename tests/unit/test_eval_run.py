@@ -224,3 +224,13 @@ def test_per_model_limit_holds_under_wider_concurrency(tasks: Path, tmp_path: Pa
     limits = parley_eval.Limits(concurrency=4, per_model=1)
     report = run(tasks, tmp_path / "out", models, systems="solo:vendor/a", limits=limits)
     assert report["systems"]["solo:vendor/a"]["n"] == 4 and counting.most == 1
+
+
+def test_a_failed_deliberation_is_a_failed_item(tasks: Path, tmp_path: Path) -> None:
+    models = fake_models()
+    for member in PANEL:
+        models[member] = FunctionModel(lambda req: (_ for _ in ()).throw(RuntimeError("down")))
+    report = run(tasks, tmp_path / "out", models, systems="fusion,vote")
+    fusion = report["systems"]["fusion"]
+    assert (fusion["n"], fusion["failed"]) == (0, 4)
+    assert report["systems"]["vote"]["n"] == 0

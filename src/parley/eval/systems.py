@@ -117,6 +117,17 @@ def _fusion_of(outcome: Outcome) -> dict[str, Any] | None:
     return outcome.deliberations[0].result.model_dump(mode="json", exclude_none=True)
 
 
+def _deliberated(outcome: Outcome) -> dict[str, Any]:
+    """A fusion record's fields; a deliberation that failed (or never ran) marks the item
+    failed, answer kept, since the system measured did not happen: never a wrong answer."""
+    fusion = _fusion_of(outcome)
+    record = _record(outcome.text, outcome.usage, _stages(outcome), fusion=fusion)
+    if fusion is None or fusion.get("status") != "ok":
+        reason = (fusion or {}).get("failure_reason") or "no deliberation ran"
+        record |= {"status": "failed", "error": f"fusion failed: {reason}"}
+    return record
+
+
 def _messages(item: Item) -> list[dict[str, Any]]:
     prompt = item.prompt()
     return prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
@@ -162,7 +173,7 @@ async def call(p: Parley, system: System, item: Item, setup: Setup) -> dict[str,
     fusion, the fusion result). Errors propagate; the runner records them as failures."""
     if system.kind == "fusion":
         out = await _ask_fusion(p, item, setup.outer, setup.panel, setup.judge, setup.params)
-        return _record(out.text, out.usage, _stages(out), fusion=_fusion_of(out))
+        return _deliberated(out)
     assert system.model is not None  # parse_systems gives every other kind a model
     if system.kind == "solo":
         out = await _solo(p, item, system.model, None)
@@ -171,7 +182,7 @@ async def call(p: Parley, system: System, item: Item, setup: Setup) -> dict[str,
         out = await _ask_fusion(
             p, item, system.model, [system.model] * len(setup.panel), system.model, setup.params
         )
-        return _record(out.text, out.usage, _stages(out), fusion=_fusion_of(out))
+        return _deliberated(out)
     # self-consistency: k samples at a sampling temperature, so they can differ.
     started, k = time.perf_counter(), setup.fusion_calls()
     outs = await asyncio.gather(*(_solo(p, item, system.model, 0.7) for _ in range(k)))
