@@ -66,7 +66,7 @@ def test_eval_runs_reports_and_rescores_from_the_records(tmp_path: Path) -> None
         table = run_parley(env, "eval", "report", str(out))
         again = run_parley(env, "eval", "report", str(out), "--json")
     assert table.returncode == 0, table.stderr
-    assert "solo:vendor/b" in table.stdout and "100.0" in table.stdout
+    assert "solo:vendor/b" in table.stdout and "100 [" in table.stdout
     assert json.loads(again.stdout)["systems"] == rows
 
 

@@ -196,7 +196,8 @@ def plan_lines(items: list[Item], systems: list[System], setup: Setup, out: Path
         total_calls += calls
         unknown = unknown or (est is None and n > 0)
         total_cost += (est or 0.0) * n
-        cost = f"${est * n:.4f}" if est is not None else "cost unknown (no earlier records)"
+        known = est is not None or not n
+        cost = f"${(est or 0.0) * n:.4f}" if known else "cost unknown (no records yet)"
         yield f"{system.name}: {n} items, {calls} calls, {cost}"
     yield f"total: {total_calls} calls, {'at least ' if unknown else ''}${total_cost:.4f}" + (
         f" ({skipped} already done)" if skipped else ""
