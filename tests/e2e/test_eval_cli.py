@@ -66,7 +66,9 @@ def test_eval_runs_reports_and_rescores_from_the_records(tmp_path: Path) -> None
         table = run_parley(env, "eval", "report", str(out))
         again = run_parley(env, "eval", "report", str(out), "--json")
     assert table.returncode == 0, table.stderr
-    assert "solo:vendor/b" in table.stdout and "100 [" in table.stdout
+    fusion_row = next(line.split() for line in table.stdout.splitlines() if " fusion " in line)
+    assert fusion_row[:4] == ["fusion", "100", "34-100", "2"]  # acc%, its interval, n
+    assert "solo:vendor/b" in table.stdout and "any member right: 2/2" in table.stdout
     assert json.loads(again.stdout)["systems"] == rows
 
 
