@@ -8,6 +8,7 @@ from parley import __version__
 from parley.cli._common import Group
 from parley.cli.ask import ask
 from parley.cli.config_cmd import config
+from parley.cli.eval_cmd import eval_group
 from parley.cli.keys import keys
 from parley.cli.logs import logs
 from parley.cli.mcp_cmd import mcp
@@ -38,6 +39,7 @@ cli.add_command(config)
 cli.add_command(keys)
 cli.add_command(serve)
 cli.add_command(mcp)
+cli.add_command(eval_group, name="eval")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from parley import offline
 from parley.cli._common import cli_errors, load_cli_settings, print_json, store_for
 from parley.cli.ask_log import Exchange, conversation_for, save
 from parley.cli.ask_output import Output, render_json, responses_build
+from parley.cli.panel_flags import panel_flags, preset_models, split_ids
 from parley.cli.show import usage_line
 from parley.client import Parley
 from parley.config import Settings
@@ -27,12 +28,6 @@ from parley.store import entry_from_outcome
 from parley.tools.events import TextDelta
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells report for a Ctrl-C
-
-
-def _split(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    return [m.strip() for m in value.split(",") if m.strip()]
 
 
 def _option_value(raw: str) -> Any:
@@ -105,21 +100,8 @@ async def _run(
 
 @click.command()
 @click.argument("question", required=False)
-@click.option("-m", "--model", help="Outer model that writes the final answer.")
-@click.option("--panel", help="Comma-separated panel model ids (1-8).")
-@click.option("--judge", help="Judge (analyst) model id.")
-@click.option("--preset", help="A named panel (see `parley presets`).")
+@panel_flags
 @click.option("-s", "--system", help="System prompt for the outer model.")
-@click.option(
-    "-o",
-    "--option",
-    "options",
-    type=(str, str),
-    multiple=True,
-    metavar="KEY VALUE",
-    help="Any fusion parameter, e.g. -o max_completion_tokens 800 (JSON values parse).",
-)
-@click.option("--no-tools", is_flag=True, help="Panel and judge get no web tools.")
 @click.option("--max-tool-calls", type=int, help="Tool-call budget per panelist (1-16).")
 @click.option("--temperature", type=float, help="Sampling temperature for the panel (0-2).")
 @click.option("--show-panel", is_flag=True, help="Print each panelist's answer and the analysis.")
@@ -183,11 +165,8 @@ def ask(
         )
         if not (cid or cont):
             x.entry_id = conv.id
-        panel_ids = _split(panel)
-        if preset and not panel_ids:
-            chosen = settings.preset_named(preset)
-            panel_ids, judge = list(chosen.analysis_models), judge or chosen.model
-            x.model = model or chosen.outer or x.model
+        panel_ids, judge, preset_outer = preset_models(settings, preset, split_ids(panel), judge)
+        x.model = model or preset_outer or x.model
         params = fusion_params(
             options, no_tools=no_tools, max_tool_calls=max_tool_calls, temperature=temperature
         )

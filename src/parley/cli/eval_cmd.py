@@ -1,0 +1,186 @@
+"""`parley eval TASKS`: a task set through fusion and its baselines, scored and compared;
+`parley eval report DIR`: the same report again from the records, asking no model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from parley import eval as parley_eval
+from parley.cli._common import Group, cli_errors, err_console, out_console, print_json
+from parley.cli.ask import INTERRUPTED_EXIT, fusion_params, settings_for_ask
+from parley.cli.panel_flags import panel_flags, preset_models, split_ids
+from parley.eval.scorers import UNSCORED, safe_score
+from parley.eval.table import render
+from parley.eval.tasks import TaskFileError, select
+
+
+class _EvalGroup(Group):
+    """`parley eval TASKS ...` runs; `parley eval report DIR` reports. Anything that is not
+    a subcommand's name goes to `run`, so TASKS needs no subcommand in front of it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+def _show(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    render(result, out_console())
+
+
+@click.group(cls=_EvalGroup)
+def eval_group() -> None:
+    """Measure fusion against asking one model, on your own tasks.
+
+    \b
+    Examples:
+      parley eval tasks.jsonl --out eval-out
+      parley eval tasks.jsonl --systems fusion,solo:openai/gpt-4.1,vote --json
+      parley eval report eval-out
+    """
+
+
+@eval_group.command("run")
+@click.argument("tasks", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("parley-eval"),
+    show_default=True,
+    help="Records directory.",
+)
+@click.option(
+    "--systems",
+    help="fusion, solo:MODEL (solo: every member), vote, "
+    "self-consistency:MODEL, self-moa:MODEL; default fusion,solo,vote.",
+)
+@panel_flags
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N items.")
+@click.option("--sample", type=click.IntRange(min=1), help="N items drawn at random (--seed).")
+@click.option("--seed", type=int, default=0, show_default=True, help="The --sample seed.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--per-model",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Items in flight per model.",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0),
+    help="Stop admitting items before the spent cost would cross this (USD).",
+)
+@click.option("--retry-failed", is_flag=True, help="Run again the items recorded as failed.")
+@click.option("--dry-run", is_flag=True, help="Print the calls and an estimate; ask nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def run_cmd(
+    ctx: click.Context,
+    tasks: Path,
+    out: Path,
+    systems: str | None,
+    model: str | None,
+    panel: str | None,
+    judge: str | None,
+    preset: str | None,
+    options: tuple[tuple[str, str], ...],
+    no_tools: bool,
+    limit: int | None,
+    sample: int | None,
+    seed: int,
+    concurrency: int,
+    per_model: int,
+    max_cost: float | None,
+    retry_failed: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Run TASKS (JSONL: id, question or messages, answer, scorer) through each system.
+
+    Uses the same panel, judge and outer model as `parley ask`. Records go to --out as
+    each item finishes; running again skips what is done.
+
+    \b
+    Examples:
+      parley eval tasks.jsonl --out eval-out --max-cost 2
+      parley eval tasks.jsonl --dry-run
+    """
+    with cli_errors():
+        settings = settings_for_ask(preset)
+        panel_ids, judge, preset_outer = preset_models(settings, preset, split_ids(panel), judge)
+        try:
+            items = parley_eval.load_tasks(tasks)
+        except TaskFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        params = fusion_params(options, no_tools=no_tools, max_tool_calls=None, temperature=None)
+        tally: dict[str, list[int]] = {}  # system: [right, scored], the running accuracy
+
+        def heard(record: dict[str, Any]) -> None:
+            if as_json:
+                return
+            right, scored = tally.setdefault(record["system"], [0, 0])
+            if record["status"] == "failed":
+                mark = "failed: " + record["error"]
+            elif record["gold"]["scorer"] in UNSCORED:
+                mark = "answered (rubric: not scored here)"
+            else:
+                ok = safe_score(record["gold"], record.get("answer") or "").correct
+                right, scored = right + ok, scored + 1
+                tally[record["system"]] = [right, scored]
+                mark = "right" if ok else "wrong"
+            err_console().print(
+                f"{record['system']} {record['item']}: {mark} ({right}/{scored} so far)",
+                markup=False,
+                highlight=False,
+            )
+
+        try:
+            result = parley_eval.run(
+                select(items, limit=limit, sample=sample, seed=seed),
+                out=out,
+                systems=systems,
+                settings=settings,
+                outer=model or preset_outer,
+                panel=panel_ids,
+                judge=judge,
+                params=params,
+                limits=parley_eval.Limits(concurrency, per_model, max_cost, retry_failed),
+                dry_run=dry_run,
+                on_record=heard,
+                on_plan=click.echo,
+            )
+        except ValueError as exc:  # an unknown system name
+            raise click.UsageError(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo(f"Interrupted; finished records are in {out}.", err=True)
+            ctx.exit(INTERRUPTED_EXIT)
+        if dry_run:
+            return
+        summary = result["run"]
+        if summary["stopped_by_cost"]:
+            click.echo(
+                f"--max-cost reached: stopped admitting items (spent ${summary['spent']:.4f}).",
+                err=True,
+            )
+        _show(result, as_json)
+
+
+@eval_group.command("report")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def report_cmd(out: Path, as_json: bool) -> None:
+    """Re-score the records in OUT and report again; no model is asked.
+
+    \b
+    Examples:
+      parley eval report eval-out --json
+    """
+    _show(parley_eval.report(out), as_json)

@@ -1,0 +1,136 @@
+"""`parley eval TASKS` and `parley eval report DIR` as a user runs them, aimed at a fake
+OpenRouter through OPENROUTER_BASE_URL, with the same panel flags and environment as
+`parley ask`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import threading
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from cli_kit import cli_env, run_parley, spawn_parley
+from parley.models.base import Delta
+from parley.testing import ANALYSIS_JSON, FunctionModel, tool_call
+from parley.testing.models import FakeRequest
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
+
+GOLD = {"How many legs has a spider?": "8", "What is 6 times 7?": "42"}
+SAYS = {
+    "vendor/a": {"How many legs has a spider?": "8 legs", "What is 6 times 7?": "#### 41"},
+    "vendor/b": {"How many legs has a spider?": "six", "What is 6 times 7?": "6*7 = 42"},
+}
+
+
+def outer(req: FakeRequest) -> Any:
+    if "fusion" in req.tools and not req.tool_results:
+        return tool_call("fusion", {"question": req.last_user})
+    # Over HTTP the fusion result may come back as a user message: the question is the first.
+    question = next(m["content"] for m in req.messages if m.get("role") == "user")
+    return f"#### {GOLD[question]}"  # the fused answer is right on both
+
+
+def upstream() -> FakeUpstream:
+    models = {m: FunctionModel(lambda r, t=t: t[r.last_user]) for m, t in SAYS.items()}
+    models["vendor/judge"] = FunctionModel(lambda r: ANALYSIS_JSON)
+    models["vendor/outer"] = FunctionModel(outer)
+    return FakeUpstream(models)
+
+
+def tasks_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"t{i}", "question": q, "answer": a, "scorer": "number"}) + "\n"
+            for i, (q, a) in enumerate(GOLD.items())
+        )
+    )
+    return path
+
+
+def test_eval_runs_reports_and_rescores_from_the_records(tmp_path: Path) -> None:
+    tasks, out = tasks_file(tmp_path), tmp_path / "out"
+    with ThreadedUpstream(upstream()) as up:
+        env = cli_env(up.base_url)
+        proc = run_parley(env, "eval", str(tasks), "--out", str(out), "--json", "--no-tools")
+        assert proc.returncode == 0, proc.stderr
+        report = json.loads(proc.stdout)
+        assert report["order"] == ["fusion", "solo:vendor/a", "solo:vendor/b", "vote"]
+        rows = report["systems"]
+        assert [rows[s]["correct"] for s in report["order"]] == [2, 1, 1, 1]
+        assert rows["fusion"]["accuracy"] == 1.0 and rows["fusion"]["n"] == 2
+        assert rows["solo:vendor/a"]["vs_fusion"]["fixed"] == 1
+        table = run_parley(env, "eval", "report", str(out))
+        again = run_parley(env, "eval", "report", str(out), "--json")
+    assert table.returncode == 0, table.stderr
+    fusion_row = next(line.split() for line in table.stdout.splitlines() if " fusion " in line)
+    assert fusion_row[:4] == ["fusion", "100", "34-100", "2"]  # acc%, its interval, n
+    assert "solo:vendor/b" in table.stdout and "any member right: 2/2" in table.stdout
+    assert json.loads(again.stdout)["systems"] == rows
+
+
+def test_eval_names_bad_task_lines_and_unknown_systems(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "question": "q", "answer": "a"}\n{"id": 2}\n')
+    with ThreadedUpstream(upstream()) as up:
+        env = cli_env(up.base_url)
+        proc = run_parley(env, "eval", str(bad), "--out", str(tmp_path / "o"))
+        unknown = run_parley(env, "eval", str(tasks_file(tmp_path)), "--systems", "fusion,best")
+        dry = run_parley(env, "eval", str(tasks_file(tmp_path)), "--dry-run", "--systems", "fusion")
+    assert proc.returncode == 1 and "bad.jsonl:2:" in proc.stderr
+    assert unknown.returncode == 2 and "unknown system 'best'" in unknown.stderr
+    assert dry.returncode == 0 and "fusion: 2 items, 10 calls" in dry.stdout
+
+
+class HangsOn(FunctionModel):
+    """Answers at once, except on `question`, where it waits for `gate` (set by the test)."""
+
+    def __init__(self, fn: Any, question: str, gate: threading.Event) -> None:
+        super().__init__(fn)
+        self.question, self.gate = question, gate
+
+    async def stream(
+        self, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> AsyncIterator[Delta]:
+        if self.question in json.dumps(body.get("messages")):
+            await asyncio.to_thread(self.gate.wait)
+        async for delta in super().stream(body, headers):
+            yield delta
+
+
+def test_ctrl_c_keeps_every_finished_record(tmp_path: Path) -> None:
+    tasks, out = tasks_file(tmp_path), tmp_path / "out"
+    gate = threading.Event()
+    slow = HangsOn(lambda r: SAYS["vendor/a"][r.last_user], "6 times 7", gate)
+    with (
+        ThreadedUpstream(FakeUpstream({"vendor/a": slow})) as up,
+        spawn_parley(
+            cli_env(up.base_url),
+            "eval",
+            str(tasks),
+            "--out",
+            str(out),
+            "--systems",
+            "solo:vendor/a",
+            "--concurrency",
+            "1",
+        ) as proc,
+    ):
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:  # the first item's progress line: its record is written
+                if "solo:vendor/a t0: right" in line:
+                    break
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=60) == 130
+        finally:
+            gate.set()
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert [(r["item"], r["status"]) for r in records] == [("t0", "ok")]
+    row = json.loads(
+        run_parley(cli_env("http://127.0.0.1:9"), "eval", "report", str(out), "--json").stdout
+    )["systems"]["solo:vendor/a"]
+    assert (row["n"], row["correct"]) == (1, 1)
