@@ -24,6 +24,7 @@ from parley.config import load_settings
 from parley.gateway.auth import ApiKeyMiddleware
 from parley.gateway.chat import ChatEndpoint
 from parley.gateway.errors import error_body
+from parley.gateway.health import routes as probes
 from parley.gateway.models import find, listing
 from parley.gateway.responses import ResponsesEndpoint
 from parley.gateway.state import GatewayState
@@ -76,12 +77,11 @@ def create_app(
             return JSONResponse(error_body(404, message, "model_not_found", "model"), 404)
         return JSONResponse(found)
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
     # Each path also answers with a trailing slash, as the route itself: Starlette's own
     # redirect would build its Location from the client's Host header (an open redirect).
+    health, ready = probes(state)
     routes = [Route(p, health, methods=["GET"]) for p in ("/health", "/health/")]
+    routes += [Route(p, ready, methods=["GET"]) for p in ("/ready", "/ready/")]
     for prefix in ("/v1", "/api/v1"):
         for slash in ("", "/"):
             routes += [

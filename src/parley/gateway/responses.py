@@ -54,10 +54,11 @@ class ResponsesEndpoint(JsonEndpoint):
                 await passthrough.complete(call, state, send, receive)
             return
         build = ResponseBuild(ResponseShape(p.outer_model, asked.echo, asked.notes))
-        if p.request.stream:
-            await _stream(p, state, build, send, receive)
-        else:
-            await _complete(p, state, build, send, receive)
+        with self.admitted(p, incoming):
+            if p.request.stream:
+                await _stream(p, state, build, send, receive)
+            else:
+                await _complete(p, state, build, send, receive)
 
 
 async def _complete(
