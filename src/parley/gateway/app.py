@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,6 +26,7 @@ from parley.gateway.auth import ApiKeyMiddleware
 from parley.gateway.chat import ChatEndpoint
 from parley.gateway.errors import error_body
 from parley.gateway.health import routes as probes
+from parley.gateway.metrics import Counted
 from parley.gateway.models import find, listing
 from parley.gateway.responses import ResponsesEndpoint
 from parley.gateway.state import GatewayState
@@ -79,6 +81,10 @@ def create_app(
 
     # Each path also answers with a trailing slash, as the route itself: Starlette's own
     # redirect would build its Location from the client's Host header (an open redirect).
+    async def metrics_endpoint(request: Request) -> Response:
+        body = generate_latest(state.metrics.registry)
+        return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     health, ready = probes(state)
     routes = [Route(p, health, methods=["GET"]) for p in ("/health", "/health/")]
     routes += [Route(p, ready, methods=["GET"]) for p in ("/ready", "/ready/")]
@@ -90,7 +96,10 @@ def create_app(
                 Route(f"{prefix}/models{slash}", models_endpoint, methods=["GET"]),
             ]
         routes.append(Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]))
-    middleware = [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
+    routes += [Route(p, metrics_endpoint, methods=["GET"]) for p in ("/metrics", "/metrics/")]
+    # Outermost, so that refusals (401) are counted too.
+    middleware = [Middleware(Counted, metrics=state.metrics, routes=routes)]
+    middleware += [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
     app = Starlette(
         routes=routes,
         middleware=middleware,

@@ -19,7 +19,7 @@ from typing import Any
 from parley import _constants as C
 from parley import engine
 from parley.engine import events as ev
-from parley.gateway import passthrough
+from parley.gateway import passthrough, runs
 from parley.gateway.asgi import ClientGone, Receive, Scope, Send, send_bytes, until_disconnect
 from parley.gateway.endpoint import Incoming, JsonEndpoint
 from parley.gateway.errors import from_exception
@@ -65,7 +65,7 @@ async def _complete(
     p: engine.Plan, state: GatewayState, build: ResponseBuild, send: Send, receive: Receive
 ) -> None:
     try:
-        outcome = await until_disconnect(engine.run(p, state.runtime, emit=build.feed), receive)
+        outcome = await until_disconnect(runs.run(p, state, emit=build.feed), receive)
     except ClientGone:
         raise
     except Exception as exc:
@@ -95,7 +95,7 @@ async def _stream(
 async def _produce(p: engine.Plan, state: GatewayState, build: ResponseBuild, out: Stream) -> None:
     build.start()
     await out.write(_drain(build))
-    items = engine.stream(p, state.runtime, panel_text=True, idle_s=state.heartbeat_s)
+    items = runs.stream(p, state, panel_text=True)
     async with contextlib.aclosing(items):
         async for item in items:
             if isinstance(item, ev.Idle):

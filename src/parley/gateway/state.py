@@ -10,6 +10,7 @@ from typing import Any
 
 from parley.gateway.admission import Admission
 from parley.gateway.log import GatewayLog
+from parley.gateway.metrics import Metrics
 from parley.gateway.models import Catalog
 from parley.http import new_session
 from parley.redact import Redactor, install_log_filter
@@ -45,6 +46,10 @@ class GatewayState:
         self.admission = Admission(limits.max_in_flight, limits.max_question)
         self.read_timeout = limits.read_timeout
         self.shutdown_grace = limits.shutdown_grace
+        self.metrics = Metrics(
+            lambda: self.admission.in_flight,
+            lambda: self._runtime.router.breakers if self._runtime is not None else {},
+        )
 
     @property
     def runtime(self) -> Runtime:
