@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from parley import _constants as C
 from parley.config import load_settings
+from parley.gateway import openapi
 from parley.gateway.auth import ApiKeyMiddleware
 from parley.gateway.chat import ChatEndpoint
 from parley.gateway.errors import error_body
@@ -85,6 +86,9 @@ def create_app(
         body = generate_latest(state.metrics.registry)
         return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def openapi_endpoint(request: Request) -> Response:
+        return JSONResponse(openapi.document())
+
     health, ready = probes(state)
     routes = [Route(p, health, methods=["GET"]) for p in ("/health", "/health/")]
     routes += [Route(p, ready, methods=["GET"]) for p in ("/ready", "/ready/")]
@@ -97,6 +101,7 @@ def create_app(
             ]
         routes.append(Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]))
     routes += [Route(p, metrics_endpoint, methods=["GET"]) for p in ("/metrics", "/metrics/")]
+    routes += [Route(p, openapi_endpoint, methods=["GET"]) for p in ("/openapi.json",)]
     # Outermost, so that refusals (401) are counted too.
     middleware = [Middleware(Counted, metrics=state.metrics, routes=routes)]
     middleware += [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
