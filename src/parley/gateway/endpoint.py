@@ -44,6 +44,12 @@ class JsonEndpoint:
                 await self.handle(incoming, scope, receive, send)
         except ClientGone:
             return
+        except asyncio.CancelledError:
+            # Not the client leaving (that is ClientGone): the server stopping past its
+            # grace period. Say so in the error shape rather than the server's bare 500.
+            with contextlib.suppress(Exception):  # an answer already started stays cut
+                await send_error(send, _shut_down(), self.state.redactor)
+            raise
         except Exception as exc:
             await send_error(send, exc, self.state.redactor)
 
@@ -73,3 +79,13 @@ class JsonEndpoint:
 
     async def handle(self, incoming: Incoming, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError
+
+
+def _shut_down() -> HTTPError:
+    return HTTPError(
+        503,
+        "the server shut down before this request finished (its grace period, "
+        "`gateway.shutdown_grace`, ran out); retry it",
+        "shut_down",
+        retry_after=C.GATEWAY_RETRY_AFTER_S,
+    )
