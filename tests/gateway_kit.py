@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +225,26 @@ class Gate:
             return "unreachable"
 
         return FunctionModel(reply)
+
+
+class Held:
+    """A panelist that answers only once released, and says when it was called. Thread
+    events, so that it works in an upstream on the test's loop or in its own thread."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def model(self) -> FunctionModel:
+        async def reply(req: FakeRequest) -> str:
+            self.started.set()
+            await asyncio.to_thread(self.release.wait, 60)
+            return "A: held, then released."
+
+        return FunctionModel(reply)
+
+    async def wait_started(self) -> None:
+        assert await asyncio.to_thread(self.started.wait, 30), "the panelist was not called"
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

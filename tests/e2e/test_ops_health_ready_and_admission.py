@@ -3,7 +3,8 @@ bound on deliberations in flight (429 with `Retry-After` at once), on the questi
 to a panel (413 naming the setting) and on the time to send a body (408); draining
 refuses new work with 503 and `Retry-After` while running work finishes.
 
-Synchronised by events: a panelist says when it has started and waits to be released.
+Synchronised by events: a panelist says when it has started and waits to be released
+(`Held`).
 """
 
 from __future__ import annotations
@@ -17,30 +18,13 @@ from typing import Any
 import aiohttp
 from starlette.applications import Starlette
 
-from gateway_kit import CHAT, USER, default_models, settings
+from gateway_kit import CHAT, USER, Held, default_models, settings
 from parley.gateway import create_app
 from parley.runtime import Setup
-from parley.testing.models import FakeRequest, FunctionModel
 from parley.testing.server import ServerThread
 from parley.testing.upstream import FakeUpstream
 
 FUSION_BODY = {"model": "vendor/outer", "messages": USER, "tools": [{"type": "openrouter:fusion"}]}
-
-
-class Held:
-    """A panelist that answers only once released, and says when it was called."""
-
-    def __init__(self) -> None:
-        self.started = asyncio.Event()
-        self.release = asyncio.Event()
-
-    def model(self) -> FunctionModel:
-        async def reply(req: FakeRequest) -> str:
-            self.started.set()
-            await self.release.wait()
-            return "A: held, then released."
-
-        return FunctionModel(reply)
 
 
 @contextlib.asynccontextmanager
@@ -85,7 +69,7 @@ async def test_past_the_in_flight_bound_a_deliberation_is_429_at_once() -> None:
     models = {**default_models(), "vendor/a": held.model()}
     async with gateway(models, max_in_flight=1) as (url, _):
         first = asyncio.ensure_future(post(url + "/v1" + CHAT, FUSION_BODY))
-        await held.started.wait()  # the first deliberation is in its panel
+        await held.wait_started()  # the first deliberation is in its panel
         status, body, headers = await post(url + "/v1" + CHAT, FUSION_BODY)
         assert status == 429
         assert headers["Retry-After"] == "1"
@@ -143,7 +127,7 @@ async def test_draining_refuses_new_work_and_lets_running_work_finish() -> None:
     models = {**default_models(), "vendor/a": held.model()}
     async with gateway(models, shutdown_grace=30) as (url, app):
         first = asyncio.ensure_future(post(url + "/v1" + CHAT, FUSION_BODY))
-        await held.started.wait()
+        await held.wait_started()
         # What the server's stop does first (uvicorn closes its listeners at the same
         # time; an embedding server may not).
         app.state.gateway.admission.draining = True

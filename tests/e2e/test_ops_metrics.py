@@ -10,8 +10,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway_kit import CHAT, USER, default_models, running
-from parley.testing.models import FakeRequest, FunctionModel
+from gateway_kit import CHAT, USER, Held, default_models, running
 
 FUSION_BODY = {"model": "vendor/outer", "messages": USER, "tools": [{"type": "openrouter:fusion"}]}
 
@@ -64,21 +63,15 @@ async def test_requests_stages_tokens_cost_and_breakers_are_counted() -> None:
 
 
 async def test_deliberations_in_flight_are_read_at_scrape_time_and_apps_count_apart() -> None:
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def held(req: FakeRequest) -> str:
-        started.set()
-        await release.wait()
-        return "A: released."
-
-    models = {**default_models(), "vendor/a": FunctionModel(held)}
+    held = Held()
+    models = {**default_models(), "vendor/a": held.model()}
     async with running(models) as gw, running() as other:
         async with aiohttp.ClientSession() as s:
             answer = asyncio.ensure_future(s.post(gw.v1 + CHAT, json=FUSION_BODY))
-            await started.wait()
+            await held.wait_started()
             assert value(await scrape(gw.url), "parley_deliberations_in_flight") == 1
             assert value(await scrape(other.url), "parley_deliberations_in_flight") == 0
-            release.set()
+            held.release.set()
             async with await answer as r:
                 assert r.status == 200
         theirs = await scrape(other.url)
