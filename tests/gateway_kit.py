@@ -317,7 +317,8 @@ def parley_serve(
         seen = []
         for line in proc.stderr:  # uvicorn says when it listens; no polling
             seen.append(line)
-            if "Application startup complete" in line:
+            # Not "Application startup complete": uvicorn says that before it binds.
+            if "Uvicorn running on" in line:
                 break
         else:
             raise AssertionError("parley serve exited: " + "".join(seen))

@@ -240,6 +240,8 @@ def document() -> dict[str, Any]:
             }
         },
     }
+    for path in ("/health", "/ready", "/openapi.json"):  # open even with API keys
+        paths[path]["get"]["security"] = []
     for prefix in ("/v1", "/api/v1"):
         paths.update(_model_routes(prefix))
     return {
@@ -252,6 +254,8 @@ def document() -> dict[str, Any]:
             "PARLEY_API_KEYS (every route but /health, /ready and /openapi.json).",
         },
         "paths": paths,
+        # A bearer key when the server has PARLEY_API_KEYS, none otherwise.
+        "security": [{"bearer": []}, {}],
         "components": {
             "schemas": {**schemas, **defs},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
