@@ -53,6 +53,10 @@ def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "TAVILY_BASE_URL",
         "EXA_BASE_URL",
         "PARLEY_MAX_BODY_BYTES",
+        "PARLEY_MAX_IN_FLIGHT",
+        "PARLEY_MAX_QUESTION_BYTES",
+        "PARLEY_READ_TIMEOUT",
+        "PARLEY_SHUTDOWN_GRACE",
         "PARLEY_DEBUG",
     ):
         monkeypatch.delenv(var, raising=False)

@@ -7,8 +7,13 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -222,6 +227,26 @@ class Gate:
         return FunctionModel(reply)
 
 
+class Held:
+    """A panelist that answers only once released, and says when it was called. Thread
+    events, so that it works in an upstream on the test's loop or in its own thread."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def model(self) -> FunctionModel:
+        async def reply(req: FakeRequest) -> str:
+            self.started.set()
+            await asyncio.to_thread(self.release.wait, 60)
+            return "A: held, then released."
+
+        return FunctionModel(reply)
+
+    async def wait_started(self) -> None:
+        assert await asyncio.to_thread(self.started.wait, 30), "the panelist was not called"
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     for k, v in headers.items():
         if k.lower() == name.lower():
@@ -240,3 +265,65 @@ def progress_events(events: list[str]) -> list[dict[str, Any]]:
             assert data["type"] == name
             out.append(data)
     return out
+
+
+CONFIG = """\
+model = "vendor/outer"
+judge = "vendor/judge"
+panel = ["vendor/a", "vendor/b"]
+
+[presets.general-high]
+analysis_models = ["vendor/a", "vendor/b"]
+model = "vendor/judge"
+outer = "vendor/outer"
+
+[presets.general-fast]
+analysis_models = ["vendor/a"]
+model = "vendor/judge"
+outer = "vendor/outer"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def parley_serve(
+    home: Path, upstream_url: str, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`parley serve` as a user runs it (a subprocess with a config file in `home`, the
+    provider's base URL in its environment), once it listens: its URL and process. Its
+    stderr is left unread after startup, for a test that waits for a line of it."""
+    config = home / "config.toml"
+    config.write_text(CONFIG)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parley", "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "OPENROUTER_BASE_URL": upstream_url,
+            "PARLEY_CONFIG": str(config),
+            **(env or {}),
+        },
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stderr is not None
+    try:
+        seen = []
+        for line in proc.stderr:  # uvicorn says when it listens; no polling
+            seen.append(line)
+            # Not "Application startup complete": uvicorn says that before it binds.
+            if "Uvicorn running on" in line:
+                break
+        else:
+            raise AssertionError("parley serve exited: " + "".join(seen))
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        proc.stderr.close()

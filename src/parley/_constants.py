@@ -66,6 +66,18 @@ GATEWAY_PORT = 8000
 GATEWAY_MAX_BODY_BYTES = 20 * 1024 * 1024
 # A stream with server tools running sends a comment at least this often.
 GATEWAY_HEARTBEAT_S = 2.0
+# Deliberations (requests with server tools) running at once; past it a 429 at once, not
+# a silent queue behind the upstream connection pool.
+GATEWAY_MAX_IN_FLIGHT = 256
+# The largest request body that may go to a panel: every panelist receives it, so it is
+# multiplied by the panel size upstream.
+GATEWAY_MAX_QUESTION_BYTES = 1024 * 1024
+# Seconds a client may take to send its whole request body.
+GATEWAY_READ_TIMEOUT_S = 30.0
+# Seconds running requests may take to finish once the server is told to stop.
+GATEWAY_SHUTDOWN_GRACE_S = 30.0
+# What a refused client is told to wait (429 when full, 503 while draining).
+GATEWAY_RETRY_AFTER_S = 1
 # Arrays and objects nested deeper than this in a request body are a 400: no wire shape
 # needs more than a dozen levels, and Python's parser and encoder recurse per level.
 JSON_MAX_DEPTH = 100

@@ -124,6 +124,30 @@ ENV_VARS: tuple[EnvVar, ...] = (
         str(C.GATEWAY_MAX_BODY_BYTES),
         "largest request body the gateway reads",
     ),
+    EnvVar(
+        "PARLEY_MAX_IN_FLIGHT",
+        "gateway.max_in_flight",
+        str(C.GATEWAY_MAX_IN_FLIGHT),
+        "deliberations the gateway runs at once (past it: 429)",
+    ),
+    EnvVar(
+        "PARLEY_MAX_QUESTION_BYTES",
+        "gateway.max_question",
+        str(C.GATEWAY_MAX_QUESTION_BYTES),
+        "largest request body sent to a panel (past it: 413)",
+    ),
+    EnvVar(
+        "PARLEY_READ_TIMEOUT",
+        "gateway.read_timeout",
+        f"{C.GATEWAY_READ_TIMEOUT_S:g}",
+        "seconds a client may take to send its request body (past it: 408)",
+    ),
+    EnvVar(
+        "PARLEY_SHUTDOWN_GRACE",
+        "gateway.shutdown_grace",
+        f"{C.GATEWAY_SHUTDOWN_GRACE_S:g}",
+        "seconds running requests may take to finish when the gateway stops",
+    ),
     EnvVar("PARLEY_SEARCH", "web.search", "the first backend configured", "web_search backend"),
     EnvVar("PARLEY_SEARCH_DIR", "web.search_dir", "none", "a folder searched offline (BM25)"),
     EnvVar("PARLEY_WEB_FETCH", "web.fetch", "on", "`off` turns web_fetch off"),
@@ -209,6 +233,10 @@ class GatewayConfig(_Strict):
     # Host headers `/mcp` answers (the SDK's DNS-rebinding guard; `host:*` takes any
     # port). Loopback by default; a gateway behind a public name lists that name here.
     mcp_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"])
+    max_in_flight: int = Field(default=C.GATEWAY_MAX_IN_FLIGHT, gt=0)
+    max_question: int = Field(default=C.GATEWAY_MAX_QUESTION_BYTES, gt=0)
+    read_timeout: float = Field(default=C.GATEWAY_READ_TIMEOUT_S, gt=0)
+    shutdown_grace: float = Field(default=C.GATEWAY_SHUTDOWN_GRACE_S, ge=0)
 
 
 class Settings(_Strict):

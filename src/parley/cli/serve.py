@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from parley import _constants as C
@@ -76,4 +78,6 @@ def serve(
         access_log=access_log,
         log_level=log_level,
         server_header=False,
+        # Open connections get the grace period too; the app drains its own work in it.
+        timeout_graceful_shutdown=math.ceil(settings.gateway.shutdown_grace),
     )

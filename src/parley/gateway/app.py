@@ -16,6 +16,7 @@ import importlib.util
 from collections.abc import AsyncIterator
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,9 +26,12 @@ from starlette.routing import Route
 
 from parley import _constants as C
 from parley.config import Settings, load_settings
+from parley.gateway import openapi
 from parley.gateway.auth import ApiKeyMiddleware
 from parley.gateway.chat import ChatEndpoint
 from parley.gateway.errors import error_body
+from parley.gateway.health import routes as probes
+from parley.gateway.metrics import Counted
 from parley.gateway.models import find, listing
 from parley.gateway.responses import ResponsesEndpoint
 from parley.gateway.state import GatewayState
@@ -81,12 +85,18 @@ def create_app(
             return JSONResponse(error_body(404, message, "model_not_found", "model"), 404)
         return JSONResponse(found)
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
     # Each path also answers with a trailing slash, as the route itself: Starlette's own
     # redirect would build its Location from the client's Host header (an open redirect).
+    async def metrics_endpoint(request: Request) -> Response:
+        body = generate_latest(state.metrics.registry)
+        return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def openapi_endpoint(request: Request) -> Response:
+        return JSONResponse(openapi.document())
+
+    health, ready = probes(state)
     routes = [Route(p, health, methods=["GET"]) for p in ("/health", "/health/")]
+    routes += [Route(p, ready, methods=["GET"]) for p in ("/ready", "/ready/")]
     for prefix in ("/v1", "/api/v1"):
         for slash in ("", "/"):
             routes += [
@@ -97,13 +107,17 @@ def create_app(
         routes.append(Route(f"{prefix}/models/{{model_id:path}}", model_endpoint, methods=["GET"]))
     mcp_routes, mcp_run = _mcp(setup, settings, log_store)
     routes += mcp_routes
+    routes += [Route(p, metrics_endpoint, methods=["GET"]) for p in ("/metrics", "/metrics/")]
+    routes += [Route(p, openapi_endpoint, methods=["GET"]) for p in ("/openapi.json",)]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         async with state.lifespan(app), mcp_run():
             yield
 
-    middleware = [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
+    # Outermost, so that refusals (401) are counted too.
+    middleware = [Middleware(Counted, metrics=state.metrics, routes=routes)]
+    middleware += [Middleware(ApiKeyMiddleware, keys=keys)] if keys else []
     app = Starlette(
         routes=routes,
         middleware=middleware,

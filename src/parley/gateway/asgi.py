@@ -93,7 +93,9 @@ async def send_bytes(
 async def send_error(send: Send, exc: BaseException, redactor: Redactor = NO_SECRETS) -> None:
     """The error response for `exc`; upstream text in it passes the redactor."""
     status, body = from_exception(exc)
-    extra = [(b"www-authenticate", b"Bearer")] if status == 401 else None
+    extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
+    if isinstance(exc, HTTPError) and exc.retry_after is not None:
+        extra.append((b"retry-after", str(exc.retry_after).encode()))
     await send_bytes(send, status, redactor.data(json_bytes(body)), extra=extra)
 
 

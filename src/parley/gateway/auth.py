@@ -15,7 +15,8 @@ from parley.gateway.errors import error_body
 from parley.wire.sse import json_bytes
 
 KEYS_ENV = "PARLEY_API_KEYS"
-OPEN_PATHS = frozenset({"/health"})
+# Probes and the API description; never anything that spends or reveals.
+OPEN_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
 
 
 def is_loopback(host: str) -> bool:

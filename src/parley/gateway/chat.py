@@ -29,11 +29,12 @@ class ChatEndpoint(JsonEndpoint):
         # provider key is a 503, not an error event in a stream that has already started.
         runtime.router.resolve(p.outer_model)
         if not p.passthrough:
-            if p.request.stream:
-                events = (header(scope, EVENTS_HEADER) or b"").lower() in (b"1", b"true")
-                await tooled.stream(p, state, send, receive, events=events)
-            else:
-                await tooled.complete(p, state, send, receive)
+            with self.admitted(p, incoming):
+                if p.request.stream:
+                    events = (header(scope, EVENTS_HEADER) or b"").lower() in (b"1", b"true")
+                    await tooled.stream(p, state, send, receive, events=events)
+                else:
+                    await tooled.complete(p, state, send, receive)
             return
         body = passthrough_body(raw, p)
         data = incoming.data

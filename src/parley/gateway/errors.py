@@ -57,12 +57,19 @@ class HTTPError(Exception):
     """An error the gateway answers with directly (before any upstream call)."""
 
     def __init__(
-        self, status: int, message: str, code: str | None = None, param: str | None = None
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        param: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         self.status = status
         self.message = message
         self.code = code
         self.param = param
+        # Seconds, sent as `Retry-After`: the SDKs' retry loops read it.
+        self.retry_after = retry_after
         super().__init__(message)
 
 

@@ -19,11 +19,10 @@ from typing import Any
 from parley import _constants as C
 from parley import engine
 from parley.engine import events as ev
-from parley.gateway import passthrough
+from parley.gateway import passthrough, runs
 from parley.gateway.asgi import ClientGone, Receive, Scope, Send, send_bytes, until_disconnect
 from parley.gateway.endpoint import Incoming, JsonEndpoint
 from parley.gateway.errors import from_exception
-from parley.gateway.log import keeping_unfinished
 from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
 from parley.wire import sse
@@ -55,19 +54,18 @@ class ResponsesEndpoint(JsonEndpoint):
                 await passthrough.complete(call, state, send, receive)
             return
         build = ResponseBuild(ResponseShape(p.outer_model, asked.echo, asked.notes))
-        if p.request.stream:
-            await _stream(p, state, build, send, receive)
-        else:
-            await _complete(p, state, build, send, receive)
+        with self.admitted(p, incoming):
+            if p.request.stream:
+                await _stream(p, state, build, send, receive)
+            else:
+                await _complete(p, state, build, send, receive)
 
 
 async def _complete(
     p: engine.Plan, state: GatewayState, build: ResponseBuild, send: Send, receive: Receive
 ) -> None:
     try:
-        async with keeping_unfinished(state.log, p.request.messages):
-            run = engine.run(p, state.runtime, emit=build.feed)
-            outcome = await until_disconnect(run, receive)
+        outcome = await until_disconnect(runs.run(p, state, emit=build.feed), receive)
     except ClientGone:
         raise
     except Exception as exc:
@@ -97,8 +95,8 @@ async def _stream(
 async def _produce(p: engine.Plan, state: GatewayState, build: ResponseBuild, out: Stream) -> None:
     build.start()
     await out.write(_drain(build))
-    items = engine.stream(p, state.runtime, panel_text=True, idle_s=state.heartbeat_s)
-    async with keeping_unfinished(state.log, p.request.messages), contextlib.aclosing(items):
+    items = runs.stream(p, state, panel_text=True)
+    async with contextlib.aclosing(items):
         async for item in items:
             if isinstance(item, ev.Idle):
                 await out.write(sse.HEARTBEAT)

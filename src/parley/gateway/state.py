@@ -1,5 +1,6 @@
 """What every request of the gateway reads: the Runtime (built at startup, inside the
-server's event loop), the limits, the log, and the redactor its writer applies."""
+server's event loop), the limits and admission, the log, and the redactor its writer
+applies. Shutting down drains: new work is refused, running work gets the grace period."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from parley.gateway.admission import Admission
 from parley.gateway.log import GatewayLog
+from parley.gateway.metrics import Metrics
 from parley.gateway.models import Catalog
 from parley.http import new_session
 from parley.redact import Redactor, install_log_filter
@@ -38,11 +41,25 @@ class GatewayState:
         self.log = GatewayLog(log_store) if log_store is not None else None
         self._redactor: Redactor | None = None
         self.catalog: Catalog | None = None
+        limits = setup.settings.gateway if setup.settings is not None else None
+        assert limits is not None, "create_app passes settings"
+        self.admission = Admission(limits.max_in_flight, limits.max_question)
+        self.read_timeout = limits.read_timeout
+        self.shutdown_grace = limits.shutdown_grace
+        self.metrics = Metrics(
+            lambda: self.admission.in_flight,
+            lambda: self._runtime.router.breakers if self._runtime is not None else {},
+        )
 
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
             raise RuntimeError("the gateway has not started: run it under an ASGI server")
+        return self._runtime
+
+    @property
+    def running(self) -> Runtime | None:
+        """The runtime once started, else None (for probes, which must not raise)."""
         return self._runtime
 
     @property
@@ -60,15 +77,22 @@ class GatewayState:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        # Shutting down drains first: under uvicorn (which has already stopped accepting
+        # and waited for open connections up to the same grace) there is usually nothing
+        # left; under a server that runs lifespan shutdown first, running work finishes.
         if self._injected:
             self._start(self.runtime)
-            yield
+            try:
+                yield
+            finally:
+                await self.admission.drain(self.shutdown_grace)
             return
         session = new_session()
         self._start(build(self.setup, session))
         try:
             yield
         finally:
+            await self.admission.drain(self.shutdown_grace)
             self._runtime = None
             self._redactor = None
             await session.close()

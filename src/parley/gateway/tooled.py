@@ -15,8 +15,8 @@ from parley import _constants as C
 from parley import engine
 from parley.engine import events as ev
 from parley.fusion import events as fusion_ev
+from parley.gateway import runs
 from parley.gateway.asgi import Receive, Send, send_bytes, until_disconnect
-from parley.gateway.log import keeping_unfinished
 from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
 from parley.tools import events as loop_ev
@@ -38,8 +38,7 @@ def chat_response(outcome: engine.Outcome) -> dict[str, object]:
 
 
 async def complete(p: engine.Plan, state: GatewayState, send: Send, receive: Receive) -> None:
-    async with keeping_unfinished(state.log, p.request.messages):
-        outcome = await until_disconnect(engine.run(p, state.runtime), receive)
+    outcome = await until_disconnect(runs.run(p, state), receive)
     if state.log is not None:
         await state.log.record(outcome, p.request.messages)
     await send_bytes(send, 200, state.redactor.data(json_bytes(chat_response(outcome))))
@@ -62,8 +61,8 @@ async def _produce(
     seq = 0
     opened = False
     fusion_started = False
-    items = engine.stream(p, state.runtime, panel_text=events, idle_s=state.heartbeat_s)
-    async with keeping_unfinished(state.log, p.request.messages), contextlib.aclosing(items):
+    items = runs.stream(p, state, panel_text=events)
+    async with contextlib.aclosing(items):
         async for item in items:
             if isinstance(item, loop_ev.TextDelta):
                 if not opened:

@@ -16,6 +16,7 @@ import aiohttp
 
 from parley.errors import UpstreamError, UpstreamTimeout
 from parley.http import Bounds, env_proxy
+from parley.models import observe
 from parley.models.base import (
     Delta,
     Turn,
@@ -123,6 +124,7 @@ class ChatCompletionsModel:
                     )
                 if resp.status >= 400:
                     raise self._error(resp.status, await resp.read(), resp.headers)
+                observe.current().upstream_call(self._breaker.provider, self.model_id, resp.status)
                 yield resp
         except TimeoutError:
             raise self._timeout_error() from None
@@ -161,9 +163,12 @@ class ChatCompletionsModel:
     async def _before_retry(self, exc: UpstreamError, attempt: int) -> None:
         """Count the failure against the provider, then wait before the next try, or
         re-raise when it is not worth one (or none is left)."""
+        watcher = observe.current()
+        watcher.upstream_call(self._breaker.provider, self.model_id, exc.status_code)
         self._breaker.record(not counts_against_provider(exc))
         if not retryable(exc) or attempt >= self._retry.retries:
             raise exc
+        watcher.upstream_retry(self._breaker.provider, self.model_id)
         await asyncio.sleep(self._retry.delay(attempt, exc.retry_after))
 
     async def _whole(self, data: bytes, headers: Mapping[str, str]) -> bytes:

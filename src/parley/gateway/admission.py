@@ -1,0 +1,85 @@
+"""Admission: what the gateway takes on, and how it stops.
+
+Fusion multiplies every request by the panel size, so work past what the upstreams can
+take is refused at once (429 with `Retry-After`) instead of queueing silently behind the
+connection pool, and a question too large to send to every panelist is a 413 before any
+upstream call. While draining (the server was told to stop) new work is a 503 with
+`Retry-After`, and running requests get up to the grace period to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+from parley import _constants as C
+from parley.gateway.errors import HTTPError
+
+
+class Admission:
+    """Counts requests at work (`active`) and deliberations among them (`in_flight`)."""
+
+    def __init__(self, max_in_flight: int, max_question: int) -> None:
+        self.max_in_flight = max_in_flight
+        self.max_question = max_question
+        self.active = 0
+        self.in_flight = 0
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[None]:
+        """One request at work, from before its body is read to its last byte sent."""
+        if self.draining:
+            raise HTTPError(
+                503,
+                "the server is shutting down; retry on another instance or shortly",
+                "draining",
+                retry_after=C.GATEWAY_RETRY_AFTER_S,
+            )
+        self.active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.active -= 1
+            if not self.active:
+                self._idle.set()
+
+    @contextlib.contextmanager
+    def deliberation(self, size: int) -> Iterator[None]:
+        """A request with server tools, `size` bytes of which go to each panelist."""
+        if size > self.max_question:
+            raise HTTPError(
+                413,
+                f"the request is {size} bytes; a request sent to a panel may be at most "
+                f"{self.max_question} bytes (setting `gateway.max_question`, "
+                "PARLEY_MAX_QUESTION_BYTES)",
+                "question_too_large",
+                "messages",
+            )
+        if self.in_flight >= self.max_in_flight:
+            raise HTTPError(
+                429,
+                f"the server is running {self.in_flight} deliberations, its limit "
+                "(setting `gateway.max_in_flight`, PARLEY_MAX_IN_FLIGHT); retry shortly",
+                "too_many_in_flight",
+                retry_after=C.GATEWAY_RETRY_AFTER_S,
+            )
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+    async def drain(self, grace_s: float) -> bool:
+        """Refuse new work and wait up to `grace_s` for running requests; True when all
+        finished in time."""
+        self.draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_s)
+        except TimeoutError:
+            return False
+        return True
