@@ -57,6 +57,8 @@ MAX_UPSTREAM_CALLS = 400
 # aiohttp's default pool (100) would queue a wide fan-out; the limit exists to bound sockets.
 HTTP_POOL_LIMIT = 512
 HTTP_POOL_LIMIT_PER_HOST = 256
+# Upstream connections the gateway keeps per deliberation it admits (a panel of ~4).
+POOL_PER_DELIBERATION = 4
 USER_AGENT = "parley/0.1 (+https://github.com/parley-llm/parley)"
 
 # Gateway (`parley serve`).

@@ -46,18 +46,21 @@ class Bounds:
         return min(self.first_byte_s, self.total_s) if stream else self.total_s
 
 
-def new_session(*, limit: int = C.HTTP_POOL_LIMIT, trust_env: bool = True) -> aiohttp.ClientSession:
+def new_session(
+    *, limit: int = C.HTTP_POOL_LIMIT, per_host: int | None = None, trust_env: bool = True
+) -> aiohttp.ClientSession:
     """A session for upstream model calls; create one per process and share it.
 
     `trust_env` honours HTTPS_PROXY/NO_PROXY for model APIs, resolved once per upstream by
     `env_proxy`; the web fetcher turns it off so that no proxy setting can route around its
     address checks. aiohttp's own `trust_env` stays off: it reads ~/.netrc and the proxy
     variables in a worker thread on every request, which tripled the client CPU per call and
-    halved throughput at 64 in flight (benchmarks/client_throughput.py).
+    halved throughput at 64 in flight (benchmarks/client_throughput.py). `per_host` bounds
+    the connections to one upstream (most calls go to one provider).
     """
     connector = aiohttp.TCPConnector(
         limit=limit,
-        limit_per_host=min(limit, C.HTTP_POOL_LIMIT_PER_HOST),
+        limit_per_host=min(limit, per_host or C.HTTP_POOL_LIMIT_PER_HOST),
         ttl_dns_cache=300,
     )
     session = aiohttp.ClientSession(
@@ -106,3 +109,19 @@ def new_web_session(
         trust_env=False,
         raise_for_status=False,
     )
+
+
+def pool_for(in_flight: int) -> int:
+    """Connections for `in_flight` deliberations (a panel of about four calls each, the
+    outer model's between them), so that admitted work does not queue behind the pool;
+    never more than half the process's file descriptors, which client sockets need too."""
+    wanted = max(C.HTTP_POOL_LIMIT_PER_HOST, in_flight * C.POOL_PER_DELIBERATION)
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, ValueError, OSError):  # not POSIX: no limit to read
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(C.HTTP_POOL_LIMIT_PER_HOST // 4, min(wanted, soft // 2))

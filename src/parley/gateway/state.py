@@ -12,7 +12,7 @@ from parley.gateway.admission import Admission
 from parley.gateway.log import GatewayLog
 from parley.gateway.metrics import Metrics
 from parley.gateway.models import Catalog
-from parley.http import new_session
+from parley.http import new_session, pool_for
 from parley.redact import Redactor, install_log_filter
 from parley.runtime import Runtime, Setup, build
 from parley.store import LogStore
@@ -87,7 +87,8 @@ class GatewayState:
             finally:
                 await self.admission.drain(self.shutdown_grace)
             return
-        session = new_session()
+        pool = pool_for(self.admission.max_in_flight)
+        session = new_session(limit=pool, per_host=pool)
         self._start(build(self.setup, session))
         try:
             yield
