@@ -88,6 +88,7 @@ class CircuitBreaker:
     opened_at: float = 0.0
     _calls: deque[tuple[float, bool]] = field(default_factory=deque)
     _probing: bool = False
+    _probe_at: float = 0.0
 
     def check(self) -> None:
         """Raise a 503 UpstreamError while open; let one probe through once the
@@ -97,8 +98,12 @@ class CircuitBreaker:
         now = self.clock()
         if self.state == "open" and now - self.opened_at >= self.cooldown_s:
             self.state = "half_open"
-        if self.state == "half_open" and not self._probing:
+        # A probe that never reported back (cancelled by a deadline, a quorum or a client
+        # leaving) must not keep the breaker shut: after another cool-down, probe again.
+        stale = self._probing and now - self._probe_at >= self.cooldown_s
+        if self.state == "half_open" and (not self._probing or stale):
             self._probing = True
+            self._probe_at = now
             return
         wait = max(0.0, self.cooldown_s - (now - self.opened_at))
         raise UpstreamError(
