@@ -49,7 +49,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -115,30 +114,10 @@ class Results:
     outcomes: Counter[str] = field(default_factory=Counter)
     failed: dict[int, str] = field(default_factory=dict)  # tag -> outcome, not ok
     samples: dict[str, str] = field(default_factory=dict)  # outcome -> one body, not ok
-    degraded: int = 0  # ok, with failed_models in the fusion result
     done_in_window: int = 0
     health: list[float] = field(default_factory=list)
     health_errors: Counter[str] = field(default_factory=Counter)
     health_path: str = "/health"
-
-
-def failed_models(body: dict[str, Any]) -> list[Any]:
-    """failed_models wherever the response carries a fusion result."""
-    found: list[Any] = []
-
-    def walk(x: Any) -> None:
-        if isinstance(x, dict):
-            for k, v in x.items():
-                if k == "failed_models" and isinstance(v, list):
-                    found.extend(v)
-                else:
-                    walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-
-    walk(body)
-    return found
 
 
 async def one(session: aiohttp.ClientSession, url: str, n: int, res: Results) -> bool:
@@ -161,17 +140,18 @@ async def one(session: aiohttp.ClientSession, url: str, n: int, res: Results) ->
                 body = json.loads(raw)
                 content = body["choices"][0]["message"].get("content")
             except (ValueError, KeyError, IndexError, TypeError):
-                body, content = {}, None
+                content = None
             if isinstance(content, str) and content.strip():
                 res.latencies.append(time.perf_counter() - t0)
                 res.outcomes["ok"] += 1
-                if failed_models(body):
-                    res.degraded += 1
                 return True
             kind = "http_200_empty"
         else:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
-                kind += ":" + str(json.loads(raw)["error"].get("code") or "")
+                error = json.loads(raw)["error"]
+                kind += ":" + str((error.get("metadata") or {}).get("error_type") or "")
+                if "fusion" in (error.get("metadata") or {}):
+                    kind += "+fusion_result"  # the panel's work, kept (nothing paid for lost)
     res.outcomes[kind] += 1
     res.failed[n] = kind
     if kind not in res.samples and kind.startswith("http_"):
@@ -243,27 +223,36 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def gave_up(calls: list[str]) -> bool:
-    """Did the gateway rightly give up on a model whose calls went so? When its retries
-    were spent on injected faults, or when a stream was cut after its first chunk (a byte
-    had reached a consumer, so it may not be retried)."""
+def gave_up(calls: list[str]) -> str | None:
+    """Why the gateway rightly gave up on a model whose calls went so, if it did: its
+    retries were spent on injected faults, or a stream was cut after its first chunk (a
+    byte had reached a consumer, so the retry layer may not try again)."""
     trailing = 0
     for kind in reversed(calls):
         if kind.startswith("ok"):
             break
         trailing += 1
-    return trailing > RETRIES or (bool(calls) and calls[-1] == "cut@stream")
+    if trailing > RETRIES:
+        return "retries spent on faults"
+    if calls and calls[-1] == "cut@stream":
+        return "stream cut after its first chunk"
+    return None
 
 
-def explained(calls_by_model: dict[str, list[str]] | None) -> bool:
-    """Could the injected faults account for a request's failure? (See the docstring.)"""
+def explained(calls_by_model: dict[str, list[str]] | None) -> str | None:
+    """Why the injected faults account for a request's failure, if they do (see the
+    module's docstring)."""
     if not calls_by_model:
-        return False
-    if any(gave_up(calls_by_model.get(m, [])) for m in (OUTER, JUDGE)):
-        return True
+        return None
+    for role, model in (("outer model", OUTER), ("judge", JUDGE)):
+        why = gave_up(calls_by_model.get(model, []))
+        if why:
+            return f"{role}: {why}"
     # A panelist is let go after any fault (the deadline cuts its retries short); the
     # panel fails only when every member did.
-    return all(not calls_by_model.get(m, ["ok"])[-1].startswith("ok") for m in PANEL)
+    if all(not calls_by_model.get(m, ["ok"])[-1].startswith("ok") for m in PANEL):
+        return "every panelist ended on a fault"
+    return None
 
 
 def main() -> None:
@@ -311,7 +300,11 @@ def main() -> None:
     unexpected: Counter[str] = Counter()
     explained_n: Counter[str] = Counter()
     for tag, kind in res.failed.items():
-        (explained_n if explained(by_tag.get(str(tag))) else unexpected)[kind] += 1
+        why = explained(by_tag.get(str(tag)))
+        if why:
+            explained_n[f"{kind} ({why})"] += 1
+        else:
+            unexpected[kind] += 1
     if crashed is not None:
         unexpected[f"gateway_exited_{crashed}"] += 1
     lost = res.outcomes["unfinished_after_drain"]
@@ -328,7 +321,13 @@ def main() -> None:
     )
     print(f"upstream calls: {calls}, injected faults: {sum(faults.values())} {faults}")
     print(f"outcomes: {dict(res.outcomes)}")
-    print(f"ok with failed_models (degraded, still answered): {res.degraded}")
+    degraded = sum(
+        1
+        for tag, calls in by_tag.items()
+        if int(tag) not in res.failed
+        and any(not calls.get(m, ["ok"])[-1].startswith("ok") for m in PANEL)
+    )
+    print(f"ok though a panelist ended on a fault (in failed_models): {degraded}")
     print(f"explained by injected faults: {sum(explained_n.values())} {dict(explained_n)}")
     print(f"unexpected: {dict(unexpected)}")
     for kind, sample in res.samples.items():
