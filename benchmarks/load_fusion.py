@@ -32,7 +32,10 @@ last 1 + 2 retries all faulted, or its last call was a stream cut after its firs
 the 4 panelists ended on a fault. (Each request carries a tag `[load N]` that the fake
 upstream finds in every call made for it; it reports each model's calls per tag.)
 Everything else is *unexpected*: a fault the retry layer should have absorbed, a 5xx of
-the gateway's own, a crash, a timeout caused by queueing rather than by a fault.
+the gateway's own (a circuit breaker opened by local queueing included), a crash, a
+timeout. The client waits as long as the gateway's bounds allow: every try of the outer
+model's two calls and the judge's running to the whole-call bound, the backoffs between
+them, `deadline_s`, and 30 s more.
 """
 
 from __future__ import annotations
@@ -63,8 +66,7 @@ OUTER = "bench/outer"
 RETRIES = 2  # the gateway's default (PARLEY_UPSTREAM_RETRIES)
 DEADLINE_S = 5.0  # the panel waits at most this long for its members
 SEED = 13
-CLIENT_TIMEOUT_S = 120.0  # a request with no answer by then is an unexpected error
-DRAIN_S = 130.0  # after the run, how long requests still in flight may take to finish
+BACKOFF_MAX_S = 8.0  # the retry layer's longest wait between tries
 HEALTH_EVERY_S = 0.1
 # Short upstream bounds, so that a hung or trickling call ends (and is retried) in seconds.
 GATEWAY_ENV = {
@@ -183,12 +185,17 @@ async def poll_health(
 
 
 async def load(
-    base: str, concurrency: int, duration: float, pid: int, deadline_s: float
+    base: str,
+    concurrency: int,
+    duration: float,
+    pid: int,
+    deadline_s: float,
+    client_timeout_s: float,
 ) -> tuple[Results, float]:
     """Run the closed loop; return the results and the gateway's CPU seconds over the run."""
     res = Results()
     url = base + "/v1/chat/completions"
-    timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
+    timeout = aiohttp.ClientTimeout(total=client_timeout_s)
     stop_health = asyncio.Event()
     counter = iter(range(10**9))
     async with (
@@ -211,13 +218,21 @@ async def load(
         workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
         await asyncio.sleep(duration)
         cpu_window = cpu_seconds(pid) - cpu0
-        _, pending = await asyncio.wait(workers, timeout=DRAIN_S)
+        _, pending = await asyncio.wait(workers, timeout=client_timeout_s + 10)
         for task in pending:
             task.cancel()
         res.outcomes["unfinished_after_drain"] += len(pending)
         stop_health.set()
         await health
     return res, cpu_window
+
+
+def worst_case_s(upstream_timeout: float, deadline_s: float) -> float:
+    """The longest a deliberation may take when every retry of the outer model's two calls
+    and the judge's call runs into the whole-call bound: the client waits this long (plus
+    some slack) before it calls a request lost."""
+    tries = 3 * (1 + RETRIES)
+    return tries * upstream_timeout + 3 * RETRIES * BACKOFF_MAX_S + deadline_s
 
 
 def pct(values: list[float], q: float) -> float:
@@ -309,7 +324,10 @@ def main() -> None:
         )
         pid = gateway[0].pid
         base = f"http://127.0.0.1:{port}"
-        res, cpu = asyncio.run(load(base, args.concurrency, args.duration, pid, args.deadline))
+        client_timeout = worst_case_s(args.upstream_timeout, args.deadline) + 30
+        res, cpu = asyncio.run(
+            load(base, args.concurrency, args.duration, pid, args.deadline, client_timeout)
+        )
         crashed = gateway[0].poll()
         rss, rss_how = peak_rss_mb(pid) if crashed is None else (float("nan"), "exited")
         stats = json.loads(urllib_get(upstream.rsplit("/api/v1", 1)[0] + "/stats"))
@@ -351,6 +369,10 @@ def main() -> None:
     print(f"unexpected: {dict(unexpected)}")
     for kind, sample in res.samples.items():
         print(f"  e.g. {kind}: {sample}")
+    shown = [t for t, k in res.failed.items() if not explained(by_tag.get(str(t)))][:5]
+    for tag in shown:
+        calls = by_tag.get(str(tag), "no fault injected")
+        print(f"  unexpected [load {tag}] {res.failed[tag]}: upstream calls {calls}")
     print(f"throughput: {res.done_in_window / args.duration:.1f} deliberations/s")
     print(
         f"latency: p50 {pct(res.latencies, 0.5):.3f} s, p99 {pct(res.latencies, 0.99):.3f} s "
