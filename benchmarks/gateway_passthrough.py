@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +96,14 @@ def process(
     url: str,
     ready_s: float,
     headers: dict[str, str] | None = None,
+    on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> Iterator[str]:
+    """Run `cmd` until the block ends; yield `url` once a POST of BODY to it answers 200.
+    `on_start` is given the process (its pid, for figures read from /proc)."""
     log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if on_start is not None:
+        on_start(proc)
     try:
         try:
             wait_ready(url, proc, ready_s, headers or {})
