@@ -306,6 +306,9 @@ def main() -> None:
             "PARLEY_UPSTREAM_IDLE_TIMEOUT": f"{bound * 0.75:g}",
             "OPENROUTER_BASE_URL": upstream,
             "OPENROUTER_API_KEY": "sk-bench-not-a-key",
+            # Every client in flight is admitted (the default bound, 256, would turn the
+            # rest into 429s); the upstream pool is sized from this bound.
+            "PARLEY_MAX_IN_FLIGHT": str(args.concurrency),
             "PARLEY_CONFIG": str(scratch / "config.toml"),  # absent: built-in defaults
             "PARLEY_KEYS": str(scratch / "keys.json"),
             "PARLEY_LOG_DB": str(scratch / "logs.db"),
