@@ -146,8 +146,16 @@ async def run_against_gateway(heading: str) -> str:
         out = io.StringIO()
 
         def run() -> None:
-            with contextlib.redirect_stdout(out):
-                exec(compile(script, "README.md", "exec"), {})
+            scope: dict[str, Any] = {}
+            try:
+                with contextlib.redirect_stdout(out):
+                    exec(compile(script, "README.md", "exec"), scope)
+            finally:
+                # The example leaves its client open, as a script may; the test must not
+                # leave the socket for the garbage collector to complain about later.
+                for value in scope.values():
+                    if isinstance(value, openai.OpenAI):
+                        value.close()
 
         await asyncio.to_thread(run)  # the sync SDK blocks; the fake upstream lives here
     return out.getvalue()
