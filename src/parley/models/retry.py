@@ -87,6 +87,7 @@ class CircuitBreaker:
     state: State = "closed"
     opened_at: float = 0.0
     _calls: deque[tuple[float, bool]] = field(default_factory=deque)
+    _failed: int = 0
     _probing: bool = False
     _probe_at: float = 0.0
 
@@ -121,11 +122,15 @@ class CircuitBreaker:
             if not ok:
                 self.opened_at = now
             self._calls.clear()
+            self._failed = 0
             return
+        # Counted as calls come and go, not summed: a busy provider has thousands of
+        # calls in a window, and this runs on every one of them.
         self._calls.append((now, ok))
+        self._failed += not ok
         while self._calls and now - self._calls[0][0] > self.window_s:
-            self._calls.popleft()
-        failed = sum(1 for _, good in self._calls if not good)
+            self._failed -= not self._calls.popleft()[1]
+        failed = self._failed
         if len(self._calls) >= self.min_calls and failed > self.failure_ratio * len(self._calls):
             self.state = "open"
             self.opened_at = now
