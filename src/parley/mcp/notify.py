@@ -24,6 +24,7 @@ class Reporter:
         self.send = send
         self.progress = progress
         self.keepalive_s = keepalive_s
+        self._last = -1.0
         self._queue: asyncio.Queue[Step | None] = asyncio.Queue()  # None: the run ended
 
     def __call__(self, event: Event) -> None:
@@ -42,7 +43,17 @@ class Reporter:
                 return
             # The total as of sending: the whole panel is announced in one go, before
             # the first step can be sent, so every step says N+2.
-            await self.send(Step(step.done, self.progress.total, step.message))
+            await self.send(Step(self._rising(step.done), self.progress.total, step.message))
+
+    def _rising(self, done: float) -> float:
+        """MCP wants every notification's progress above the last one's: a report that
+        does not complete a step (a member started, a keep-alive) goes halfway from the
+        last value to the next whole step, so the whole steps still read as counts."""
+        value = float(done)
+        if value <= self._last:
+            value = self._last + (float(done) + 1 - self._last) / 2
+        self._last = value
+        return value
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Reporter]:

@@ -16,7 +16,7 @@ from parley.fusion import events as ev
 class Step:
     """One progress report: `done` of `total`, and what happened."""
 
-    done: int
+    done: float
     total: int
     message: str
 
