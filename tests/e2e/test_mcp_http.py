@@ -4,6 +4,7 @@ deliberation through the gateway, the API keys guarding it, and handles kept per
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import aiohttp
 
@@ -31,6 +32,22 @@ async def test_deliberate_over_http_is_complete() -> None:
     assert out["status"] == "complete"
     assert out["answered"] == ["vendor/a", "vendor/b"]
     assert out["synthesis"].startswith("Final answer from 2 panel responses")
+
+
+async def test_progress_over_http_rises_to_n_plus_two_and_a_bad_argument_is_named() -> None:
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def heard(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    async with running() as gw, http_session(gw.url) as s:
+        await s.call_tool("deliberate", {"question": "Why?"}, progress_callback=heard)
+        bad = await s.call_tool("deliberate", {"question": "Why?", "deadline_s": "soon"})
+    counts = [p for p, _, _ in seen]
+    assert all(a < b for a, b in itertools.pairwise(counts)) and counts[-1] == 4
+    assert {t for _, t, _ in seen} == {4}
+    assert (seen[-1][2] or "") == "analysis finished"
+    assert bad.is_error and "deadline_s" in text_of(bad)
 
 
 async def test_keys_guard_mcp_and_a_handle_is_its_keys_alone() -> None:
