@@ -197,12 +197,12 @@ async def ask_for_dice(parameters: dict[str, Any]) -> Any:
     async with running({"vendor/outer": FunctionModel(roller)}) as gw:
 
         def ask() -> Any:
-            client = openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0)
-            return client.chat.completions.create(
-                model="vendor/outer",
-                messages=[{"role": "user", "content": "Roll a d20."}],
-                tools=[{"type": "parley:dice", "parameters": parameters}],  # type: ignore[list-item]
-            )
+            with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as client:
+                return client.chat.completions.create(
+                    model="vendor/outer",
+                    messages=[{"role": "user", "content": "Roll a d20."}],
+                    tools=[{"type": "parley:dice", "parameters": parameters}],  # type: ignore[list-item]
+                )
 
         return await asyncio.to_thread(ask)
 
