@@ -36,6 +36,7 @@ from parley.gateway.models import find, listing
 from parley.gateway.responses import ResponsesEndpoint
 from parley.gateway.state import GatewayState
 from parley.mcp import sdk
+from parley.providers import Router
 from parley.runtime import Runtime, Setup
 from parley.store import LogStore
 
@@ -60,7 +61,9 @@ def create_app(
     setup = dataclasses.replace(setup, settings=settings)
     keys = settings.api_keys if api_keys is None else api_keys
     if log_store is None and settings.log_gateway:
-        log_store = LogStore(settings.log_path())
+        # Masked like the CLI's: an upstream's or a client's text quoting a key the
+        # server holds must not be kept in the log database.
+        log_store = LogStore(settings.log_path(), redactor=Router(settings, None).redactor)
     state = GatewayState(
         setup,
         runtime=runtime,
