@@ -119,6 +119,23 @@ async def test_a_stream_cut_before_its_end_is_not_taken_for_an_answer() -> None:
         assert answer.choices[0].message.content == "Final answer from 1 panel responses."
 
 
+async def test_a_stream_cut_once_is_tried_again_when_nobody_heard_it() -> None:
+    chunk = {"id": "x", "object": "chat.completion.chunk"}
+    chunk["choices"] = [{"index": 0, "delta": {"content": "A: half an"}}]
+    cut = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+    member = scripted(
+        RawReply(cut, content_type="text/event-stream", then="reset"), ok("A: Rayleigh.")
+    )
+    async with running({**default_models(), "vendor/a": member}) as gw, gw.sdk() as client:
+        answer = await client.chat.completions.create(**fusion_body())
+        result = result_of(gw.models["vendor/outer"].requests)  # type: ignore[union-attr]
+    assert answer.choices[0].message.content == "Final answer from 2 panel responses."
+    assert [r["content"] for r in result["responses"] if r["model"] == "vendor/a"] == [
+        "A: Rayleigh."
+    ]
+    assert len(member.requests) == 2
+
+
 async def test_a_hung_member_is_dropped_at_the_deadline_and_its_call_cancelled() -> None:
     gate = Gate(expected=1)
     models = {**default_models(), "vendor/a": gate.model()}

@@ -25,6 +25,9 @@ from typing import Any, Protocol, runtime_checkable
 import aiohttp
 from pydantic import BaseModel
 
+from parley.errors import UpstreamError
+from parley.models.retry import retryable
+
 
 class Source(BaseModel):
     """A page a model read or cited (a fusion result's `sources`)."""
@@ -212,12 +215,25 @@ async def run_turn(
     """One call, streamed: what is written reaches `on_delta` as it comes, and an
     upstream that goes silent is noticed in seconds (a whole answer may legitimately
     take minutes before its first byte, a stream may not)."""
-    builder = TurnBuilder()
-    async for delta in model.stream(body, headers):
-        builder.feed(delta)
-        if on_delta is not None:
-            on_delta(delta)
-    return builder.finish()
+    tried = False
+    while True:
+        builder = TurnBuilder()
+        cut = False
+        try:
+            async for delta in model.stream(body, headers):
+                cut = True
+                builder.feed(delta)
+                if on_delta is not None:
+                    on_delta(delta)
+            return builder.finish()
+        except UpstreamError as exc:
+            # A stream cut after its first chunk is not retried by the adapter (a byte of
+            # it may have reached someone); when nobody was listening, nothing has, and
+            # one more try turns a cut into an answer. A failure before any chunk was the
+            # adapter's to retry, and it has.
+            if on_delta is not None or tried or not cut or not retryable(exc):
+                raise
+            tried = True
 
 
 # How a tool result reads once written as text (see `tool_turns_as_text`).
