@@ -39,12 +39,15 @@ class Budget:
     def spent_out(self) -> bool:
         """A cost or token limit of the request is exceeded: server tools stop
         everywhere in it (each loop still writes its answer from what it has)."""
-        for c in self.limits:
-            kind = c.get("type")
-            if kind == "max_tokens_used" and self.spent.total_tokens > int(c.get("max_tokens", 0)):
-                return True
-            if kind == "max_cost" and (self.spent.cost or 0.0) > float(
-                c.get("max_cost_in_dollars", 0)
-            ):
-                return True
-        return False
+        return any(exceeded(c, self.spent) for c in self.limits)
+
+
+def exceeded(condition: dict[str, Any], usage: Usage) -> bool:
+    """A `max_tokens_used` or `max_cost` condition that `usage` is past (OpenRouter's word
+    is "exceeds"); any other condition is not this function's to judge."""
+    kind = condition.get("type")
+    if kind == "max_tokens_used":
+        return usage.total_tokens > int(condition.get("max_tokens", 0))
+    if kind == "max_cost":
+        return (usage.cost or 0.0) > float(condition.get("max_cost_in_dollars", 0))
+    return False

@@ -27,7 +27,7 @@ from parley.models.base import (
 )
 from parley.tools import events as ev
 from parley.tools.base import ServerTool, ToolOutput
-from parley.tools.budget import Budget
+from parley.tools.budget import Budget, exceeded
 from parley.usage import Usage
 
 # The last turn's request, once the step budget is spent or a stop condition fired.
@@ -73,10 +73,7 @@ class StopWhen:
                 return True
             if kind == "has_tool_call" and c.get("tool_name") in called:
                 return True
-            # OpenRouter's words for these two: "exceeds" the threshold.
-            if kind == "max_tokens_used" and usage.total_tokens > int(c.get("max_tokens", 0)):
-                return True
-            if kind == "max_cost" and (usage.cost or 0.0) > float(c.get("max_cost_in_dollars", 0)):
+            if exceeded(c, usage):
                 return True
             if kind == "finish_reason_is" and turn.finish_reason == c.get("reason"):
                 return True
