@@ -68,7 +68,7 @@ def test_readme_opens_with_the_two_commands() -> None:
     found = BASH.findall(README.read_text())
     assert found[0].strip() == """pip install -e '.[local]' && parley ask "Why is the sky blue?\""""
     test_command = (
-        "pip install -e '.[local,web,test]' && npm ci --prefix tests/node && python -m pytest"
+        "sh scripts/install-test-deps && python -m pytest"
     )
     assert found[1].strip() == test_command
     # CI runs that command and nothing else.
