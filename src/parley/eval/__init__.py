@@ -17,6 +17,7 @@ from typing import Any
 
 from parley.client import Parley
 from parley.config import Settings, load_settings
+from parley.eval.builtin import load_task_set
 from parley.eval.records import read_records, read_run, write_run
 from parley.eval.report import build_report
 from parley.eval.runner import Limits, Progress, plan_lines, run_items
@@ -26,7 +27,7 @@ from parley.fusion.panel import panel_for
 from parley.fusion.params import FusionParams
 from parley.models.base import ChatModel
 
-__all__ = ["Item", "Limits", "arun", "load_tasks", "report", "run"]
+__all__ = ["Item", "Limits", "arun", "load_task_set", "load_tasks", "report", "run"]
 
 
 def resolve_setup(
@@ -50,6 +51,7 @@ async def arun(
     tasks: str | Path | list[Item],
     *,
     out: str | Path,
+    split: str | None = None,
     systems: str | list[str] | None = None,
     settings: Settings | None = None,
     models: Mapping[str, ChatModel] | None = None,
@@ -61,9 +63,14 @@ async def arun(
     dry_run: bool = False,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     on_plan: Callable[[str], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the task set and return the report (`run` for code that is not async)."""
-    items = load_tasks(tasks) if not isinstance(tasks, list) else tasks
+    """Run the task set and return the report (`run` for code that is not async).
+
+    `tasks` is a JSONL file, a built-in set's name (`gsm8k`, `rg:basic_arithmetic?size=50`;
+    `split` picks its split) or a list of items. `on_start(to_run, already_done)` hears how
+    many (item, system) runs are ahead before the first starts; `on_record` hears each one."""
+    items = load_task_set(tasks, split) if not isinstance(tasks, list) else tasks
     out = Path(out)
     async with Parley(settings=settings or load_settings(), models=models) as p:
         setup = resolve_setup(p, outer=outer, panel=panel, judge=judge, params=params)
@@ -82,7 +89,9 @@ async def arun(
                 "items": [i.id for i in items],
             },
         )
-        progress = await run_items(p, items, chosen, setup, out, limits or Limits(), on_record)
+        progress = await run_items(
+            p, items, chosen, setup, out, limits or Limits(), on_record, on_start
+        )
     result = report(out)
     result["run"] = _summary(progress)
     return result

@@ -120,11 +120,14 @@ async def run_items(
     out: Path,
     limits: Limits,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
 ) -> Progress:
     """Run every pending (item, system) pair and append its record to `out`."""
     loaded = read_records(out)
     progress = Progress(problems=list(loaded.problems))
     todo, progress.skipped = pending(items, systems, loaded, limits.retry_failed)
+    if on_start is not None:
+        on_start(len(todo), progress.skipped)
     gate = CostGate(limits.max_cost, loaded)
     per_model: dict[str, asyncio.Semaphore] = {}
     slots = asyncio.Semaphore(max(1, limits.concurrency))

@@ -9,6 +9,8 @@ import string
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from parley.eval.latex import latex_answer, normalise_latex
+
 # Scorers whose extracted answers can be counted for a majority (vote, self-consistency).
 CLOSED_FORM = ("exact", "number", "choice")
 # Scorers that need a grader model; a report leaves their items unscored until one runs.
@@ -99,6 +101,9 @@ def score(gold: dict[str, Any], text: str) -> Score:
     if scorer == "contains":
         found = normalise(answer) in normalise(text)
         return Score(found, text, answer if found else None)
+    if scorer == "exact" and gold.get("latex"):  # MATH: the boxed answer, LaTeX-normalised
+        got = latex_answer(text)
+        return Score(got == normalise_latex(answer), text, got)
     if scorer == "exact":
         got = normalise(text)
         return Score(got == normalise(answer), text, got)
