@@ -105,19 +105,10 @@ def test_ctrl_c_keeps_every_finished_record(tmp_path: Path) -> None:
     tasks, out = tasks_file(tmp_path), tmp_path / "out"
     gate = threading.Event()
     slow = HangsOn(lambda r: SAYS["vendor/a"][r.last_user], "6 times 7", gate)
+    command = ("eval", str(tasks), "--out", str(out), "--systems", "solo:vendor/a")
     with (
         ThreadedUpstream(FakeUpstream({"vendor/a": slow})) as up,
-        spawn_parley(
-            cli_env(up.base_url),
-            "eval",
-            str(tasks),
-            "--out",
-            str(out),
-            "--systems",
-            "solo:vendor/a",
-            "--concurrency",
-            "1",
-        ) as proc,
+        spawn_parley(cli_env(up.base_url), *command, "--concurrency", "1") as proc,
     ):
         try:
             assert proc.stderr is not None
@@ -126,11 +117,22 @@ def test_ctrl_c_keeps_every_finished_record(tmp_path: Path) -> None:
                     break
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=60) == 130
+            said = proc.stderr.read()
         finally:
             gate.set()
+        assert "run the same command again to resume" in said and "Traceback" not in said
+        records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+        assert [(r["item"], r["status"]) for r in records] == [("t0", "ok")]
+        row = json.loads(
+            run_parley(cli_env("http://127.0.0.1:9"), "eval", "report", str(out), "--json").stdout
+        )["systems"]["solo:vendor/a"]
+        assert (row["n"], row["correct"]) == (1, 1)
+        # The same command again asks only for what is missing.
+        asked = len(slow.requests)
+        again = run_parley(cli_env(up.base_url), *command, "--json")
+        assert again.returncode == 0, again.stderr
+        assert len(slow.requests) == asked + 1
+    report = json.loads(again.stdout)
+    assert report["run"]["skipped"] == 1 and report["run"]["written"] == 1
     records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
-    assert [(r["item"], r["status"]) for r in records] == [("t0", "ok")]
-    row = json.loads(
-        run_parley(cli_env("http://127.0.0.1:9"), "eval", "report", str(out), "--json").stdout
-    )["systems"]["solo:vendor/a"]
-    assert (row["n"], row["correct"]) == (1, 1)
+    assert [r["item"] for r in records] == ["t0", "t1"]
