@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from parley import eval as parley_eval
+from parley.config import load_settings
 from parley.eval.builtin import load_task_set
 from parley.eval.scorers import score
 from parley.eval.tasks import TaskFileError
+from parley.testing import FunctionModel
 
 FIRST = {
     # name: (start of the first question, a line of it, gold, scorer)
@@ -123,3 +125,26 @@ def test_a_spec_that_is_neither_file_nor_builtin_lists_the_builtins(tmp_path: Pa
     assert [i.id for i in parley_eval.load_task_set(path)] == ["1"]
     with pytest.raises(TaskFileError, match="--split applies to built-in task sets"):
         load_task_set(path, split="test")
+
+
+@pytest.mark.parametrize(("split", "items"), [(None, 2376), ("validation", 570)])
+def test_run_takes_a_builtin_name_and_its_split(
+    tmp_path: Path, split: str | None, items: int
+) -> None:
+    """`parley.eval.run("arc-easy", split=...)` as library code calls it (a dry run: the
+    plan counts the items of the split chosen)."""
+    plan: list[str] = []
+    settings = load_settings(
+        overrides={"panel": ["vendor/a"], "model": "vendor/a", "web": {"search": "off"}}
+    )
+    parley_eval.run(
+        "arc-easy",
+        split=split,
+        out=tmp_path / "out",
+        systems="solo:vendor/a",
+        settings=settings,
+        models={"vendor/a": FunctionModel(lambda req: "A")},
+        dry_run=True,
+        on_plan=plan.append,
+    )
+    assert plan[0] == f"solo:vendor/a: {items} items, {items} calls, cost unknown (no records yet)"
