@@ -69,7 +69,7 @@ class EvalProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TextColumn("{task.fields[accuracy]}"),
+                TextColumn("{task.fields[accuracy]}", markup=False),  # model ids are not markup
                 console=err_console(),
                 transient=True,  # the report table follows; the bar has done its job
             )
