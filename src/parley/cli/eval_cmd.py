@@ -33,7 +33,10 @@ class _EvalGroup(Group):
 
 def _show(result: dict[str, Any], as_json: bool, html: Path | None = None) -> None:
     if html is not None:
-        html.write_text(render_html(result), encoding="utf-8")
+        try:
+            html.write_text(render_html(result), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write --html {html}: {exc.strerror}") from None
         click.echo(f"HTML report: {html}", err=True)
     if as_json:
         print_json(result)

@@ -38,7 +38,6 @@ svg text { fill: var(--fg); font: 12px system-ui, sans-serif; }
 svg .axis, svg .tick { stroke: var(--muted); } svg .grid { stroke: var(--rule); }
 svg .bar { stroke: var(--point); stroke-width: 1.5; } svg .point { fill: var(--point); }
 svg .fusion .bar { stroke: var(--fusion); } svg .fusion .point { fill: var(--fusion); }
-svg .caption { fill: var(--muted); }
 """
 
 DASH, MINUS = "\u2013", "\u2212"
@@ -159,7 +158,7 @@ def _scatter(report: dict[str, Any]) -> str:
 
     out = [
         f'<svg id="scatter" viewBox="0 0 {W} {H}" role="img" '
-        'aria-label="accuracy against cost, one point per system">'
+        'aria-label="accuracy against cost or tokens, one point per system">'
     ]
     for t in (i / 5 for i in range(6)):
         y = py(t)
@@ -167,7 +166,7 @@ def _scatter(report: dict[str, Any]) -> str:
         out.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{t * 100:.0f}%</text>')
     for t in xt:
         x = px(t)
-        label = _money(t) if by_cost else f"{t:,.0f}"
+        label = _money(t) if by_cost else f"{t:,.0f}" if xmax >= 5 else f"{t:g}"
         out.append(
             f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP + ph}" y2="{TOP + ph + 5}"/>'
         )
