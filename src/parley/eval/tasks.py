@@ -30,8 +30,9 @@ class Item:
         return self.messages if self.messages is not None else self.question or ""
 
     def gold(self) -> dict[str, Any]:
-        """What a record keeps of the item so a report can re-score without the task file."""
-        return {"answer": self.answer, "scorer": self.scorer, **self.extra}
+        """What a record keeps of the item so a report can re-score without the task file
+        (the question too: a grader model reads it)."""
+        return {"answer": self.answer, "scorer": self.scorer, **self.extra, "prompt": self.prompt()}
 
 
 def parse_item(raw: Any) -> Item:
