@@ -62,7 +62,7 @@ def test_eval_runs_a_builtin_set_by_name(tmp_path: Path) -> None:
         "vote": (5, 5),
     }
     first = json.loads((out / "records.jsonl").read_text().splitlines()[0])
-    assert first["gold"] == {"answer": "32", "scorer": "number"}  # "4 * 8 =" is item 0
+    assert (first["gold"]["answer"], first["gold"]["scorer"]) == ("32", "number")  # "4 * 8 ="
     assert bad_split.returncode == 1
     assert "no split 'test'; the splits are: validation" in bad_split.stderr
     names = {row["name"]: row for row in json.loads(listed.stdout)}
