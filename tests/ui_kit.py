@@ -177,7 +177,13 @@ def js(driver: WebDriver, script: str, *args: Any) -> Any:
 
 
 def text_of(driver: WebDriver, selector: str) -> str:
-    return str(js(driver, "const n = document.querySelector(arguments[0]); return n ? n.innerText : ''", selector))
+    return str(
+        js(
+            driver,
+            "const n = document.querySelector(arguments[0]); return n ? n.innerText : ''",
+            selector,
+        )
+    )
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -190,7 +196,9 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str,
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
-def post_events(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> list[tuple[str, Any]]:
+def post_events(
+    url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> list[tuple[str, Any]]:
     """POST /v1/deliberations and read its whole stream: (event name, data) pairs."""
     data = json.dumps(body).encode()
     req = urllib.request.Request(

@@ -67,9 +67,7 @@ def runnable(block: str) -> str:
 def test_readme_opens_with_the_two_commands() -> None:
     found = BASH.findall(README.read_text())
     assert found[0].strip() == """pip install -e '.[local]' && parley ask "Why is the sky blue?\""""
-    test_command = (
-        "sh scripts/install-test-deps && python -m pytest"
-    )
+    test_command = "sh scripts/install-test-deps && python -m pytest"
     assert found[1].strip() == test_command
     # CI runs that command and nothing else.
     ci = (README.parent / ".ci" / "run").read_text().splitlines()

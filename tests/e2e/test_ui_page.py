@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from browser_kit import ROOT, artifacts_dir, chromium
 from conftest import isolate
@@ -43,24 +43,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             yield s
 
 
-def _column_state(driver: object, model: str) -> str:
-    return text_of(driver, f'article.column[data-model="{model}"] .state')  # type: ignore[arg-type]
+def _column_state(driver: WebDriver, model: str) -> str:
+    return text_of(driver, f'article.column[data-model="{model}"] .state')
 
 
-def _ask(driver: object, question: str) -> None:
-    box = driver.find_element(By.ID, "question")  # type: ignore[attr-defined]
+def _ask(driver: WebDriver, question: str) -> None:
+    box = driver.find_element(By.ID, "question")
     box.clear()
     box.send_keys(question)
-    driver.find_element(By.ID, "ask-button").click()  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "ask-button").click()
 
 
-def _assert_no_model_script_ran(driver: object) -> None:
-    assert js(driver, "return document.title") == "Parley"  # type: ignore[arg-type]
+def _assert_no_model_script_ran(driver: WebDriver) -> None:
+    assert js(driver, "return document.title") == "Parley"
     # The markup is shown as text; none of it became an element.
-    assert js(driver, "return document.querySelectorAll('main script, main img').length") == 0  # type: ignore[arg-type]
-    hrefs = js(driver, "return [...document.querySelectorAll('main .md a')].map(a => a.href)")  # type: ignore[arg-type]
+    assert js(driver, "return document.querySelectorAll('main script, main img').length") == 0
+    hrefs = js(driver, "return [...document.querySelectorAll('main .md a')].map(a => a.href)")
     assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
-    assert "<script>" in text_of(driver, "#columns")  # type: ignore[arg-type]
+    assert "<script>" in text_of(driver, "#columns")
 
 
 def test_ask_watch_the_columns_fill_read_the_analysis_and_the_answer(server: Served) -> None:
@@ -69,7 +69,9 @@ def test_ask_watch_the_columns_fill_read_the_analysis_and_the_answer(server: Ser
     try:
         with chromium(1400, 1300) as driver:
             driver.get(server.url + "/")
-            wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+            wait_for(
+                driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
+            )
             _ask(driver, QUESTION)
             # Live: vendor/a done, vendor/bad failed with its reason, vendor/b still waiting.
             wait_for(driver, lambda d: _column_state(d, "vendor/a").startswith("done in"))
@@ -128,8 +130,8 @@ def test_a_run_reopens_from_its_link_as_it_ran(server: Served) -> None:
         assert FAILURE in _column_state(driver, "vendor/bad")
         assert "Mars has blue sunsets." in text_of(driver, "#analysis")
         assert "From 2 panel answers" in text_of(driver, "#answer")
-        assert driver.find_element(By.ID, "share").get_attribute("href").endswith(
-            f"/ui/runs/{run_id}"
+        assert (
+            driver.find_element(By.ID, "share").get_attribute("href").endswith(f"/ui/runs/{run_id}")
         )
         # History finds it by search, and its link opens it.
         search = driver.find_element(By.ID, "history-q")
@@ -182,7 +184,8 @@ def test_keyboard_alone_at_390_px_without_horizontal_scrolling(server: Served) -
         assert wide <= 0, f"{wide} px of horizontal scrolling at 390 px"
         landmarks = js(
             driver,
-            "return ['header', 'main', 'nav', 'aside'].map(t => document.querySelectorAll(t).length)",
+            "return ['header', 'main', 'nav', 'aside']"
+            ".map(t => document.querySelectorAll(t).length)",
         )
         assert all(landmarks), landmarks
         assert js(driver, "return document.getElementById('status').getAttribute('aria-live')") == (
@@ -206,5 +209,3 @@ def test_assets_are_versioned_and_cached_and_the_stream_is_documented(server: Se
     assert headers["cache-control"] == "no-cache"  # an old version's URL is never pinned
     _, _, doc = get(server.url + "/openapi.json")
     assert b'"/v1/deliberations"' in doc and b"parley.run.started" in doc
-
-

@@ -49,7 +49,7 @@ class ApiKeyMiddleware:
         self.keys = [k.encode() for k in keys]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
+        path = scope.get("path", "")
         if scope["type"] != "http" or path.rstrip("/") in OPEN_PATHS or is_open(path):
             await self.app(scope, receive, send)
             return
