@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from conftest import isolate
 from gateway_kit import Held, parley_serve
 from parley.models.base import Turn
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
@@ -148,6 +150,17 @@ def served(home: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
         serve_env = {"PARLEY_CONFIG": str(config), **(env or {})}
         with parley_serve(home, up.base_url, serve_env) as (url, _proc):
             yield Served(url, up, held, hanging)
+
+
+def module_server(
+    factory: pytest.TempPathFactory, name: str, env: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """The body of a module-wide fixture: `served` in an isolated user directory."""
+    home = factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, home)
+        with served(home, env) as s:
+            yield s
 
 
 def _held_answer(held: Held) -> FunctionModel:

@@ -11,19 +11,14 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from browser_kit import chromium
-from conftest import isolate
-from ui_kit import Served, get, post_events, served, text_of, wait_for
+from ui_kit import Served, get, module_server, post_events, text_of, wait_for
 
 KEY = "page-test-key-5f2c"
 
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("ui-keys")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate(mp, home)
-        with served(home, {"PARLEY_API_KEYS": KEY}) as s:
-            yield s
+    yield from module_server(tmp_path_factory, "ui-keys", {"PARLEY_API_KEYS": KEY})
 
 
 @pytest.mark.parametrize("path", ["/v1/choices", "/v1/deliberations", "/v1/deliberations/x"])

@@ -18,15 +18,14 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from browser_kit import ROOT, artifacts_dir, chromium
-from conftest import isolate
 from ui_kit import (
     FAILURE,
     Served,
     full_page_screenshot,
     get,
     js,
+    module_server,
     post_events,
-    served,
     text_of,
     wait_for,
 )
@@ -36,11 +35,7 @@ QUESTION = "Why is the sky blue?"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("ui")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate(mp, home)
-        with served(home) as s:
-            yield s
+    yield from module_server(tmp_path_factory, "ui")
 
 
 def _column_state(driver: WebDriver, model: str) -> str:
