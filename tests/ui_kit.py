@@ -146,8 +146,11 @@ def served(home: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
     }
     config = home / "ui-config.toml"
     config.write_text(CONFIG)
+    pages = home / "pages"
+    pages.mkdir()
+    (pages / "sky.md").write_text("# Rayleigh scattering\n\nShort wavelengths scatter more.\n")
     with ThreadedUpstream(FakeUpstream(models)) as up:
-        serve_env = {"PARLEY_CONFIG": str(config), **(env or {})}
+        serve_env = {"PARLEY_CONFIG": str(config), "PARLEY_SEARCH_DIR": str(pages), **(env or {})}
         with parley_serve(home, up.base_url, serve_env) as (url, _proc):
             yield Served(url, up, held, hanging)
 
@@ -163,8 +166,16 @@ def module_server(
             yield s
 
 
+SEARCHED = "rayleigh scattering sunsets"
+
+
 def _held_answer(held: Held) -> FunctionModel:
+    """Searches the web first (the offline folder the server is given), then answers once
+    released."""
+
     async def reply(req: FakeRequest) -> Turn:
+        if "web_search" in req.tools and not req.tool_results:
+            return tool_call("web_search", {"query": SEARCHED})
         held.started.set()
         await asyncio.to_thread(held.release.wait, 60)
         return Turn(content=PLAIN, finish_reason="stop", usage=dict(USAGE))

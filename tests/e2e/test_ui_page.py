@@ -8,6 +8,7 @@ to docs/ui.png, which the README shows).
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 
@@ -20,6 +21,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from browser_kit import ROOT, artifacts_dir, chromium
 from ui_kit import (
     FAILURE,
+    SEARCHED,
     Served,
     full_page_screenshot,
     get,
@@ -72,7 +74,8 @@ def test_ask_watch_the_columns_fill_read_the_analysis_and_the_answer(server: Ser
             wait_for(driver, lambda d: _column_state(d, "vendor/a").startswith("done in"))
             wait_for(driver, lambda d: FAILURE in _column_state(d, "vendor/bad"))
             assert server.held.started.wait(20)
-            assert _column_state(driver, "vendor/b") == "waiting"
+            # vendor/b searched, and is held before it writes: its column says so.
+            wait_for(driver, lambda d: _column_state(d, "vendor/b") == f"searching: {SEARCHED}")
             assert text_of(driver, "#answer") == ""
             server.held.release.set()
             wait_for(driver, lambda d: "Done." in text_of(d, "#status"), 30)
@@ -133,8 +136,19 @@ def test_a_run_reopens_from_its_link_as_it_ran(server: Served) -> None:
         search.send_keys("colour")
         wait_for(driver, lambda d: "Why is the sky blue?" not in text_of(d, "#history-list"))
         assert "What colour is a sunset?" in text_of(driver, "#history-list")
-        driver.find_element(By.ID, "answer").click()
         _assert_no_model_script_ran(driver)
+
+        # Continue the conversation from this answer: the follow-up joins it in the log.
+        driver.find_element(By.ID, "continue").click()
+        assert "What colour is a sunset?" in text_of(driver, "#continuing")
+        _ask(driver, "And on Mars?")
+        wait_for(driver, lambda d: "Done." in text_of(d, "#status"), 30)
+        wait_for(driver, lambda d: "/ui/runs/" in d.current_url and run_id not in d.current_url)
+        follow_up = driver.current_url.rsplit("/", 1)[1]
+        status, _, body = get(f"{server.url}/v1/deliberations/{follow_up}")
+        entry = json.loads(body)
+        assert status == 200 and entry["question"] == "And on Mars?"
+        assert entry["conversation_id"] == run_id
 
 
 def test_stop_cancels_the_run_and_its_upstream_calls(server: Served) -> None:
