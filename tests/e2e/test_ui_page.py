@@ -55,7 +55,7 @@ def _assert_no_model_script_ran(driver: WebDriver) -> None:
     assert js(driver, "return document.title") == "Parley"
     # The markup is shown as text; none of it became an element.
     assert js(driver, "return document.querySelectorAll('main script, main img').length") == 0
-    hrefs = js(driver, "return [...document.querySelectorAll('main .md a')].map(a => a.href)")
+    hrefs = js(driver, "return [...document.querySelectorAll('#run a[href]')].map(a => a.href)")
     assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
     assert "<script>" in text_of(driver, "#columns")
 
@@ -103,6 +103,9 @@ def test_ask_watch_the_columns_fill_read_the_analysis_and_the_answer(server: Ser
                 "Why the sky is blue"
             )
             assert "From 2 panel answers" in text_of(driver, "#answer")
+            # A source the search found; its address is a file, not http(s): text, no link.
+            assert "Rayleigh scattering" in text_of(driver, "#sources")
+            assert js(driver, "return document.querySelectorAll('#sources a').length") == 0
             usage = text_of(driver, "#usage")
             assert "Panel" in usage and "Analysis" in usage and "Total" in usage and "$" in usage
             # Compare: both answers aligned, the contradiction marked where it occurs.
