@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -221,3 +223,36 @@ def test_assets_are_versioned_and_cached_and_the_stream_is_documented(server: Se
     assert headers["cache-control"] == "no-cache"  # an old version's URL is never pinned
     _, _, doc = get(server.url + "/openapi.json")
     assert b'"/v1/deliberations"' in doc and b"parley.run.started" in doc
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"question": ""}, "question"),
+        ({"question": "q", "parameters": {"temperature": 9}}, "parameters.temperature"),
+        ({"question": "q", "panel": []}, "panel"),
+        ({"question": "q", "colour": "blue"}, "colour"),
+    ],
+)
+def test_a_bad_ask_is_a_400_naming_its_field(
+    server: Served, body: dict[str, object], field: str
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        post_events(server.url, body)
+    with refused.value as resp:
+        error = json.loads(resp.read())["error"]
+    assert resp.code == 400 and error["param"] == field
+    assert error["message"].startswith(field + ":")
+
+
+def test_cancelling_an_unknown_run_is_a_404_naming_the_token(server: Served) -> None:
+    req = urllib.request.Request(
+        server.url + "/v1/deliberations/cancel",
+        data=b'{"cancel_token": "not-a-token"}',
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused, urllib.request.urlopen(req):
+        pass
+    with refused.value as resp:
+        error = json.loads(resp.read())["error"]
+    assert resp.code == 404 and error["param"] == "cancel_token"

@@ -28,6 +28,7 @@ from pydantic import Field
 
 from parley import engine
 from parley.engine import events as ev
+from parley.errors import InvalidParameter
 from parley.fusion import events as fusion_ev
 from parley.gateway import runs
 from parley.gateway.asgi import Receive, Scope, Send, send_bytes
@@ -111,7 +112,7 @@ class Running:
 def chat_body(ask: Ask, settings: Any) -> dict[str, Any]:
     """The Chat Completions request `parley ask` would send for the same choices."""
     fusion = dict(ask.parameters)
-    if ask.panel:
+    if ask.panel is not None:  # an empty panel is an error to report, not the default
         fusion["analysis_models"] = ask.panel
     if ask.judge:
         fusion["model"] = ask.judge
@@ -122,6 +123,20 @@ def chat_body(ask: Ask, settings: Any) -> dict[str, Any]:
         "tool_choice": "required",
         "stream": True,
     }
+
+
+# Where the Ask's fields sit in the Chat Completions request built from it.
+_BUILT_AT = {"tools[0].parameters.analysis_models": "panel", "tools[0].parameters.model": "judge"}
+_BUILT_AT |= {"tools[0].parameters": "parameters", "messages": "history"}
+
+
+def _as_asked(exc: InvalidParameter) -> InvalidParameter:
+    """The error of the request built from an Ask, naming the Ask's own field."""
+    for built, asked in _BUILT_AT.items():
+        if exc.field == built or exc.field.startswith((built + ".", built + "[")):
+            field = asked + exc.field[len(built) :]
+            return InvalidParameter(field, str(exc).removeprefix(exc.field + ": "))
+    return exc
 
 
 def named(name: str, payload: dict[str, Any]) -> bytes:
@@ -148,9 +163,12 @@ class DeliberationsEndpoint(JsonEndpoint):
         self.running = running
 
     async def handle(self, incoming: Incoming, scope: Scope, receive: Receive, send: Send) -> None:
-        ask = parse_or_raise(Ask, incoming.body, "body")
+        ask = parse_or_raise(Ask, incoming.body, "")
         runtime = self.state.runtime
-        p = engine.plan(to_request(chat_body(ask, runtime.settings)), runtime)
+        try:
+            p = engine.plan(to_request(chat_body(ask, runtime.settings)), runtime)
+        except InvalidParameter as exc:
+            raise _as_asked(exc) from None
         runtime.router.resolve(p.outer_model)  # a missing key is a 503 before the stream
         with self.admitted(p, incoming):
             out = Stream(send, receive, lambda err: named(ERROR, err), self.state.redactor)
@@ -238,7 +256,7 @@ class CancelEndpoint(JsonEndpoint):
         self.running = running
 
     async def handle(self, incoming: Incoming, scope: Scope, receive: Receive, send: Send) -> None:
-        body = parse_or_raise(CancelBody, incoming.body, "body")
+        body = parse_or_raise(CancelBody, incoming.body, "")
         if not self.running.cancel(body.cancel_token):
             raise HTTPError(
                 404,

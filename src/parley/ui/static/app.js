@@ -249,6 +249,9 @@
       if (data.analysis) renderAnalysis(data.analysis);
       else $("analysis").replaceChildren(el("p", { class: "note", text: "No analysis: " + (data.failure_reason || "the judge failed") }));
       say("Writing the final answer…");
+    } else if (name === "parley.tool_call" && data.name !== "fusion") {
+      const a = data.arguments || {};
+      say("The answering model is using " + data.name + (a.query || a.url ? ": " + (a.query || a.url) : "") + "…");
     } else if (name === "response.output_text.delta") {
       run.answer += data.delta;
       run.answerDirty = true;
