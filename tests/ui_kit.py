@@ -5,6 +5,7 @@ the ways a test waits on the page (conditions, never sleeps)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import threading
@@ -189,11 +190,14 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: 
 
 
 def full_page_screenshot(driver: WebDriver, path: Path) -> None:
-    """The whole page, not only the window: the window grows to the page's height."""
-    width = js(driver, "return window.outerWidth")
-    height = js(driver, "return document.documentElement.scrollHeight")
-    driver.set_window_size(width, height + 100)
-    driver.save_screenshot(str(path))
+    """The whole page at the window's width (Chromium's DevTools capture beyond the
+    viewport: resizing the window would change the layout being shown)."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip}
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
 
 
 def js(driver: WebDriver, script: str, *args: Any) -> Any:

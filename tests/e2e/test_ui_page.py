@@ -172,7 +172,9 @@ def test_stop_cancels_the_run_and_its_upstream_calls(server: Served) -> None:
         assert driver.find_element(By.ID, "ask-button").is_enabled()
 
 
-def test_keyboard_alone_at_390_px_without_horizontal_scrolling(server: Served) -> None:
+def test_keyboard_alone_at_390_px_without_horizontal_scrolling_light_and_dark(
+    server: Served,
+) -> None:
     with chromium(390, 844) as driver:
         driver.get(server.url + "/")
         wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
@@ -207,6 +209,13 @@ def test_keyboard_alone_at_390_px_without_horizontal_scrolling(server: Served) -
         )
         _assert_no_model_script_ran(driver)
         full_page_screenshot(driver, artifacts_dir() / "ui-narrow.png")
+        # Light and dark follow the system setting.
+        background = "return getComputedStyle(document.body).backgroundColor"
+        light = js(driver, background)
+        dark_media = {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", dark_media)
+        assert js(driver, background) != light
+        full_page_screenshot(driver, artifacts_dir() / "ui-narrow-dark.png")
 
 
 def test_assets_are_versioned_and_cached_and_the_stream_is_documented(server: Served) -> None:
