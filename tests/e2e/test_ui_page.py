@@ -170,6 +170,9 @@ def test_stop_cancels_the_run_and_its_upstream_calls(server: Served) -> None:
         assert server.upstream.in_flight == 0
         assert server.upstream.cancelled >= 2
         assert driver.find_element(By.ID, "ask-button").is_enabled()
+    # The log keeps it, as stopped.
+    _, _, body = get(server.url + "/v1/deliberations?q=nobody")
+    assert [e["status"] for e in json.loads(body)["data"]] == ["interrupted"]
 
 
 def test_keyboard_alone_at_390_px_without_horizontal_scrolling_light_and_dark(

@@ -12,6 +12,7 @@ and the same typed events. Each SSE event is named (`event:`) and its `data` is 
     response.output_text.delta  the final answer's text as it is written
     parley.run.completed        the run's log entry: answers, analysis, usage, timings
     parley.run.cancelled        the run was stopped; the entry of what had finished
+                                (status `interrupted`, as the CLI logs a Ctrl-C)
     error                       {"error": {...}} in the gateway's error shape
 
 Closing the stream cancels the run as well, and with it every upstream call it started.
@@ -22,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field
@@ -176,42 +179,39 @@ class DeliberationsEndpoint(JsonEndpoint):
 
     async def _produce(self, p: engine.Plan, ask: Ask, out: Stream) -> None:
         state = self.state
-        run_id = new_id()
-        conversation = ask.conversation_id or run_id
-        token = secrets.token_urlsafe(16)
-        recorder = EventRecorder()
+        run = _Run(p, new_id(), secrets.token_urlsafe(16))
+        run.conversation = ask.conversation_id or run.id
         started = {
-            "run_id": run_id,
-            "conversation_id": conversation,
-            "cancel_token": token,
+            "run_id": run.id,
+            "conversation_id": run.conversation,
+            "cancel_token": run.token,
             "logged": state.log is not None,
             "model": p.outer_model,
         }
-        self.running.add(token)
+        self.running.add(run.token)
         try:
             await out.write(named(STARTED, started))
-            await self._events(p, out, recorder, run_id, conversation)
+            await self._events(run, out)
         except asyncio.CancelledError:
-            if token not in self.running.stopped:
+            if run.token not in self.running.stopped:
                 raise  # the client left, or the server is stopping
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
-            entry = self._cancelled_entry(p, recorder, run_id, conversation)
+            entry = run.interrupted()
             if state.log is not None:
                 await state.log.save(entry)
             await out.write(named(CANCELLED, entry.to_dict()))
             await out.close()
         finally:
-            self.running.remove(token)
+            self.running.remove(run.token)
 
-    async def _events(
-        self, p: engine.Plan, out: Stream, recorder: EventRecorder, run_id: str, conv: str
-    ) -> None:
-        state = self.state
+    async def _events(self, run: _Run, out: Stream) -> None:
+        state, p = self.state, run.plan
         seq = 0
-        items = runs.stream(p, state, panel_text=True, entry_id=run_id, conversation_id=conv)
+        ids = {"entry_id": run.id, "conversation_id": run.conversation}
+        items = runs.stream(p, state, panel_text=True, **ids)
         async with contextlib.aclosing(items):
             async for item in items:
-                recorder(item)
+                run.heard(item)
                 if isinstance(item, ev.Idle):
                     await out.write(sse.HEARTBEAT)
                 elif isinstance(item, loop_ev.TextDelta):
@@ -225,26 +225,45 @@ class DeliberationsEndpoint(JsonEndpoint):
                     _add_member_facts(wire, item)
                     await out.write(named(wire["type"], wire))
                 elif isinstance(item, ev.Completed):
-                    entry = gateway_entry(item.outcome, p.request.messages, entry_id=run_id)
-                    entry.conversation_id = conv
+                    entry = gateway_entry(item.outcome, p.request.messages, entry_id=run.id)
+                    entry.conversation_id = run.conversation
                     if state.log is not None and item.outcome.deliberations:
                         await state.log.save(entry)
                     await out.write(named(COMPLETED, entry.to_dict()))
                     await out.close()
                     return
 
-    def _cancelled_entry(
-        self, p: engine.Plan, recorder: EventRecorder, run_id: str, conversation: str
-    ) -> Entry:
+
+@dataclass
+class _Run:
+    """One run of the endpoint: its ids, and what it did so far (for a stopped run's log
+    entry, as the CLI keeps one after Ctrl-C)."""
+
+    plan: engine.Plan
+    id: str
+    token: str
+    conversation: str = ""
+    recorder: EventRecorder = field(default_factory=EventRecorder)
+    text: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def heard(self, item: object) -> None:
+        self.recorder(item)
+        if isinstance(item, loop_ev.TextDelta):
+            self.text.append(item.text)
+
+    def interrupted(self) -> Entry:
         return Entry(
-            id=run_id,
-            conversation_id=conversation,
-            question=last_user_text(p.request.messages),
-            model=p.outer_model,
+            id=self.id,
+            conversation_id=self.conversation or self.id,
+            question=last_user_text(self.plan.request.messages),
+            model=self.plan.outer_model,
             source="gateway",
-            status="cancelled",
-            error="stopped from the page before it finished",
-            deliberations=recorder.interrupted(),
+            answer="".join(self.text),
+            status="interrupted",
+            error="stopped from the web page before it finished",
+            seconds=time.perf_counter() - self.started,
+            deliberations=self.recorder.interrupted(),
         )
 
 

@@ -231,12 +231,12 @@
           const f = failed[model];
           setState(col, "failed", "failed" + (f.status_code ? " (" + f.status_code + ")" : "") + ": " + f.error);
         } else {
-          setState(col, "failed", entry.status === "cancelled" ? "stopped" : "no answer");
+          setState(col, "failed", entry.status === "interrupted" ? "stopped" : "no answer");
         }
       });
       if (d.analysis) renderAnalysis(d.analysis);
       else if (d.failure_reason) $("analysis").replaceChildren(el("p", { class: "note", text: "No analysis: " + d.failure_reason }));
-      else if (entry.status === "cancelled") $("analysis").replaceChildren(el("p", { class: "note", text: "Stopped before the analysis." }));
+      else if (entry.status === "interrupted") $("analysis").replaceChildren(el("p", { class: "note", text: "Stopped before the analysis." }));
     }
     run.answer = entry.answer || "";
     md.render(run.answer, $("answer"));
