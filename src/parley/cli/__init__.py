@@ -14,6 +14,7 @@ from parley.cli.logs import logs
 from parley.cli.mcp_cmd import mcp
 from parley.cli.models_cmd import models, presets
 from parley.cli.serve import serve
+from parley.cli.ui import ui
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +29,7 @@ def cli() -> None:
     Examples:
       parley ask "Should a small team adopt Kubernetes?"
       parley logs -n 5
+      parley ui                 # watch a deliberation in the browser
     """
 
 
@@ -38,6 +40,7 @@ cli.add_command(presets)
 cli.add_command(config)
 cli.add_command(keys)
 cli.add_command(serve)
+cli.add_command(ui)
 cli.add_command(mcp)
 cli.add_command(eval_group, name="eval")
 

@@ -7,10 +7,11 @@ calls are `JudgeToolCall`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from parley.fusion.result import Analysis, FusionResult
+from parley.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,14 @@ class PanelToolCall:
 
 @dataclass(frozen=True)
 class PanelCompleted:
+    """A panelist answered; `usage` is what its own calls spent (the web page shows it
+    per column; the OpenRouter wire shapes leave it out)."""
+
     model: str
     index: int
     content: str
     seconds: float
+    usage: Usage | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ class Deliberation:
         )
         self.headers = {C.DEPTH_HEADER: str(depth + 1)}
         self.usage = Usage()
+        # Each member's own share of `usage`, by panel index (the page shows it per column).
+        self.member_usage: dict[int, Usage] = {}
         self.responses: list[PanelResponse | None] = [None] * len(self.panel)
         self._failed: list[FailedModel | None] = [None] * len(self.panel)
         self.sources: list[Source] = []
@@ -238,6 +240,7 @@ class Deliberation:
             elif isinstance(event, loop_ev.ToolStarted):
                 emit(ev.PanelToolCall(model_id, index, event.name, event.arguments))
 
+        mine = self.member_usage.setdefault(index, Usage())
         try:
             research = self._research(model_id)
             res = await run_tool_loop(
@@ -248,7 +251,7 @@ class Deliberation:
                 headers=self.headers,
                 emit=heard,
                 stream=self._stream_text,
-                usage=self.usage,
+                usage=mine,
                 budget=self.runtime.budget,
             )
         except asyncio.CancelledError:
@@ -256,6 +259,9 @@ class Deliberation:
         except Exception as exc:
             self._fail(index, model_id, exc, t0)
             return
+        finally:
+            # Whatever the member spent counts, however it ended (cancelled included).
+            self.usage.merge(mine)
         self.sources.extend(res.sources)
         content = res.turn.content.strip()
         if not content:
@@ -265,7 +271,7 @@ class Deliberation:
             return
         self.responses[index] = PanelResponse(model=model_id, content=content)
         self.timings[f"panel:{index}"] = time.perf_counter() - t0
-        emit(ev.PanelCompleted(model_id, index, content, time.perf_counter() - t0))
+        emit(ev.PanelCompleted(model_id, index, content, time.perf_counter() - t0, mine))
 
     def _fail(self, index: int, model_id: str, exc: Exception, t0: float) -> None:
         status: int | None = None

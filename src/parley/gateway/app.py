@@ -26,9 +26,10 @@ from starlette.routing import Route
 
 from parley import _constants as C
 from parley.config import Settings, load_settings
-from parley.gateway import openapi
+from parley.gateway import history, openapi, page
 from parley.gateway.auth import ApiKeyMiddleware
 from parley.gateway.chat import ChatEndpoint
+from parley.gateway.deliberations import CancelEndpoint, DeliberationsEndpoint, Running
 from parley.gateway.errors import error_body
 from parley.gateway.health import routes as probes
 from parley.gateway.metrics import Counted
@@ -112,6 +113,7 @@ def create_app(
     routes += mcp_routes
     routes += [Route(p, metrics_endpoint, methods=["GET"]) for p in ("/metrics", "/metrics/")]
     routes += [Route(p, openapi_endpoint, methods=["GET"]) for p in ("/openapi.json",)]
+    routes += _page_routes(state)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -130,6 +132,21 @@ def create_app(
     app.router.redirect_slashes = False
     app.state.gateway = state
     return app
+
+
+def _page_routes(state: GatewayState) -> list[Any]:
+    """The web page, and the API it reads: the live stream, cancel, history, choices."""
+    running = Running()
+    choices, past, one = history.routes(state)
+    deliberate = DeliberationsEndpoint(state, running)
+    return [
+        Route("/v1/deliberations", deliberate, methods=["POST"]),
+        Route("/v1/deliberations/cancel", CancelEndpoint(state, running), methods=["POST"]),
+        Route("/v1/deliberations", past, methods=["GET"]),
+        Route("/v1/deliberations/{run_id}", one, methods=["GET"]),
+        Route("/v1/choices", choices, methods=["GET"]),
+        *page.routes(),
+    ]
 
 
 def _mcp(setup: Setup, settings: Settings, store: LogStore | None) -> tuple[list[Any], Any]:

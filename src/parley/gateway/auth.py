@@ -12,10 +12,12 @@ import ipaddress
 
 from parley.gateway.asgi import ASGIApp, Receive, Scope, Send, header, send_bytes
 from parley.gateway.errors import error_body
+from parley.gateway.page import is_open
 from parley.wire.sse import json_bytes
 
 KEYS_ENV = "PARLEY_API_KEYS"
-# Probes and the API description; never anything that spends or reveals.
+# Probes, the API description and the web page's files (`page.is_open`); never anything
+# that spends or reveals.
 OPEN_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
 
 
@@ -47,7 +49,8 @@ class ApiKeyMiddleware:
         self.keys = [k.encode() for k in keys]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].rstrip("/") in OPEN_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.rstrip("/") in OPEN_PATHS or is_open(path):
             await self.app(scope, receive, send)
             return
         if self._allowed(scope):

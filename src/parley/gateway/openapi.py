@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from parley.gateway.deliberations import EVENT_NAMES, Ask, CancelBody
 from parley.wire.chat_request import ChatRequest
 from parley.wire.responses_request import ResponsesRequest
 
@@ -185,6 +186,89 @@ def _model_routes(prefix: str) -> dict[str, Any]:
     }
 
 
+def _page_routes() -> dict[str, Any]:
+    """The API the web page reads (see `parley.gateway.deliberations`)."""
+    named = {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {"event": {"enum": list(EVENT_NAMES)}, "data": {"type": "string"}},
+    }
+    run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "/v1/deliberations": {
+            "post": {
+                "summary": "Ask with fusion forced, streaming the deliberation as named "
+                "Server-Sent Events: parley.run.started first (run_id, cancel_token), "
+                "response.fusion_call.* as OpenRouter's, response.output_text.delta for the "
+                "answer, parley.run.completed last (the run's log entry: answers, analysis, "
+                "usage, timings). Closing the stream cancels the run.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("Ask")}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "The run's events",
+                        "content": {"text/event-stream": {"schema": named}},
+                    },
+                    **_ERRORS,
+                },
+            },
+            "get": {
+                "summary": "The logged deliberations, newest first",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                ],
+                "responses": {"200": {"description": "Summaries", "content": _any()}, **_ERRORS},
+            },
+        },
+        "/v1/deliberations/cancel": {
+            "post": {
+                "summary": "Stop a running deliberation (its upstream calls stop)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CancelBody")}},
+                },
+                "responses": {"200": {"description": "Stopped", "content": _any()}, **_ERRORS},
+            }
+        },
+        "/v1/deliberations/{run_id}": {
+            "get": {
+                "summary": "One logged deliberation, as it ran",
+                "parameters": [run_id],
+                "responses": {"200": {"description": "The entry", "content": _any()}, **_ERRORS},
+            }
+        },
+        "/v1/choices": {
+            "get": {
+                "summary": "The models and presets to choose a panel from",
+                "responses": {"200": {"description": "Choices", "content": _any()}, **_ERRORS},
+            }
+        },
+        "/ui": {
+            "get": {
+                "summary": "The web page (also at / and /ui/runs/{run_id})",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "HTML",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def _any() -> dict[str, Any]:
+    return {"application/json": {"schema": {"type": "object"}}}
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     """The document (built once: it depends on nothing but the code)."""
@@ -199,6 +283,8 @@ def document() -> dict[str, Any]:
         "ModelList": _MODEL_LIST,
         "Health": _HEALTH,
         "Ready": _READY,
+        "Ask": _request_schema(Ask, defs),
+        "CancelBody": _request_schema(CancelBody, defs),
     }
     paths: dict[str, Any] = {
         "/health": {
@@ -244,6 +330,7 @@ def document() -> dict[str, Any]:
         paths[path]["get"]["security"] = []
     for prefix in ("/v1", "/api/v1"):
         paths.update(_model_routes(prefix))
+    paths.update(_page_routes())
     return {
         "openapi": "3.1.0",
         "info": {

@@ -32,12 +32,14 @@ async def run(
 
 
 async def stream(
-    p: engine.Plan, state: GatewayState, *, panel_text: bool = False
+    p: engine.Plan, state: GatewayState, *, panel_text: bool = False, **ids: str | None
 ) -> AsyncGenerator[ev.Event | ev.Idle, None]:
-    """`engine.stream` at the state's heartbeat, each item heard by the metrics."""
+    """`engine.stream` at the state's heartbeat, each item heard by the metrics; a run
+    that fails after deliberating is logged under `ids` (`entry_id`, `conversation_id`)."""
     watch = state.metrics.watch()
     items = engine.stream(p, state.runtime, panel_text=panel_text, idle_s=state.heartbeat_s)
-    async with keeping_unfinished(state.log, p.request.messages), contextlib.aclosing(items):
+    kept = keeping_unfinished(state.log, p.request.messages, **ids)
+    async with kept, contextlib.aclosing(items):
         async for item in items:
             watch(item)
             yield item

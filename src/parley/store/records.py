@@ -19,11 +19,12 @@ from parley.fusion.run import Deliberation
 
 @dataclass
 class PanelAnswer:
-    """One panelist's answer as logged, with how long it took."""
+    """One panelist's answer as logged, with how long it took and what it spent."""
 
     model: str
     content: str
     seconds: float | None = None
+    usage: dict[str, Any] | None = None
 
 
 @dataclass
@@ -76,7 +77,15 @@ def from_deliberation(d: Deliberation) -> DeliberationRecord:
     rec = DeliberationRecord(question_text(d.question), list(d.panel), d.judge)
     for i, r in enumerate(d.responses):
         if r is not None:
-            rec.responses.append(PanelAnswer(r.model, r.content, d.timings.get(f"panel:{i}")))
+            spent = d.member_usage.get(i)
+            rec.responses.append(
+                PanelAnswer(
+                    r.model,
+                    r.content,
+                    d.timings.get(f"panel:{i}"),
+                    spent.to_wire() if spent is not None else None,
+                )
+            )
     rec.failed = [f.model_dump(exclude_none=True) for f in d.failed]
     rec.usage = d.usage.to_wire()
     rec.timings = dict(d.timings)
@@ -115,7 +124,8 @@ class EventRecorder:
             return
         rec = self.records[-1]
         if isinstance(event, ev.PanelCompleted):
-            rec.responses.append(PanelAnswer(event.model, event.content, event.seconds))
+            spent = event.usage.to_wire() if event.usage is not None else None
+            rec.responses.append(PanelAnswer(event.model, event.content, event.seconds, spent))
             rec.timings[f"panel:{event.index}"] = event.seconds
         elif isinstance(event, ev.PanelFailed):
             failed: dict[str, Any] = {"model": event.model, "error": event.error}
