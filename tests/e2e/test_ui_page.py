@@ -3,12 +3,13 @@ ask and watch the panel columns fill, read every analysis card and the final ans
 a failed panelist's reason, stop a run (the upstream calls stop), reopen a run by its
 link, run it with the keyboard alone on a phone-width screen, and never run a model's
 script. One server for the module; screenshots go to the test artifacts (and the wide one
-to docs/ui.png, which the README shows).
+to docs/ui.png, which the README shows, when it is missing or PARLEY_UPDATE_DOCS=1).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import urllib.error
 import urllib.request
@@ -116,7 +117,11 @@ def test_ask_watch_the_columns_fill_read_the_analysis_and_the_answer(server: Ser
             _assert_no_model_script_ran(driver)
             shot = artifacts_dir() / "ui-wide.png"
             full_page_screenshot(driver, shot)
-            shutil.copyfile(shot, ROOT / "docs" / "ui.png")
+            # The README's picture is written when missing or asked for
+            # (PARLEY_UPDATE_DOCS=1): a run's timings differ, and CI keeps the tree clean.
+            readme_shot = ROOT / "docs" / "ui.png"
+            if not readme_shot.exists() or os.environ.get("PARLEY_UPDATE_DOCS") == "1":
+                shutil.copyfile(shot, readme_shot)
     finally:
         server.held.release.set()
 
