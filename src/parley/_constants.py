@@ -50,6 +50,9 @@ UPSTREAM_CONNECT_TIMEOUT_S = 10.0
 UPSTREAM_FIRST_BYTE_TIMEOUT_S = 30.0
 UPSTREAM_IDLE_TIMEOUT_S = 30.0
 UPSTREAM_TOTAL_TIMEOUT_S = 600.0
+# Seconds a call may wait for a free connection of Parley's own pool before it fails as
+# Parley's overload (503), not the provider's.
+UPSTREAM_POOL_TIMEOUT_S = 30.0
 UPSTREAM_RETRIES = 2
 # A runaway guard, far above a real request's calls (8 members of 17 turns, a judge, an
 # outer model of 101 turns).
@@ -78,6 +81,12 @@ GATEWAY_MAX_QUESTION_BYTES = 1024 * 1024
 GATEWAY_READ_TIMEOUT_S = 30.0
 # Seconds running requests may take to finish once the server is told to stop.
 GATEWAY_SHUTDOWN_GRACE_S = 30.0
+# The probe port (`gateway.health_port`): the event loop ticks a heartbeat this often, and
+# /health there is a 503 once the loop has missed it by more than the stall bound.
+GATEWAY_LOOP_TICK_S = 1.0
+GATEWAY_LOOP_STALL_S = 10.0
+# The collector's generation thresholds in `parley serve` (Python's default: 700, 10, 10).
+GATEWAY_GC_THRESHOLDS = (7_000, 20, 20)
 # What a refused client is told to wait (429 when full, 503 while draining).
 GATEWAY_RETRY_AFTER_S = 1
 # Arrays and objects nested deeper than this in a request body are a 400: no wire shape

@@ -89,6 +89,7 @@ class Router:
             first_byte_s=settings.upstream_first_byte_timeout,
             idle_s=settings.upstream_idle_timeout,
             total_s=settings.upstream_timeout,
+            pool_s=settings.upstream_pool_timeout,
         )
         self._retry = RetryPolicy(retries=settings.upstream_retries)
         # One per provider: a provider that fails most calls is left alone for a while.

@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
-from parley.errors import UpstreamError, UpstreamTimeout
-from parley.http import Bounds, env_proxy
+from parley.errors import Overloaded, UpstreamError, UpstreamTimeout
+from parley.http import Bounds, env_proxy, pool_slot
 from parley.models import observe
 from parley.models.base import (
     Delta,
@@ -59,6 +60,7 @@ class ChatCompletionsModel:
         self._openai_api = openai_api
         self._base = base_url.rstrip("/")
         self._url = self._base + "/chat/completions"
+        self._host = URL(self._url).host or ""
         self.upstream_model = upstream_model
         self.model_id = model_id
         self._headers = {"Content-Type": "application/json", **(extra_headers or {})}
@@ -111,6 +113,8 @@ class ChatCompletionsModel:
         bounds = self._bounds
         try:
             async with contextlib.AsyncExitStack() as stack:
+                # Waiting for a connection of our own pool is not the provider's time.
+                await stack.enter_async_context(pool_slot(self._session, self._host, bounds.pool_s))
                 async with asyncio.timeout(bounds.first_byte(stream=stream)):
                     resp = await stack.enter_async_context(
                         self._session.post(
@@ -163,6 +167,8 @@ class ChatCompletionsModel:
     async def _before_retry(self, exc: UpstreamError, attempt: int) -> None:
         """Count the failure against the provider, then wait before the next try, or
         re-raise when it is not worth one (or none is left)."""
+        if isinstance(exc, Overloaded):
+            raise exc  # nothing was sent: no call to count, nothing against the provider
         watcher = observe.current()
         watcher.upstream_call(self._breaker.provider, self.model_id, exc.status_code)
         self._breaker.record(not counts_against_provider(exc))
