@@ -57,6 +57,10 @@ UPSTREAM_RETRIES = 2
 # A runaway guard, far above a real request's calls (8 members of 17 turns, a judge, an
 # outer model of 101 turns).
 MAX_UPSTREAM_CALLS = 400
+# Labelled metric children the gateway remembers (model ids come from clients: bounded).
+METRIC_CHILDREN_MAX = 4096
+# Model ids whose route a Router remembers (they come from clients: bounded).
+ROUTE_MEMO_MAX = 4096
 # aiohttp's default pool (100) would queue a wide fan-out; the limit exists to bound sockets.
 HTTP_POOL_LIMIT = 512
 HTTP_POOL_LIMIT_PER_HOST = 256

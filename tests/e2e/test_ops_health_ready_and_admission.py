@@ -165,7 +165,7 @@ async def test_the_probe_port_answers_while_the_event_loop_is_held_up() -> None:
         s = s.model_copy(update={"gateway": s.gateway.model_copy(update={"health_port": 0})})
         app = create_app(Setup(settings=s, models={"vendor/a": FunctionModel(blocking)}))
         async with ServerThread(app) as url:
-            probes = f"http://127.0.0.1:{app.state.gateway.probes.port}"
+            probes = f"http://127.0.0.1:{app.state.probes.port}"
             assert (await get(probes + "/ready"))[:2] == (200, {"status": "ready"})
             answer = asyncio.ensure_future(post(url + "/v1" + CHAT, FUSION_BODY))
             try:

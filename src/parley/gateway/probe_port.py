@@ -16,9 +16,11 @@ spreads probes among them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
+from collections.abc import AsyncIterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +66,15 @@ class ProbePort:
         self._beat()
         name = f"parley-probes:{self.port}"
         threading.Thread(target=self._server.serve_forever, name=name, daemon=True).start()
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[ProbePort]:
+        """Serve while the block runs (the app's lifespan)."""
+        self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
 
     async def stop(self) -> None:
         if self._timer is not None:

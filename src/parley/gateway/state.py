@@ -14,7 +14,6 @@ from parley.gateway.admission import Admission
 from parley.gateway.log import GatewayLog
 from parley.gateway.metrics import Metrics
 from parley.gateway.models import Catalog
-from parley.gateway.probe_port import ProbePort
 from parley.http import new_session, pool_for
 from parley.redact import Redactor, install_log_filter
 from parley.runtime import Runtime, Setup, build
@@ -49,11 +48,6 @@ class GatewayState:
         self.admission = Admission(limits.max_in_flight, limits.max_question)
         self.read_timeout = limits.read_timeout
         self.shutdown_grace = limits.shutdown_grace
-        self.probes = (
-            ProbePort(self, limits.health_host, limits.health_port)
-            if limits.health_port is not None
-            else None
-        )
         self.metrics = Metrics(
             lambda: self.admission.in_flight,
             lambda: self._runtime.router.breakers if self._runtime is not None else {},
@@ -85,19 +79,6 @@ class GatewayState:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
-        if self.probes is None:
-            async with self._running(app):
-                yield
-            return
-        self.probes.start()
-        try:
-            async with self._running(app):
-                yield
-        finally:
-            await self.probes.stop()
-
-    @contextlib.asynccontextmanager
-    async def _running(self, app: Any) -> AsyncIterator[None]:
         # Shutting down drains first: under uvicorn (which has already stopped accepting
         # and waited for open connections up to the same grace) there is usually nothing
         # left; under a server that runs lifespan shutdown first, running work finishes.
