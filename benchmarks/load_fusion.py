@@ -8,7 +8,7 @@ gateway (`parley serve`, its upstream timeouts set short so that hangs and trick
 and this load generator: aiohttp, a closed loop of 1,000 workers for 60 s, each posting a
 Chat Completions request whose `openrouter:fusion` tool names a panel of 4, a judge and a
 `deadline_s`, so that the outer model calls fusion once and answers after it. A separate
-connection, from a thread of its own (so that the load generator's busy event loop does
+connection, from a process of its own (so that the load generator's busy event loop does
 not count against the gateway), polls GET /health every 100 ms throughout: on the probe
 port (`PARLEY_HEALTH_PORT`, what a load balancer should poll), and for comparison on the
 API's port, where a probe waits its turn on the gateway's event loop.
@@ -51,16 +51,17 @@ import asyncio
 import contextlib
 import http.client
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -195,11 +196,13 @@ async def one(
     return False
 
 
-def poll_health(probe: Probe, stop: threading.Event) -> None:
-    """GET /health every HEALTH_EVERY_S on one kept-alive connection, from a thread of its
-    own: what a load balancer's probe sees, not the load generator's own event loop."""
-    url = urllib.parse.urlsplit(probe.base)
+def poll_health(base: str, stop: Any, out: Any) -> None:
+    """GET /health every HEALTH_EVERY_S on one kept-alive connection until `stop` is set,
+    then send (path, latencies, errors) through `out`. Run in a process of its own: what
+    a load balancer's probe sees, not the load generator's busy event loop or its GIL."""
+    url = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
+    path, times, errors = "/health", [], Counter[str]()
 
     def get(path: str) -> int:
         conn.request("GET", path)
@@ -209,19 +212,20 @@ def poll_health(probe: Probe, stop: threading.Event) -> None:
 
     with contextlib.suppress(OSError, http.client.HTTPException):
         if get("/health") == 404:
-            probe.path = "/v1/models"  # a gateway from before /health, for comparison
+            path = "/v1/models"  # a gateway from before /health, for comparison
     while not stop.is_set():
         t0 = time.perf_counter()
         try:
-            status = get(probe.path)
+            status = get(path)
             if status != 200:
-                probe.errors[f"http_{status}"] += 1
+                errors[f"http_{status}"] += 1
         except (OSError, http.client.HTTPException) as exc:
-            probe.errors[type(exc).__name__] += 1
+            errors[type(exc).__name__] += 1
             conn.close()
-        probe.times.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0)
         stop.wait(HEALTH_EVERY_S)
     conn.close()
+    out.send((path, times, dict(errors)))
 
 
 async def load(
@@ -238,11 +242,13 @@ async def load(
     res = Results()
     url = base + "/v1/chat/completions"
     timeout = aiohttp.ClientTimeout(total=client_timeout_s)
-    stop_health = threading.Event()
+    ctx = multiprocessing.get_context("spawn")
+    stop_health = ctx.Event()
     counter = iter(range(10**9))
+    pipes = [ctx.Pipe(duplex=False) for _ in probes]
     pollers = [
-        threading.Thread(target=poll_health, args=(probe, stop_health), daemon=True)
-        for probe in probes
+        ctx.Process(target=poll_health, args=(probe.base, stop_health, send), daemon=True)
+        for probe, (_, send) in zip(probes, pipes, strict=True)
     ]
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0), timeout=timeout
@@ -268,6 +274,9 @@ async def load(
         res.outcomes["unfinished_after_drain"] += len(pending)
         cpu_all = cpu_seconds(pid) - cpu0
         stop_health.set()
+        for probe, (receive, _) in zip(probes, pipes, strict=True):
+            probe.path, probe.times, errors = await asyncio.to_thread(receive.recv)
+            probe.errors.update(errors)
         for poller in pollers:
             await asyncio.to_thread(poller.join)
     return res, cpu_window, cpu_all
@@ -468,8 +477,7 @@ def server_stack() -> str:
 
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     parser = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    hint = "" if loop == "uvloop" else " (pip install 'parley-llm[fast]' for uvloop + httptools)"
-    return f"uvicorn on {loop} + {parser}{hint}"
+    return f"uvicorn on {loop} + {parser}"
 
 
 def urllib_get(url: str) -> str:

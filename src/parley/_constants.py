@@ -90,7 +90,7 @@ GATEWAY_SHUTDOWN_GRACE_S = 30.0
 GATEWAY_LOOP_TICK_S = 1.0
 GATEWAY_LOOP_STALL_S = 10.0
 # The collector's generation thresholds in `parley serve` (Python's default: 700, 10, 10).
-GATEWAY_GC_THRESHOLDS = (7_000, 20, 20)
+GATEWAY_GC_THRESHOLDS = (2_000, 10, 10)
 # What a refused client is told to wait (429 when full, 503 while draining).
 GATEWAY_RETRY_AFTER_S = 1
 # Arrays and objects nested deeper than this in a request body are a 400: no wire shape

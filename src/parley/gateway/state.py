@@ -107,9 +107,10 @@ def _settle_heap() -> None:
 
     A full collection walks every tracked object, the imported modules and models
     included: under load it held the interpreter for 0.3-0.6 s at a time, stalling every
-    request and probe. Frozen, the startup heap is never walked again; with a larger
-    first generation the collector runs a tenth as often on the short-lived dicts each
-    upstream chunk makes (their cycles are rare: most are freed by reference counting)."""
+    request and probe. Frozen, the startup heap is never walked again. The first
+    generation is larger than Python's default (the short-lived dicts each upstream chunk
+    makes are freed by reference counting, rarely by the collector), but not so large that
+    one young collection becomes a pause of its own."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*C.GATEWAY_GC_THRESHOLDS)
