@@ -54,6 +54,12 @@ UPSTREAM_TOTAL_TIMEOUT_S = 600.0
 # Parley's overload (503), not the provider's.
 UPSTREAM_POOL_TIMEOUT_S = 30.0
 UPSTREAM_RETRIES = 2
+# An upstream timeout while this process's event loop ran late by more than
+# LOOP_LAG_EXCUSE_S (in the last LOOP_LAG_WINDOW_S) is our overload, not the provider's:
+# its circuit breaker does not count it (parley.models.loop_lag).
+LOOP_LAG_TICK_S = 0.1
+LOOP_LAG_WINDOW_S = 10.0
+LOOP_LAG_EXCUSE_S = 0.5
 # A runaway guard, far above a real request's calls (8 members of 17 turns, a judge, an
 # outer model of 101 turns).
 MAX_UPSTREAM_CALLS = 400

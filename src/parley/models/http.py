@@ -17,7 +17,7 @@ from yarl import URL
 
 from parley.errors import Overloaded, UpstreamError, UpstreamTimeout
 from parley.http import Bounds, env_proxy, pool_slot
-from parley.models import observe
+from parley.models import loop_lag, observe
 from parley.models.base import (
     Delta,
     Turn,
@@ -111,6 +111,7 @@ class ChatCompletionsModel:
         response; a status >= 400, a bound passed or a broken connection (also while the
         caller reads) becomes an UpstreamError."""
         bounds = self._bounds
+        loop_lag.of_running_loop()  # watching from the first call, to judge a timeout later
         try:
             async with contextlib.AsyncExitStack() as stack:
                 # Waiting for a connection of our own pool is not the provider's time.
@@ -171,7 +172,10 @@ class ChatCompletionsModel:
             raise exc  # nothing was sent: no call to count, nothing against the provider
         watcher = observe.current()
         watcher.upstream_call(self._breaker.provider, self.model_id, exc.status_code)
-        self._breaker.record(not counts_against_provider(exc))
+        if isinstance(exc, UpstreamTimeout) and loop_lag.of_running_loop().overloaded():
+            pass  # our loop ran late: the timeout may be ours, not the provider's
+        else:
+            self._breaker.record(not counts_against_provider(exc))
         if not retryable(exc) or attempt >= self._retry.retries:
             raise exc
         watcher.upstream_retry(self._breaker.provider, self.model_id)
