@@ -95,8 +95,9 @@ GATEWAY_SHUTDOWN_GRACE_S = 30.0
 # /health there is a 503 once the loop has missed it by more than the stall bound.
 GATEWAY_LOOP_TICK_S = 1.0
 GATEWAY_LOOP_STALL_S = 10.0
-# The collector's generation thresholds in `parley serve` (Python's default: 700, 10, 10).
-GATEWAY_GC_THRESHOLDS = (2_000, 10, 10)
+# The collector's generation thresholds in `parley serve` (Python's default: 700, 10, 10);
+# why so high: `parley.gateway.state._settle_heap`.
+GATEWAY_GC_THRESHOLDS = (50_000, 20, 100)
 # What a refused client is told to wait (429 when full, 503 while draining).
 GATEWAY_RETRY_AFTER_S = 1
 # Arrays and objects nested deeper than this in a request body are a 400: no wire shape

@@ -160,16 +160,21 @@ class ChatCompletionsModel:
                     yield resp
                     return
             except UpstreamError as exc:
-                if handed:
+                wait = None if handed else self._retry_wait(exc, attempt)
+                if wait is None:
                     raise
-                await self._before_retry(exc, attempt)
-                attempt += 1
+            await asyncio.sleep(wait)
+            attempt += 1
 
-    async def _before_retry(self, exc: UpstreamError, attempt: int) -> None:
-        """Count the failure against the provider, then wait before the next try, or
-        re-raise when it is not worth one (or none is left)."""
+    # The failure is re-raised by the caller's bare `raise`, and the wait runs outside its
+    # `except` block: a frame that raises an exception it holds in a variable makes a
+    # reference cycle (exception, traceback, frame), and under load thousands of these
+    # left for the garbage collector made its pauses long.
+    def _retry_wait(self, exc: UpstreamError, attempt: int) -> float | None:
+        """Count the failure against the provider; the seconds to wait before the next
+        try, or None when it is not worth one (or none is left)."""
         if isinstance(exc, Overloaded):
-            raise exc  # nothing was sent: no call to count, nothing against the provider
+            return None  # nothing was sent: no call to count, nothing against the provider
         watcher = observe.current()
         watcher.upstream_call(self._breaker.provider, self.model_id, exc.status_code)
         if isinstance(exc, UpstreamTimeout) and loop_lag.of_running_loop().overloaded():
@@ -177,9 +182,9 @@ class ChatCompletionsModel:
         else:
             self._breaker.record(not counts_against_provider(exc))
         if not retryable(exc) or attempt >= self._retry.retries:
-            raise exc
+            return None
         watcher.upstream_retry(self._breaker.provider, self.model_id)
-        await asyncio.sleep(self._retry.delay(attempt, exc.retry_after))
+        return self._retry.delay(attempt, exc.retry_after)
 
     async def _whole(self, data: bytes, headers: Mapping[str, str]) -> bytes:
         """A whole answer, retried as a whole: a connection that breaks while the body is
@@ -191,11 +196,14 @@ class ChatCompletionsModel:
                 async with self._post(data, headers, stream=False) as resp:
                     raw = await resp.read()
             except UpstreamError as exc:
-                await self._before_retry(exc, attempt)
-                attempt += 1
-                continue
-            self._breaker.record(True)
-            return raw
+                wait = self._retry_wait(exc, attempt)
+                if wait is None:
+                    raise
+            else:
+                self._breaker.record(True)
+                return raw
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> Turn:
         data, hdrs = self._prepare(body, headers, stream=False)
@@ -221,10 +229,11 @@ class ChatCompletionsModel:
             except UpstreamError as exc:
                 # Retried only while nothing of it has reached the consumer: a reset
                 # before the first chunk costs a retry, one after it is the caller's.
-                if said:
+                wait = None if said else self._retry_wait(exc, attempt)
+                if wait is None:
                     raise
-                await self._before_retry(exc, attempt)
-                attempt += 1
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def _stream_once(self, data: bytes, hdrs: Mapping[str, str]) -> AsyncIterator[Delta]:
         self._breaker.check()
