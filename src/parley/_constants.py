@@ -50,10 +50,23 @@ UPSTREAM_CONNECT_TIMEOUT_S = 10.0
 UPSTREAM_FIRST_BYTE_TIMEOUT_S = 30.0
 UPSTREAM_IDLE_TIMEOUT_S = 30.0
 UPSTREAM_TOTAL_TIMEOUT_S = 600.0
+# Seconds a call may wait for a free connection of Parley's own pool before it fails as
+# Parley's overload (503), not the provider's.
+UPSTREAM_POOL_TIMEOUT_S = 30.0
 UPSTREAM_RETRIES = 2
+# An upstream timeout while this process's event loop ran late by more than
+# LOOP_LAG_EXCUSE_S (in the last LOOP_LAG_WINDOW_S) is our overload, not the provider's:
+# its circuit breaker does not count it (parley.models.loop_lag).
+LOOP_LAG_TICK_S = 0.1
+LOOP_LAG_WINDOW_S = 10.0
+LOOP_LAG_EXCUSE_S = 0.5
 # A runaway guard, far above a real request's calls (8 members of 17 turns, a judge, an
 # outer model of 101 turns).
 MAX_UPSTREAM_CALLS = 400
+# Labelled metric children the gateway remembers (model ids come from clients: bounded).
+METRIC_CHILDREN_MAX = 4096
+# Model ids whose route a Router remembers (they come from clients: bounded).
+ROUTE_MEMO_MAX = 4096
 # aiohttp's default pool (100) would queue a wide fan-out; the limit exists to bound sockets.
 HTTP_POOL_LIMIT = 512
 HTTP_POOL_LIMIT_PER_HOST = 256
@@ -78,6 +91,13 @@ GATEWAY_MAX_QUESTION_BYTES = 1024 * 1024
 GATEWAY_READ_TIMEOUT_S = 30.0
 # Seconds running requests may take to finish once the server is told to stop.
 GATEWAY_SHUTDOWN_GRACE_S = 30.0
+# The probe port (`gateway.health_port`): the event loop ticks a heartbeat this often, and
+# /health there is a 503 once the loop has missed it by more than the stall bound.
+GATEWAY_LOOP_TICK_S = 1.0
+GATEWAY_LOOP_STALL_S = 10.0
+# The collector's generation thresholds in `parley serve` (Python's default: 700, 10, 10);
+# why so high: `parley.gateway.state._settle_heap`.
+GATEWAY_GC_THRESHOLDS = (50_000, 20, 100)
 # What a refused client is told to wait (429 when full, 503 while draining).
 GATEWAY_RETRY_AFTER_S = 1
 # Arrays and objects nested deeper than this in a request body are a 400: no wire shape

@@ -93,6 +93,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "seconds a stream may go silent",
     ),
     EnvVar(
+        "PARLEY_UPSTREAM_POOL_TIMEOUT",
+        "upstream_pool_timeout",
+        f"{C.UPSTREAM_POOL_TIMEOUT_S:g}",
+        "seconds a call may wait for a free upstream connection (past it: 503, overloaded)",
+    ),
+    EnvVar(
         "PARLEY_UPSTREAM_RETRIES",
         "upstream_retries",
         str(C.UPSTREAM_RETRIES),
@@ -147,6 +153,18 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "gateway.shutdown_grace",
         f"{C.GATEWAY_SHUTDOWN_GRACE_S:g}",
         "seconds running requests may take to finish when the gateway stops",
+    ),
+    EnvVar(
+        "PARLEY_HEALTH_PORT",
+        "gateway.health_port",
+        "none (the API's port only)",
+        "a port of its own for /health and /ready, answered however busy the gateway is",
+    ),
+    EnvVar(
+        "PARLEY_HEALTH_HOST",
+        "gateway.health_host",
+        C.GATEWAY_HOST,
+        "the address the health port binds (`parley serve` sets it to its --host)",
     ),
     EnvVar("PARLEY_SEARCH", "web.search", "the first backend configured", "web_search backend"),
     EnvVar("PARLEY_SEARCH_DIR", "web.search_dir", "none", "a folder searched offline (BM25)"),
@@ -237,6 +255,9 @@ class GatewayConfig(_Strict):
     max_question: int = Field(default=C.GATEWAY_MAX_QUESTION_BYTES, gt=0)
     read_timeout: float = Field(default=C.GATEWAY_READ_TIMEOUT_S, gt=0)
     shutdown_grace: float = Field(default=C.GATEWAY_SHUTDOWN_GRACE_S, ge=0)
+    # /health and /ready on a port of their own, answered from a thread (0: any free port).
+    health_port: int | None = Field(default=None, ge=0, le=65535)
+    health_host: str = C.GATEWAY_HOST
 
 
 class Settings(_Strict):
@@ -261,6 +282,7 @@ class Settings(_Strict):
     upstream_connect_timeout: float = Field(default=C.UPSTREAM_CONNECT_TIMEOUT_S, gt=0)
     upstream_first_byte_timeout: float = Field(default=C.UPSTREAM_FIRST_BYTE_TIMEOUT_S, gt=0)
     upstream_idle_timeout: float = Field(default=C.UPSTREAM_IDLE_TIMEOUT_S, gt=0)
+    upstream_pool_timeout: float = Field(default=C.UPSTREAM_POOL_TIMEOUT_S, gt=0)
     upstream_retries: int = Field(default=C.UPSTREAM_RETRIES, ge=0, le=10)
     max_upstream_calls: int = Field(default=C.MAX_UPSTREAM_CALLS, ge=1)
     # MCP hosts give a tool call about 60 s; the panel stops at this so the judge and the

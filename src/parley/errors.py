@@ -7,7 +7,9 @@ ParleyError
 ├── UnknownModelError      no provider routes this model id
 ├── MissingExtraError      an optional dependency is absent; names the pip extra
 └── UpstreamError          an upstream answered with an error; keeps status and message
-    └── UpstreamTimeout    an upstream call ran past its bound
+    ├── UpstreamTimeout    an upstream call ran past its bound
+    └── Overloaded         no free connection to the upstream in time: Parley's own
+                           overload, never counted against the provider
 """
 
 from __future__ import annotations
@@ -79,3 +81,9 @@ class UpstreamError(ParleyError):
 
 class UpstreamTimeout(UpstreamError):
     """An upstream call exceeded its time bound."""
+
+
+class Overloaded(UpstreamError):
+    """The call waited past its bound for a connection from Parley's own pool: nothing
+    was sent, the provider is not at fault (its circuit breaker does not count it), and
+    trying again at once would only queue again."""

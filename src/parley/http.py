@@ -7,7 +7,10 @@ Every component takes a session injected; tests pass one aimed at loopback fakes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -15,6 +18,7 @@ from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 from parley import _constants as C
+from parley.errors import Overloaded
 from parley.tools.web.connguard import GuardedResolver
 
 # Sessions whose model calls honour HTTPS_PROXY / NO_PROXY; see `env_proxy`.
@@ -31,6 +35,8 @@ class Bounds:
     first_byte_s: float = C.UPSTREAM_FIRST_BYTE_TIMEOUT_S
     idle_s: float = C.UPSTREAM_IDLE_TIMEOUT_S
     total_s: float = C.UPSTREAM_TOTAL_TIMEOUT_S
+    # Waiting for a free connection of the pool (`pool_slot`), before any other bound runs.
+    pool_s: float = C.UPSTREAM_POOL_TIMEOUT_S
 
     def timeout(self, *, stream: bool) -> aiohttp.ClientTimeout:
         """aiohttp's bounds for one call. A whole (non-streamed) answer may be silent
@@ -73,6 +79,61 @@ def new_session(
     if trust_env:
         _PROXIED.add(session)
     return session
+
+
+# Per session, per host: as many slots as the connector keeps connections to one host.
+_SLOTS: weakref.WeakKeyDictionary[aiohttp.ClientSession, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextlib.asynccontextmanager
+async def pool_slot(
+    session: aiohttp.ClientSession, host: str, wait_s: float
+) -> AsyncIterator[None]:
+    """Hold one of the connections `session` may open to `host` while the block runs,
+    waiting at most `wait_s` for one; past that, `Overloaded`.
+
+    aiohttp's own pool wait counts against the call's timeouts, so a gateway busier than its
+    pool made upstream calls time out and opened the provider's circuit breaker: the
+    provider was blamed for Parley's queue. Waiting here, before the call's bounds start,
+    keeps the two apart."""
+    slots = _slots(session, host)
+    if slots is None:
+        yield
+        return
+    if not slots.locked():
+        await slots.acquire()  # free: taken at once, without a timer
+    else:
+        try:
+            async with asyncio.timeout(wait_s):
+                await slots.acquire()
+        except TimeoutError:
+            raise Overloaded(
+                f"Parley had no free connection to {host} for {wait_s:g} s (its pool is "
+                "sized from gateway.max_in_flight): the gateway is overloaded, not the "
+                "provider; retry shortly, lower PARLEY_MAX_IN_FLIGHT, or raise "
+                "PARLEY_UPSTREAM_POOL_TIMEOUT",
+                503,
+            ) from None
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def _slots(session: aiohttp.ClientSession, host: str) -> asyncio.Semaphore | None:
+    by_host = _SLOTS.get(session)
+    if by_host is None:
+        by_host = _SLOTS[session] = {}
+    slots = by_host.get(host)
+    if slots is None:
+        connector = session.connector
+        limits = [n for n in (connector.limit, connector.limit_per_host) if n] if connector else []
+        if not limits:
+            return None  # no limit: nothing to wait for
+        slots = by_host[host] = asyncio.Semaphore(min(limits))
+    return slots
 
 
 def env_proxy(

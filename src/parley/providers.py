@@ -84,11 +84,13 @@ class Router:
         self._keys: dict[str, str] | None = None
         self._cache: dict[str, ChatModel] = {}
         self._forwarding: dict[str, Forwarding] = {}
+        self._routes: dict[str, Route] = {}
         self._bounds = Bounds(
             connect_s=settings.upstream_connect_timeout,
             first_byte_s=settings.upstream_first_byte_timeout,
             idle_s=settings.upstream_idle_timeout,
             total_s=settings.upstream_timeout,
+            pool_s=settings.upstream_pool_timeout,
         )
         self._retry = RetryPolicy(retries=settings.upstream_retries)
         # One per provider: a provider that fails most calls is left alone for a while.
@@ -139,6 +141,17 @@ class Router:
 
     def route(self, model_id: str) -> Route:
         """Which provider serves `model_id` (see the module docstring for the order)."""
+        # Asked for every call of every panelist: worked out once per model id (the
+        # settings and the keys file are read once per router). Model ids come from
+        # clients, so the memo is bounded.
+        found = self._routes.get(model_id)
+        if found is None:
+            if len(self._routes) >= C.ROUTE_MEMO_MAX:
+                self._routes.clear()
+            found = self._routes[model_id] = self._route(model_id)
+        return found
+
+    def _route(self, model_id: str) -> Route:
         for name, prov in self.settings.providers.items():
             prefix = prov.prefix if prov.prefix is not None else f"{name}/"
             if model_id.startswith(prefix):

@@ -1,7 +1,8 @@
 """Operations, through real HTTP: `/health` (with the circuit breakers) and `/ready`; a
 bound on deliberations in flight (429 with `Retry-After` at once), on the question sent
 to a panel (413 naming the setting) and on the time to send a body (408); draining
-refuses new work with 503 and `Retry-After` while running work finishes.
+refuses new work with 503 and `Retry-After` while running work finishes; the probe port
+(`gateway.health_port`) answers while the event loop is held up.
 
 Synchronised by events: a panelist says when it has started and waits to be released
 (`Held`).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,8 +21,10 @@ import aiohttp
 from starlette.applications import Starlette
 
 from gateway_kit import CHAT, USER, Held, default_models, settings
-from parley.gateway import create_app
+from parley import _constants as C
+from parley.gateway import create_app, health
 from parley.runtime import Setup
+from parley.testing.models import FakeRequest, FunctionModel
 from parley.testing.server import ServerThread
 from parley.testing.upstream import FakeUpstream
 
@@ -143,3 +147,46 @@ async def test_draining_refuses_new_work_and_lets_running_work_finish() -> None:
         status, body, _ = await first  # the deliberation that was running finishes
         assert status == 200, body
         assert body["choices"][0]["message"]["content"] == "Final answer from 2 panel responses."
+
+
+async def test_the_probe_port_answers_while_the_event_loop_is_held_up() -> None:
+    """With `gateway.health_port`, /health and /ready are answered from a thread of their
+    own: a probe is answered while the API's event loop is stuck in a long stretch of work
+    (here a panelist that blocks the loop until released)."""
+    started, release = threading.Event(), threading.Event()
+
+    def blocking(req: FakeRequest) -> str:
+        started.set()
+        release.wait(30)  # holds the gateway's event loop, as a long synchronous stretch
+        return "A: late, but here."
+
+    async with FakeUpstream(default_models()) as up:
+        s = settings({**os.environ, "OPENROUTER_BASE_URL": up.base_url})
+        s = s.model_copy(update={"gateway": s.gateway.model_copy(update={"health_port": 0})})
+        app = create_app(Setup(settings=s, models={"vendor/a": FunctionModel(blocking)}))
+        async with ServerThread(app) as url:
+            probes = f"http://127.0.0.1:{app.state.probes.port}"
+            assert (await get(probes + "/ready"))[:2] == (200, {"status": "ready"})
+            answer = asyncio.ensure_future(post(url + "/v1" + CHAT, FUSION_BODY))
+            try:
+                assert await asyncio.to_thread(started.wait, 30), "the panelist was not called"
+                status, body, _ = await get(probes + "/health")
+                assert status == 200
+                assert (body["status"], body["in_flight"]) == ("ok", 1)
+            finally:
+                release.set()
+            status, body, _ = await answer
+            assert status == 200, body
+            status, body, _ = await get(probes + "/metrics")
+            assert status == 404
+            assert "/health" in body["error"]["message"]
+
+
+def test_a_stalled_event_loop_fails_the_probe_ports_liveness() -> None:
+    """The probe port answers for a loop it does not run on, so it also reports one that
+    stopped turning: a 503 a liveness probe restarts the process on."""
+    app = create_app(Setup(settings=settings({})))
+    status, body, _ = health.health(app.state.gateway, stalled_s=C.GATEWAY_LOOP_STALL_S + 1)
+    assert status == 503
+    assert body["error"]["metadata"]["reason"] == "stalled"
+    assert "restart" in body["error"]["message"]

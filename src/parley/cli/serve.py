@@ -27,6 +27,12 @@ from parley.errors import ConfigError
     type=click.IntRange(1),
     help=f"Largest request body in bytes [default: {C.GATEWAY_MAX_BODY_BYTES}].",
 )
+@click.option(
+    "--health-port",
+    type=click.IntRange(0, 65535),
+    help="Also answer /health and /ready on this port, from a thread of their own, so that "
+    "probes are answered at once however busy the gateway is [default: PARLEY_HEALTH_PORT].",
+)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 @click.option(
     "--log-level",
@@ -40,6 +46,7 @@ def serve(
     workers: int,
     insecure: bool,
     max_body: int | None,
+    health_port: int | None,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -57,6 +64,8 @@ def serve(
 
     from parley.gateway.auth import check_bind
 
+    if health_port is not None:  # workers are separate processes: they read it from there
+        export({"PARLEY_HEALTH_PORT": str(health_port), "PARLEY_HEALTH_HOST": host})
     try:
         settings = load_settings()  # a broken config file fails here, not on a request
     except ConfigError as exc:

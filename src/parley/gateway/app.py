@@ -34,6 +34,7 @@ from parley.gateway.errors import error_body
 from parley.gateway.health import routes as probes
 from parley.gateway.metrics import Counted
 from parley.gateway.models import find, listing
+from parley.gateway.probe_port import ProbePort
 from parley.gateway.responses import ResponsesEndpoint
 from parley.gateway.state import GatewayState
 from parley.mcp import sdk
@@ -115,9 +116,19 @@ def create_app(
     routes += [Route(p, openapi_endpoint, methods=["GET"]) for p in ("/openapi.json",)]
     routes += _page_routes(state)
 
+    limits = settings.gateway
+    probe_port = None
+    if limits.health_port is not None:
+        probe_port = ProbePort(state, limits.health_host, limits.health_port)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        async with state.lifespan(app), mcp_run():
+        # The probe port first: while the runtime is built, its /ready says `starting`.
+        async with (
+            probe_port.serving() if probe_port else contextlib.nullcontext(),
+            state.lifespan(app),
+            mcp_run(),
+        ):
             yield
 
     # Outermost, so that refusals (401) are counted too.
@@ -131,6 +142,7 @@ def create_app(
     )
     app.router.redirect_slashes = False
     app.state.gateway = state
+    app.state.probes = probe_port  # its `port` is the one bound (with port 0, any free)
     return app
 
 

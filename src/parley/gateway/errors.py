@@ -30,6 +30,7 @@ from parley.errors import (
     InvalidParameter,
     MissingExtraError,
     MissingKeyError,
+    Overloaded,
     ParleyError,
     UnknownModelError,
     UpstreamError,
@@ -128,6 +129,8 @@ def from_exception(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return status, body
     if isinstance(exc, UpstreamTimeout):
         return 504, error_body(504, exc.message, "upstream_timeout")
+    if isinstance(exc, Overloaded):
+        return 503, error_body(503, exc.message, "overloaded")
     if isinstance(exc, UpstreamError):
         status = exc.status_code if exc.status_code and 400 <= exc.status_code < 600 else 502
         return status, error_body(status, exc.message, status)

@@ -1,20 +1,29 @@
-"""GET /health (liveness) and GET /ready (readiness).
+"""GET /health (liveness) and GET /ready (readiness), on the API's port and, with
+`gateway.health_port`, on a port of their own answered from a thread (`probe_port`).
 
 Both are answered from counters and the circuit breakers' fields, never awaiting
-anything, so they are not held up behind request work (a load balancer's probe must
-not time out because the gateway is busy).
+anything. On the API's port they still wait their turn on the event loop: with hundreds
+of deliberations in flight one turn of the loop can take a few hundred milliseconds, and
+a probe waits behind it. The probe port does not share the loop, so a load balancer's
+probe is answered in milliseconds however busy the gateway is; it also sees a loop that
+has stopped turning (`stalled`), which the API's port cannot report about itself.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from parley import _constants as C
 from parley.gateway.errors import error_body
-from parley.gateway.state import GatewayState
+
+if TYPE_CHECKING:  # the state holds the probe port: no import at run time
+    from parley.gateway.state import GatewayState
+
+# (status, JSON body, extra headers)
+Answer = tuple[int, dict[str, Any], dict[str, str]]
 
 
 def breakers(state: GatewayState) -> dict[str, dict[str, Any]]:
@@ -28,27 +37,43 @@ def breakers(state: GatewayState) -> dict[str, dict[str, Any]]:
     }
 
 
-def routes(state: GatewayState) -> tuple[Any, Any]:
-    """The two endpoints over `state`."""
-
-    async def health(request: Request) -> Response:
-        adm = state.admission
-        return JSONResponse(
-            {
-                "status": "draining" if adm.draining else "ok",
-                "in_flight": adm.in_flight,
-                "max_in_flight": adm.max_in_flight,
-                "breakers": breakers(state),
-            }
+def health(state: GatewayState, *, stalled_s: float | None = None) -> Answer:
+    """Liveness. `stalled_s`: how long the event loop has not turned, when the caller
+    can tell (the probe port); past C.GATEWAY_LOOP_STALL_S it is a 503."""
+    if stalled_s is not None and stalled_s > C.GATEWAY_LOOP_STALL_S:
+        message = (
+            f"the gateway's event loop has not run for {stalled_s:.0f} s "
+            f"(more than {C.GATEWAY_LOOP_STALL_S:g} s): restart the process"
         )
+        return 503, error_body(503, message, "stalled"), {}
+    adm = state.admission
+    body = {
+        "status": "draining" if adm.draining else "ok",
+        "in_flight": adm.in_flight,
+        "max_in_flight": adm.max_in_flight,
+        "breakers": breakers(state),
+    }
+    return 200, body, {}
 
-    async def ready(request: Request) -> Response:
-        if state.running is None or state.admission.draining:
-            draining = state.admission.draining
-            reason = "draining" if draining else "starting"
-            body = error_body(503, f"not ready: the server is {reason}", reason)
-            headers = {"Retry-After": str(C.GATEWAY_RETRY_AFTER_S)}
-            return JSONResponse(body, 503, headers=headers)
-        return JSONResponse({"status": "ready"})
 
-    return health, ready
+def ready(state: GatewayState) -> Answer:
+    """Readiness: a 503 with `Retry-After` while starting or draining."""
+    if state.running is None or state.admission.draining:
+        reason = "draining" if state.admission.draining else "starting"
+        body = error_body(503, f"not ready: the server is {reason}", reason)
+        return 503, body, {"Retry-After": str(C.GATEWAY_RETRY_AFTER_S)}
+    return 200, {"status": "ready"}, {}
+
+
+def routes(state: GatewayState) -> tuple[Any, Any]:
+    """The two endpoints over `state`, for the API's port."""
+
+    async def health_endpoint(request: Request) -> Response:
+        status, body, headers = health(state)
+        return JSONResponse(body, status, headers=headers)
+
+    async def ready_endpoint(request: Request) -> Response:
+        status, body, headers = ready(state)
+        return JSONResponse(body, status, headers=headers)
+
+    return health_endpoint, ready_endpoint

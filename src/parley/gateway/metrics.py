@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match
 
+from parley import _constants as C
 from parley.engine import events as ev
 from parley.fusion import events as fusion_ev
 from parley.gateway.asgi import ASGIApp, Message, Receive, Scope, Send
@@ -89,13 +90,28 @@ class Metrics:
             "parley_upstream_retries", "Upstream retries.", ["provider", "model"], registry=r
         )
         r.register(_Breakers(breakers))
+        # Labelled children by label values: `labels()` takes a lock and checks its
+        # arguments each time, and upstream calls are counted by the thousand a second.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def child(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, remembered. The label values are route templates,
+        provider names, model ids the gateway resolved and statuses: a bounded set, but
+        model ids come from clients, so the memo is cleared past C.METRIC_CHILDREN_MAX."""
+        key = (id(metric), *values)
+        found = self._children.get(key)
+        if found is None:
+            if len(self._children) >= C.METRIC_CHILDREN_MAX:
+                self._children.clear()
+            found = self._children[key] = metric.labels(*values)
+        return found
 
     # The upstream observer (parley.models.observe.UpstreamObserver).
     def upstream_call(self, provider: str, model: str, status: int | None) -> None:
-        self.upstream.labels(provider, model, str(status) if status else "error").inc()
+        self.child(self.upstream, provider, model, str(status) if status else "error").inc()
 
     def upstream_retry(self, provider: str, model: str) -> None:
-        self.retries.labels(provider, model).inc()
+        self.child(self.retries, provider, model).inc()
 
     def watch(self) -> Callable[[Any], None]:
         """A listener for one run's events that records its stages, tokens and cost."""
@@ -103,16 +119,17 @@ class Metrics:
 
         def hear(item: Any) -> None:
             if isinstance(item, fusion_ev.PanelCompleted | fusion_ev.PanelFailed):
-                self.stage.labels("panel").observe(item.seconds)
+                self.child(self.stage, "panel").observe(item.seconds)
             elif isinstance(item, fusion_ev.AnalysisInProgress):
                 judge_started.append(time.perf_counter())
             elif isinstance(item, fusion_ev.AnalysisCompleted) and judge_started:
-                self.stage.labels("judge").observe(time.perf_counter() - judge_started.pop())
+                took = time.perf_counter() - judge_started.pop()
+                self.child(self.stage, "judge").observe(took)
             elif isinstance(item, ev.Completed):
                 outcome = item.outcome
-                self.stage.labels("outer").observe(outcome.seconds)
-                self.tokens.labels("prompt").inc(outcome.usage.prompt_tokens)
-                self.tokens.labels("completion").inc(outcome.usage.completion_tokens)
+                self.child(self.stage, "outer").observe(outcome.seconds)
+                self.child(self.tokens, "prompt").inc(outcome.usage.prompt_tokens)
+                self.child(self.tokens, "completion").inc(outcome.usage.completion_tokens)
                 if outcome.usage.cost:
                     self.cost.inc(outcome.usage.cost)
 
@@ -150,7 +167,8 @@ class Counted:
                 status = "500"  # what the server answers for it
             raise
         finally:
-            self.metrics.requests.labels(self._route(scope), status).inc()
+            metrics = self.metrics
+            metrics.child(metrics.requests, self._route(scope), status).inc()
 
     def _route(self, scope: Scope) -> str:
         # The template, not the path: a model id in the path must not make a new series.

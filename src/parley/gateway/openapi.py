@@ -290,12 +290,16 @@ def document() -> dict[str, Any]:
         "/health": {
             "get": {
                 "summary": "Liveness, with each provider's circuit breaker",
+                "description": "Also served, from a thread of its own, on the probe port "
+                "(`parley serve --health-port`, PARLEY_HEALTH_PORT): answered at once however "
+                "busy the gateway is, and a 503 (`stalled`) when its event loop stops.",
                 "responses": {"200": _json("Health", "Alive")},
             }
         },
         "/ready": {
             "get": {
                 "summary": "Readiness: 503 while starting or draining",
+                "description": "Also served on the probe port (PARLEY_HEALTH_PORT).",
                 "responses": {
                     "200": _json("Ready", "Taking work"),
                     "503": {**_json("Error", "Not taking work"), "headers": _RETRY_AFTER},

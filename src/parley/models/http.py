@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
-from parley.errors import UpstreamError, UpstreamTimeout
-from parley.http import Bounds, env_proxy
-from parley.models import observe
+from parley.errors import Overloaded, UpstreamError, UpstreamTimeout
+from parley.http import Bounds, env_proxy, pool_slot
+from parley.models import loop_lag, observe
 from parley.models.base import (
     Delta,
     Turn,
@@ -59,6 +60,7 @@ class ChatCompletionsModel:
         self._openai_api = openai_api
         self._base = base_url.rstrip("/")
         self._url = self._base + "/chat/completions"
+        self._host = URL(self._url).host or ""
         self.upstream_model = upstream_model
         self.model_id = model_id
         self._headers = {"Content-Type": "application/json", **(extra_headers or {})}
@@ -109,8 +111,11 @@ class ChatCompletionsModel:
         response; a status >= 400, a bound passed or a broken connection (also while the
         caller reads) becomes an UpstreamError."""
         bounds = self._bounds
+        loop_lag.of_running_loop()  # watching from the first call, to judge a timeout later
         try:
             async with contextlib.AsyncExitStack() as stack:
+                # Waiting for a connection of our own pool is not the provider's time.
+                await stack.enter_async_context(pool_slot(self._session, self._host, bounds.pool_s))
                 async with asyncio.timeout(bounds.first_byte(stream=stream)):
                     resp = await stack.enter_async_context(
                         self._session.post(
@@ -155,21 +160,31 @@ class ChatCompletionsModel:
                     yield resp
                     return
             except UpstreamError as exc:
-                if handed:
+                wait = None if handed else self._retry_wait(exc, attempt)
+                if wait is None:
                     raise
-                await self._before_retry(exc, attempt)
-                attempt += 1
+            await asyncio.sleep(wait)
+            attempt += 1
 
-    async def _before_retry(self, exc: UpstreamError, attempt: int) -> None:
-        """Count the failure against the provider, then wait before the next try, or
-        re-raise when it is not worth one (or none is left)."""
+    # The failure is re-raised by the caller's bare `raise`, and the wait runs outside its
+    # `except` block: a frame that raises an exception it holds in a variable makes a
+    # reference cycle (exception, traceback, frame), and under load thousands of these
+    # left for the garbage collector made its pauses long.
+    def _retry_wait(self, exc: UpstreamError, attempt: int) -> float | None:
+        """Count the failure against the provider; the seconds to wait before the next
+        try, or None when it is not worth one (or none is left)."""
+        if isinstance(exc, Overloaded):
+            return None  # nothing was sent: no call to count, nothing against the provider
         watcher = observe.current()
         watcher.upstream_call(self._breaker.provider, self.model_id, exc.status_code)
-        self._breaker.record(not counts_against_provider(exc))
+        if isinstance(exc, UpstreamTimeout) and loop_lag.of_running_loop().overloaded():
+            pass  # our loop ran late: the timeout may be ours, not the provider's
+        else:
+            self._breaker.record(not counts_against_provider(exc))
         if not retryable(exc) or attempt >= self._retry.retries:
-            raise exc
+            return None
         watcher.upstream_retry(self._breaker.provider, self.model_id)
-        await asyncio.sleep(self._retry.delay(attempt, exc.retry_after))
+        return self._retry.delay(attempt, exc.retry_after)
 
     async def _whole(self, data: bytes, headers: Mapping[str, str]) -> bytes:
         """A whole answer, retried as a whole: a connection that breaks while the body is
@@ -181,11 +196,14 @@ class ChatCompletionsModel:
                 async with self._post(data, headers, stream=False) as resp:
                     raw = await resp.read()
             except UpstreamError as exc:
-                await self._before_retry(exc, attempt)
-                attempt += 1
-                continue
-            self._breaker.record(True)
-            return raw
+                wait = self._retry_wait(exc, attempt)
+                if wait is None:
+                    raise
+            else:
+                self._breaker.record(True)
+                return raw
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def complete(self, body: dict[str, Any], headers: Mapping[str, str]) -> Turn:
         data, hdrs = self._prepare(body, headers, stream=False)
@@ -211,10 +229,11 @@ class ChatCompletionsModel:
             except UpstreamError as exc:
                 # Retried only while nothing of it has reached the consumer: a reset
                 # before the first chunk costs a retry, one after it is the caller's.
-                if said:
+                wait = None if said else self._retry_wait(exc, attempt)
+                if wait is None:
                     raise
-                await self._before_retry(exc, attempt)
-                attempt += 1
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def _stream_once(self, data: bytes, hdrs: Mapping[str, str]) -> AsyncIterator[Delta]:
         self._breaker.check()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-from parley.errors import UpstreamError
+from parley.errors import Overloaded, UpstreamError
 
 RETRYABLE = frozenset({408, 409, 429})
 
@@ -28,13 +28,19 @@ State = Literal["closed", "open", "half_open"]
 
 
 def retryable(exc: UpstreamError) -> bool:
-    """Worth another try: no status (a connection error) or a transient one."""
+    """Worth another try: no status (a connection error) or a transient one; never
+    Parley's own overload."""
+    if isinstance(exc, Overloaded):
+        return False
     code = exc.status_code
     return code is None or code in RETRYABLE or code >= 500
 
 
 def counts_against_provider(exc: UpstreamError) -> bool:
-    """A failure that says the provider is unwell (not the request's own fault)."""
+    """A failure that says the provider is unwell (not the request's own fault, nor
+    Parley's overload)."""
+    if isinstance(exc, Overloaded):
+        return False
     code = exc.status_code
     return code is None or code >= 500
 
