@@ -20,6 +20,8 @@ FIRST = {
     # name: (start of the first question, a line of it, gold, scorer)
     "gsm8k": ("Janet\u2019s ducks lay 16 eggs per day.", None, "18", "number"),
     "arithmetic": ("4 * 8 =", None, "32", "number"),
+    # asked open, no choices shown: the answer must contain the right choice's text
+    "common-knowledge": ("The number of legs of a cat is ...", None, "four", "contains"),
     "arc-easy": ("Which statement best explains why photosynthesis", "A. Sunlight", "A", "choice"),
     "arc-challenge": ("An astronomer observes that a planet", "C. Planetary days", "C", "choice"),
     "sciq": ("Who proposed the theory of evolution", "D. darwin", "D", "choice"),

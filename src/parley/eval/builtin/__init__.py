@@ -39,6 +39,12 @@ BUILTINS: dict[str, Builtin] = {
     "arithmetic": Builtin(
         "basic_skills_arithmetic", "rc", (olmo.number_item,), '"4 * 8 =", a number'
     ),
+    "common-knowledge": Builtin(
+        "basic_skills_common_knowledge",
+        "rc",
+        (olmo.open_item,),
+        '"The number of legs of a cat is ...", words, no choices shown',
+    ),
     "arc-easy": Builtin("arc_easy", "mc", _CHOICE, "grade-school science, A-D"),
     "arc-challenge": Builtin("arc_challenge", "mc", _CHOICE, "harder science, A-D"),
     "sciq": Builtin("sciq", "mc", _CHOICE, "science exam questions, A-D"),

@@ -139,6 +139,21 @@ def number_item(item_id: str, doc: dict[str, Any]) -> Item | None:
     return Item(item_id, str(choices[gold]).strip(), "number", question.strip())
 
 
+def open_item(item_id: str, doc: dict[str, Any]) -> Item | None:
+    """A ranked-choice doc asked as an open question, without its choices: the answer
+    must contain the right choice's text (basic_skills_common_knowledge: "The number of
+    legs of a cat is", gold "four"). Chance is near zero, so small models that are at
+    chance on the lettered form can still be told apart."""
+    choices, gold = doc.get("choices"), doc.get("gold")
+    question = doc.get("question") or doc.get("query")
+    if not isinstance(question, str) or not isinstance(choices, list) or not isinstance(gold, int):
+        return None
+    if _lettered(doc) or not 0 <= gold < len(choices):
+        return None
+    stem = _stem(question).splitlines()[0].strip()
+    return Item(item_id, str(choices[gold]).strip(), "contains", f"{stem} ...")
+
+
 def gsm8k_item(item_id: str, doc: dict[str, Any]) -> Item | None:
     if not isinstance(doc.get("question"), str) or "short_answer" not in doc:
         return None
