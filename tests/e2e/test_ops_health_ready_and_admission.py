@@ -150,7 +150,7 @@ async def test_draining_refuses_new_work_and_lets_running_work_finish() -> None:
 
 
 async def test_the_probe_port_answers_while_the_event_loop_is_held_up() -> None:
-    """With `gateway.health_port`, /health and /ready are answered from a thread of their
+    """With `gateway.health_port`, /health and /ready are answered by a process of their
     own: a probe is answered while the API's event loop is stuck in a long stretch of work
     (here a panelist that blocks the loop until released)."""
     started, release = threading.Event(), threading.Event()

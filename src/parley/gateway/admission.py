@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from parley import _constants as C
 from parley.gateway.errors import HTTPError
@@ -26,6 +26,9 @@ class Admission:
         self.active = 0
         self.in_flight = 0
         self.draining = False
+        # Called after `in_flight` or `draining` changed: the probe port's process learns
+        # at once rather than at its next snapshot, which a blocked event loop may delay.
+        self.on_change: Callable[[], None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -69,15 +72,22 @@ class Admission:
                 retry_after=C.GATEWAY_RETRY_AFTER_S,
             )
         self.in_flight += 1
+        self._changed()
         try:
             yield
         finally:
             self.in_flight -= 1
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     async def drain(self, grace_s: float) -> bool:
         """Refuse new work and wait up to `grace_s` for running requests; True when all
         finished in time."""
         self.draining = True
+        self._changed()
         try:
             await asyncio.wait_for(self._idle.wait(), grace_s)
         except TimeoutError:
