@@ -26,9 +26,9 @@ class Admission:
         self.active = 0
         self.in_flight = 0
         self.draining = False
-        # Called after `in_flight` or `draining` changed: the probe port's process learns
-        # at once rather than at its next snapshot, which a blocked event loop may delay.
-        self.on_change: Callable[[], None] | None = None
+        # Called when draining starts: the probe port's process says `draining` at once
+        # rather than at its next snapshot (load balancers stop sending work sooner).
+        self.on_draining: Callable[[], None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -72,22 +72,17 @@ class Admission:
                 retry_after=C.GATEWAY_RETRY_AFTER_S,
             )
         self.in_flight += 1
-        self._changed()
         try:
             yield
         finally:
             self.in_flight -= 1
-            self._changed()
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
 
     async def drain(self, grace_s: float) -> bool:
         """Refuse new work and wait up to `grace_s` for running requests; True when all
         finished in time."""
         self.draining = True
-        self._changed()
+        if self.on_draining is not None:
+            self.on_draining()
         try:
             await asyncio.wait_for(self._idle.wait(), grace_s)
         except TimeoutError:

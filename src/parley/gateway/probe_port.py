@@ -77,7 +77,7 @@ class ProbePort:
         self._child = child
         os.set_blocking(child.stdin.fileno(), False)
         self._send(self._fixed() | self._snapshot())
-        self.state.admission.on_change = self.refresh
+        self.state.admission.on_draining = self.refresh
         self._timer = asyncio.get_running_loop().call_later(C.GATEWAY_LOOP_TICK_S, self._beat)
 
     @contextlib.asynccontextmanager
@@ -90,7 +90,7 @@ class ProbePort:
             await self.stop()
 
     async def stop(self) -> None:
-        self.state.admission.on_change = None
+        self.state.admission.on_draining = None
         if self._timer is not None:
             self._timer.cancel()
         child, self._child = self._child, None
