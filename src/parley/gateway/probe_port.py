@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import select
 import subprocess
@@ -38,6 +39,7 @@ from parley.gateway.errors import error_body
 if TYPE_CHECKING:  # the state holds the probe port: no import at run time
     from parley.gateway.state import GatewayState
 
+log = logging.getLogger("parley.gateway")
 _SERVER = Path(__file__).with_name("probe_process.py")
 _START_TIMEOUT_S = 10.0
 
@@ -107,8 +109,17 @@ class ProbePort:
 
     def _beat(self) -> None:
         self._send(self._snapshot())
-        if self._child is None or self._child.poll() is not None:
-            return  # the child is gone: the probe port is down, the API's is not
+        if self._child is None:
+            return
+        if self._child.poll() is not None:  # the probe port is down, the API's is not
+            log.warning(
+                "the probe process serving /health on %s:%s exited (status %s); "
+                "restart parley serve to serve it again",
+                self.host,
+                self.port,
+                self._child.returncode,
+            )
+            return
         self._timer = asyncio.get_running_loop().call_later(C.GATEWAY_LOOP_TICK_S, self._beat)
 
     def refresh(self) -> None:
