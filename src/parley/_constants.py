@@ -91,9 +91,9 @@ GATEWAY_MAX_QUESTION_BYTES = 1024 * 1024
 GATEWAY_READ_TIMEOUT_S = 30.0
 # Seconds running requests may take to finish once the server is told to stop.
 GATEWAY_SHUTDOWN_GRACE_S = 30.0
-# The probe port (`gateway.health_port`): the event loop ticks a heartbeat this often, and
-# /health there is a 503 once the loop has missed it by more than the stall bound.
-GATEWAY_LOOP_TICK_S = 1.0
+# The probe port (`gateway.health_port`): the event loop sends its process a snapshot this
+# often, and /health there is a 503 once the loop has missed it by more than the stall bound.
+GATEWAY_LOOP_TICK_S = 0.25
 GATEWAY_LOOP_STALL_S = 10.0
 # The collector's generation thresholds in `parley serve` (Python's default: 700, 10, 10);
 # why so high: `parley.gateway.state._settle_heap`.

@@ -255,7 +255,7 @@ class GatewayConfig(_Strict):
     max_question: int = Field(default=C.GATEWAY_MAX_QUESTION_BYTES, gt=0)
     read_timeout: float = Field(default=C.GATEWAY_READ_TIMEOUT_S, gt=0)
     shutdown_grace: float = Field(default=C.GATEWAY_SHUTDOWN_GRACE_S, ge=0)
-    # /health and /ready on a port of their own, answered from a thread (0: any free port).
+    # /health and /ready on a port of their own, answered by a child process (0: any free port).
     health_port: int | None = Field(default=None, ge=0, le=65535)
     health_host: str = C.GATEWAY_HOST
 

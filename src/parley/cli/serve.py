@@ -30,7 +30,7 @@ from parley.errors import ConfigError
 @click.option(
     "--health-port",
     type=click.IntRange(0, 65535),
-    help="Also answer /health and /ready on this port, from a thread of their own, so that "
+    help="Also answer /health and /ready on this port, from a process of their own, so that "
     "probes are answered at once however busy the gateway is [default: PARLEY_HEALTH_PORT].",
 )
 @click.option("--access-log/--no-access-log", default=False, show_default=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from parley import _constants as C
 from parley.gateway.errors import HTTPError
@@ -26,6 +26,9 @@ class Admission:
         self.active = 0
         self.in_flight = 0
         self.draining = False
+        # Called when draining starts: the probe port's process says `draining` at once
+        # rather than at its next snapshot (load balancers stop sending work sooner).
+        self.on_draining: Callable[[], None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -78,6 +81,8 @@ class Admission:
         """Refuse new work and wait up to `grace_s` for running requests; True when all
         finished in time."""
         self.draining = True
+        if self.on_draining is not None:
+            self.on_draining()
         try:
             await asyncio.wait_for(self._idle.wait(), grace_s)
         except TimeoutError:

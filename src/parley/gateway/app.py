@@ -129,6 +129,8 @@ def create_app(
             state.lifespan(app),
             mcp_run(),
         ):
+            if probe_port is not None:
+                probe_port.refresh()  # started: ready from now on
             yield
 
     # Outermost, so that refusals (401) are counted too.

@@ -1,5 +1,5 @@
 """GET /health (liveness) and GET /ready (readiness), on the API's port and, with
-`gateway.health_port`, on a port of their own answered from a thread (`probe_port`).
+`gateway.health_port`, on a port of their own answered by a child process (`probe_port`).
 
 Both are answered from counters and the circuit breakers' fields, never awaiting
 anything. On the API's port they still wait their turn on the event loop: with hundreds
@@ -39,11 +39,11 @@ def breakers(state: GatewayState) -> dict[str, dict[str, Any]]:
 
 def health(state: GatewayState, *, stalled_s: float | None = None) -> Answer:
     """Liveness. `stalled_s`: how long the event loop has not turned, when the caller
-    can tell (the probe port); past C.GATEWAY_LOOP_STALL_S it is a 503."""
-    if stalled_s is not None and stalled_s > C.GATEWAY_LOOP_STALL_S:
+    can tell (the probe port); from C.GATEWAY_LOOP_STALL_S on it is a 503."""
+    if stalled_s is not None and stalled_s >= C.GATEWAY_LOOP_STALL_S:
         message = (
-            f"the gateway's event loop has not run for {stalled_s:.0f} s "
-            f"(more than {C.GATEWAY_LOOP_STALL_S:g} s): restart the process"
+            f"the gateway's event loop has not run for more than "
+            f"{C.GATEWAY_LOOP_STALL_S:g} s: restart the process"
         )
         return 503, error_body(503, message, "stalled"), {}
     adm = state.admission

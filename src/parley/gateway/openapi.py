@@ -290,7 +290,7 @@ def document() -> dict[str, Any]:
         "/health": {
             "get": {
                 "summary": "Liveness, with each provider's circuit breaker",
-                "description": "Also served, from a thread of its own, on the probe port "
+                "description": "Also served, by a process of its own, on the probe port "
                 "(`parley serve --health-port`, PARLEY_HEALTH_PORT): answered at once however "
                 "busy the gateway is, and a 503 (`stalled`) when its event loop stops.",
                 "responses": {"200": _json("Health", "Alive")},

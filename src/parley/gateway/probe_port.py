@@ -1,16 +1,20 @@
 """/health and /ready on a port of their own (`gateway.health_port`, PARLEY_HEALTH_PORT,
-`parley serve --health-port`), answered from a thread rather than the event loop.
+`parley serve --health-port`), answered by a child process (`probe_process`) from a
+snapshot the event loop sends it every GATEWAY_LOOP_TICK_S.
 
-Why a thread: the API's port is served by one event loop, and with hundreds of
-deliberations in flight one turn of it can take a few hundred milliseconds (each turn runs
-every callback that became ready: upstream chunks, timers, responses). A probe on that port
-waits behind the turn. This server reads the same counters from another thread, so it
-answers within the interpreter's thread switch interval (5 ms) even then. The loop ticks a
-heartbeat each second; a loop that stopped turning makes /health here a 503 (`stalled`),
-so a liveness probe still catches a wedged process.
+Why a process: on the API's port a probe waits its turn on the event loop, and with
+hundreds of deliberations in flight one turn can take a few hundred milliseconds. A thread
+of the gateway fared little better: it needs the interpreter lock, which a garbage
+collection or a long turn holds for as long (at 1,000 deliberations in flight its p99 was
+225 ms). The child has an interpreter of its own and answers in a millisecond or two. A
+snapshot is at most one tick old; when none has come for GATEWAY_LOOP_STALL_S the event
+loop has stopped turning and /health there is a 503 (`stalled`), so a liveness probe still
+catches a wedged gateway.
 
-With `parley serve --workers N` every worker binds the port (SO_REUSEPORT) and the kernel
-spreads probes among them.
+The child exits when its stdin closes: when the gateway stops, and when it dies, even by
+SIGKILL (the kernel closes the pipe), so it never outlives it. With `parley serve
+--workers N` each worker has its own child; they all bind the port (SO_REUSEPORT) and the
+kernel spreads probes among them.
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
-import time
+import logging
+import os
+import select
+import subprocess
+import sys
 from collections.abc import AsyncIterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parley import _constants as C
@@ -32,11 +39,9 @@ from parley.gateway.errors import error_body
 if TYPE_CHECKING:  # the state holds the probe port: no import at run time
     from parley.gateway.state import GatewayState
 
-
-class _Server(ThreadingHTTPServer):
-    allow_reuse_port = True
-    daemon_threads = True
-    block_on_close = False
+log = logging.getLogger("parley.gateway")
+_SERVER = Path(__file__).with_name("probe_process.py")
+_START_TIMEOUT_S = 10.0
 
 
 class ProbePort:
@@ -46,26 +51,36 @@ class ProbePort:
         self.state = state
         self.host = host
         self.port = port
-        self._tick = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None
-        self._server: _Server | None = None
-
-    def stalled_s(self) -> float:
-        """Seconds since the event loop last ran its heartbeat, beyond its period."""
-        return max(0.0, time.monotonic() - self._tick - C.GATEWAY_LOOP_TICK_S)
+        self._child: subprocess.Popen[bytes] | None = None
+        self._pending = b""  # a snapshot the pipe had no room for yet
 
     def start(self) -> None:
-        try:
-            self._server = _Server((self.host, self.port), self._handler())
-        except OSError as exc:
+        # -I: the standard library only, no user site, and not this folder on sys.path
+        child = subprocess.Popen(
+            [sys.executable, "-I", str(_SERVER), self.host, str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        line = b""
+        if select.select([child.stdout], [], [], _START_TIMEOUT_S)[0]:
+            line = child.stdout.readline()
+        if not line.startswith(b"PORT "):
+            child.kill()
+            child.wait()
+            reason = line.decode(errors="replace").removeprefix("ERROR ").strip()
             raise ConfigError(
-                f"cannot serve /health on {self.host}:{self.port} ({exc.strerror}); "
+                f"cannot serve /health on {self.host}:{self.port} "
+                f"({reason or 'the probe process did not start'}); "
                 "choose another port with PARLEY_HEALTH_PORT or `parley serve --health-port`"
-            ) from None
-        self.port = self._server.server_address[1]  # port 0: the one the system chose
-        self._beat()
-        name = f"parley-probes:{self.port}"
-        threading.Thread(target=self._server.serve_forever, name=name, daemon=True).start()
+            )
+        self.port = int(line.split()[1])  # port 0: the one the system chose
+        self._child = child
+        os.set_blocking(child.stdin.fileno(), False)
+        self._send(self._fixed() | self._snapshot())
+        self.state.admission.on_draining = self.refresh
+        self._timer = asyncio.get_running_loop().call_later(C.GATEWAY_LOOP_TICK_S, self._beat)
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[ProbePort]:
@@ -77,48 +92,64 @@ class ProbePort:
             await self.stop()
 
     async def stop(self) -> None:
+        self.state.admission.on_draining = None
         if self._timer is not None:
             self._timer.cancel()
-        if self._server is not None:
-            server, self._server = self._server, None
-            await asyncio.to_thread(server.shutdown)
-            server.server_close()
+        child, self._child = self._child, None
+        if child is None:
+            return
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.close()  # end of input: the child exits
+        child.stdout.close()
+        try:
+            await asyncio.to_thread(child.wait, _START_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            await asyncio.to_thread(child.wait)
 
     def _beat(self) -> None:
-        self._tick = time.monotonic()
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(C.GATEWAY_LOOP_TICK_S, self._beat)
+        self._send(self._snapshot())
+        if self._child is None:
+            return
+        if self._child.poll() is not None:  # the probe port is down, the API's is not
+            log.warning(
+                "the probe process serving /health on %s:%s exited (status %s); "
+                "restart parley serve to serve it again",
+                self.host,
+                self.port,
+                self._child.returncode,
+            )
+            return
+        self._timer = asyncio.get_running_loop().call_later(C.GATEWAY_LOOP_TICK_S, self._beat)
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        probes = self
+    def refresh(self) -> None:
+        """Send the state now (it changed), rather than at the next tick."""
+        self._send(self._snapshot())
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # kept-alive connections, as probes reuse them
+    def _snapshot(self) -> dict[str, Any]:
+        return {"health": health.health(self.state), "ready": health.ready(self.state)}
 
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0].rstrip("/")
-                if path == "/health":
-                    self._answer(*health.health(probes.state, stalled_s=probes.stalled_s()))
-                elif path == "/ready":
-                    self._answer(*health.ready(probes.state))
-                else:
-                    text = f"no route {path or '/'} on the probe port: GET /health or /ready"
-                    self._answer(404, error_body(404, text, 404), {})
+    def _fixed(self) -> dict[str, Any]:
+        """What the child needs once: its stall bound and the answers that never change."""
+        stalled = health.health(self.state, stalled_s=C.GATEWAY_LOOP_STALL_S)
+        text = "no such route on the probe port: GET /health or /ready"
+        return {
+            "stall_after_s": C.GATEWAY_LOOP_TICK_S + C.GATEWAY_LOOP_STALL_S,
+            "stalled": stalled,
+            "not_found": (404, error_body(404, text, 404), {}),
+        }
 
-            def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # a probe every few seconds is not worth a log line
-
-            def version_string(self) -> str:
-                return "parley"
-
-        return Handler
+    def _send(self, answers: dict[str, Any]) -> None:
+        """Write a snapshot line without ever blocking the loop. A line the pipe has no
+        room for is finished before the next one starts, so the child never reads a torn
+        one; while it lags, newer snapshots are dropped (they would be stale by then)."""
+        if self._child is None or self._child.stdin is None:
+            return
+        data = self._pending or json.dumps(answers).encode() + b"\n"
+        try:
+            written = os.write(self._child.stdin.fileno(), data)
+        except BlockingIOError:
+            written = 0
+        except OSError:  # the child is gone (`_beat` stops)
+            written = len(data)
+        self._pending = data[written:]
