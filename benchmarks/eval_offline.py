@@ -40,7 +40,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=200)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--concurrency", type=int, default=8)
+    # The local engine batches the requests in flight on one model: more of them, more
+    # tokens a second on the same two cores.
+    ap.add_argument("--per-model", type=int, default=4)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/.eval_offline"))
     args = ap.parse_args()
 
@@ -56,7 +59,7 @@ def main() -> None:
             out=args.out,
             settings=settings,
             params={"tools": []},  # offline: the panel has no web to search
-            limits=parley_eval.Limits(concurrency=args.concurrency, per_model=2),
+            limits=parley_eval.Limits(concurrency=args.concurrency, per_model=args.per_model),
         )
     )
     rows = report["systems"]
