@@ -72,6 +72,25 @@ def test_eval_runs_reports_and_rescores_from_the_records(tmp_path: Path) -> None
     assert json.loads(again.stdout)["systems"] == rows
 
 
+def test_a_set_of_open_answers_says_the_vote_cannot_score_it(tmp_path: Path) -> None:
+    """`contains` answers have no majority to take: the vote row says so, not "0-100"."""
+    tasks, out = tmp_path / "open.jsonl", tmp_path / "out"
+    tasks.write_text(
+        json.dumps(
+            {"id": "o1", "question": "What is 6 times 7?", "answer": "42", "scorer": "contains"}
+        )
+        + "\n"
+    )
+    with ThreadedUpstream(upstream()) as up:
+        proc = run_parley(cli_env(up.base_url), "eval", str(tasks), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    vote = next(
+        line.split() for line in proc.stdout.splitlines() if line.strip().startswith("vote")
+    )
+    assert vote == ["vote", "-", "-", "0", "-", "-"]
+    assert "vote: no item it can score" in proc.stdout
+
+
 def test_eval_names_bad_task_lines_and_unknown_systems(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "question": "q", "answer": "a"}\n{"id": 2}\n')

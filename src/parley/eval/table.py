@@ -49,8 +49,14 @@ def render(report: dict[str, Any], console: Console) -> None:
     headings = ["acc%", "95% CI", "n", *(["failed"] if any_failed else [])]
     for heading in [*headings, "cost", "fusion±", "p", "s"]:
         table.add_column(heading, justify="right", no_wrap=True)
+    unscored = []
     for name in report["order"]:
         row = report["systems"][name]
+        if not row["n"] and not row["failed"]:
+            # Nothing to score (vote on open answers): an empty 0-100 interval would mislead.
+            unscored.append(name)
+            table.add_row(name, "-", "-", "0", *(["0"] if any_failed else []), "-", "", "", "-")
+            continue
         low, high = row["interval"]
         latency = row["latency"].get("total")
         table.add_row(
@@ -68,6 +74,8 @@ def render(report: dict[str, Any], console: Console) -> None:
         "fusion±: fusion's accuracy minus this system's (points) on the items both answered, "
         "items fusion fixed/broke; p: exact McNemar; s: mean seconds per item"
     )
+    if "vote" in unscored:
+        console.print("vote: no item it can score (a vote needs exact, number or choice answers)")
     ungraded = sum(report["systems"][n].get("unscored", 0) for n in report["order"])
     if ungraded:
         console.print(
