@@ -91,6 +91,8 @@ def _rows(report: dict[str, Any], table_id: str, heads: list[str], cells: Any) -
 
 
 def _interval(row: dict[str, Any]) -> str:
+    if not row["n"]:
+        return "-"  # nothing scored (vote on open answers): no interval to show
     low, high = row["interval"]
     return f"{_pct(low)}{DASH}{_pct(high)}"
 
