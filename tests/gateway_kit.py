@@ -201,12 +201,17 @@ def error_of(data: Any) -> dict[str, Any]:
 
 class Gate:
     """Upstream replies that wait until released, and say when they started and were
-    cancelled: synchronisation by events, never by sleeping."""
+    cancelled: synchronisation by events, never by sleeping. `threads=True` makes them
+    thread events, for an upstream served from its own thread (the page tests)."""
 
-    def __init__(self, expected: int = 1) -> None:
+    def __init__(self, expected: int = 1, *, threads: bool = False) -> None:
         self.expected = expected
-        self.started = asyncio.Event()
-        self.gone = asyncio.Event()
+        self.started: asyncio.Event | threading.Event = (
+            threading.Event() if threads else asyncio.Event()
+        )
+        self.gone: asyncio.Event | threading.Event = (
+            threading.Event() if threads else asyncio.Event()
+        )
         self._started = 0
         self._gone = 0
 

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import isolate
-from gateway_kit import Held, parley_serve
+from gateway_kit import Gate, Held, parley_serve
 from parley.models.base import Turn
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 from parley.testing.upstream import FakeUpstream, RawModel, RawReply, ThreadedUpstream
@@ -73,34 +72,6 @@ outer = "vendor/outer"
 """
 
 
-class Hanging:
-    """Panelists that never answer, and say (across threads) when both are inside their
-    upstream calls and when both were cancelled."""
-
-    def __init__(self, expected: int = 2) -> None:
-        self.expected = expected
-        self.started = threading.Event()
-        self.gone = threading.Event()
-        self._started = 0
-        self._gone = 0
-
-    def model(self) -> FunctionModel:
-        async def reply(req: FakeRequest) -> str:
-            self._started += 1
-            if self._started >= self.expected:
-                self.started.set()
-            try:
-                await asyncio.Event().wait()
-            except asyncio.CancelledError:
-                self._gone += 1
-                if self._gone >= self.expected:
-                    self.gone.set()
-                raise
-            return "unreachable"
-
-        return FunctionModel(reply)
-
-
 def _answer(text: str) -> FunctionModel:
     return FunctionModel(lambda req: Turn(content=text, finish_reason="stop", usage=dict(USAGE)))
 
@@ -128,13 +99,13 @@ class Served:
     url: str
     upstream: FakeUpstream
     held: Held
-    hanging: Hanging
+    hanging: Gate
 
 
 @contextlib.contextmanager
 def served(home: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
     """`parley serve` with CONFIG (logging on) in front of the fake panel."""
-    held, hanging = Held(), Hanging()
+    held, hanging = Held(), Gate(expected=2, threads=True)
     held.release.set()  # answers at once unless a test holds it
     models: dict[str, Any] = {
         "vendor/a": _answer(HOSTILE),
