@@ -10,12 +10,11 @@ import re
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any
 
 from cli_kit import cli_env, parley_cmd, run_parley
-from parley.testing import ANALYSIS_JSON, FunctionModel, tool_call
-from parley.testing.models import FakeRequest
-from parley.testing.upstream import FakeUpstream, ThreadedUpstream
+from eval_kit import eval_upstream
+from parley.testing import FunctionModel
+from parley.testing.upstream import ThreadedUpstream
 
 
 def product(question: str) -> int:
@@ -26,27 +25,17 @@ def product(question: str) -> int:
     return {"+": a + b, "-": a - b, "*": a * b, "/": a // b}[op]
 
 
-def outer(req: FakeRequest) -> Any:
-    if "fusion" in req.tools and not req.tool_results:
-        return tool_call("fusion", {"question": req.last_user})
-    question = next(m["content"] for m in req.messages if m.get("role") == "user")
-    return f"#### {product(question)}"
-
-
-def upstream() -> FakeUpstream:
-    return FakeUpstream(
-        {
-            "vendor/a": FunctionModel(lambda r: f"It is {product(r.last_user)}."),
-            "vendor/b": FunctionModel(lambda r: f"It is {product(r.last_user) + 1}."),
-            "vendor/judge": FunctionModel(lambda r: ANALYSIS_JSON),
-            "vendor/outer": FunctionModel(outer),
-        }
-    )
-
-
 def test_eval_runs_a_builtin_set_by_name(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    with ThreadedUpstream(upstream()) as up:
+    with ThreadedUpstream(
+        eval_upstream(
+            {
+                "vendor/a": FunctionModel(lambda r: f"It is {product(r.last_user)}."),
+                "vendor/b": FunctionModel(lambda r: f"It is {product(r.last_user) + 1}."),
+            },
+            product,
+        )
+    ) as up:
         env = cli_env(up.base_url)
         proc = run_parley(
             env, "eval", "arithmetic", "--limit", "5", "--out", str(out), "--json", "--no-tools"
@@ -106,7 +95,15 @@ def _on_a_terminal(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 
 def test_the_progress_bar_shows_on_a_terminal_and_json_stays_clean(tmp_path: Path) -> None:
     args = ("eval", "arithmetic", "--limit", "3", "--no-tools", "--systems", "fusion,solo")
-    with ThreadedUpstream(upstream()) as up:
+    with ThreadedUpstream(
+        eval_upstream(
+            {
+                "vendor/a": FunctionModel(lambda r: f"It is {product(r.last_user)}."),
+                "vendor/b": FunctionModel(lambda r: f"It is {product(r.last_user) + 1}."),
+            },
+            product,
+        )
+    ) as up:
         env = cli_env(up.base_url)
         code, stdout, drawn = _on_a_terminal(env, *args, "--out", str(tmp_path / "a"))
         json_code, json_out, json_drawn = _on_a_terminal(

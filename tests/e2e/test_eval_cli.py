@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cli_kit import cli_env, run_parley, spawn_parley
+from eval_kit import eval_upstream, scripted
 from parley.models.base import Delta
-from parley.testing import ANALYSIS_JSON, FunctionModel, tool_call
-from parley.testing.models import FakeRequest
+from parley.testing import FunctionModel
 from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 GOLD = {"How many legs has a spider?": "8", "What is 6 times 7?": "42"}
@@ -23,21 +23,6 @@ SAYS = {
     "vendor/a": {"How many legs has a spider?": "8 legs", "What is 6 times 7?": "#### 41"},
     "vendor/b": {"How many legs has a spider?": "six", "What is 6 times 7?": "6*7 = 42"},
 }
-
-
-def outer(req: FakeRequest) -> Any:
-    if "fusion" in req.tools and not req.tool_results:
-        return tool_call("fusion", {"question": req.last_user})
-    # Over HTTP the fusion result may come back as a user message: the question is the first.
-    question = next(m["content"] for m in req.messages if m.get("role") == "user")
-    return f"#### {GOLD[question]}"  # the fused answer is right on both
-
-
-def upstream() -> FakeUpstream:
-    models = {m: FunctionModel(lambda r, t=t: t[r.last_user]) for m, t in SAYS.items()}
-    models["vendor/judge"] = FunctionModel(lambda r: ANALYSIS_JSON)
-    models["vendor/outer"] = FunctionModel(outer)
-    return FakeUpstream(models)
 
 
 def tasks_file(tmp_path: Path) -> Path:
@@ -53,7 +38,7 @@ def tasks_file(tmp_path: Path) -> Path:
 
 def test_eval_runs_reports_and_rescores_from_the_records(tmp_path: Path) -> None:
     tasks, out = tasks_file(tmp_path), tmp_path / "out"
-    with ThreadedUpstream(upstream()) as up:
+    with ThreadedUpstream(eval_upstream(scripted(SAYS), GOLD.__getitem__)) as up:
         env = cli_env(up.base_url)
         proc = run_parley(env, "eval", str(tasks), "--out", str(out), "--json", "--no-tools")
         assert proc.returncode == 0, proc.stderr
@@ -81,7 +66,7 @@ def test_a_set_of_open_answers_says_the_vote_cannot_score_it(tmp_path: Path) -> 
         )
         + "\n"
     )
-    with ThreadedUpstream(upstream()) as up:
+    with ThreadedUpstream(eval_upstream(scripted(SAYS), GOLD.__getitem__)) as up:
         proc = run_parley(cli_env(up.base_url), "eval", str(tasks), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     vote = next(
@@ -94,7 +79,7 @@ def test_a_set_of_open_answers_says_the_vote_cannot_score_it(tmp_path: Path) -> 
 def test_eval_names_bad_task_lines_and_unknown_systems(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "question": "q", "answer": "a"}\n{"id": 2}\n')
-    with ThreadedUpstream(upstream()) as up:
+    with ThreadedUpstream(eval_upstream(scripted(SAYS), GOLD.__getitem__)) as up:
         env = cli_env(up.base_url)
         proc = run_parley(env, "eval", str(bad), "--out", str(tmp_path / "o"))
         unknown = run_parley(env, "eval", str(tasks_file(tmp_path)), "--systems", "fusion,best")

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from selenium.webdriver.common.by import By
 
 from browser_kit import artifacts_dir, chromium
 from cli_kit import cli_env, run_parley
-from parley.testing import ANALYSIS_JSON, FunctionModel, tool_call
-from parley.testing.models import FakeRequest
-from parley.testing.upstream import FakeUpstream, ThreadedUpstream
+from eval_kit import eval_upstream, scripted
+from parley.testing.upstream import ThreadedUpstream
 
 EVIL = "evil/<script>document.title='owned'</script>"
 GOLD = {"How many legs has a spider?": "8", "What is 6 times 7?": "42", "Sides of a cube?": "6"}
@@ -33,20 +31,6 @@ SAYS = {
 }
 
 
-def outer(req: FakeRequest) -> Any:
-    if "fusion" in req.tools and not req.tool_results:
-        return tool_call("fusion", {"question": req.last_user})
-    question = next(m["content"] for m in req.messages if m.get("role") == "user")
-    return f"#### {GOLD[question]}"
-
-
-def upstream() -> FakeUpstream:
-    models = {m: FunctionModel(lambda r, t=t: t[r.last_user]) for m, t in SAYS.items()}
-    models["vendor/judge"] = FunctionModel(lambda r: ANALYSIS_JSON)
-    models["vendor/outer"] = FunctionModel(outer)
-    return FakeUpstream(models)
-
-
 def test_the_html_report_shows_the_table_and_the_plot_in_a_browser(tmp_path: Path) -> None:
     tasks, out, page = tmp_path / "tasks.jsonl", tmp_path / "out", tmp_path / "report.html"
     tasks.write_text(
@@ -56,7 +40,7 @@ def test_the_html_report_shows_the_table_and_the_plot_in_a_browser(tmp_path: Pat
         )
     )
     systems = f"fusion,solo:vendor/a,solo:vendor/b,solo:{EVIL},vote"
-    with ThreadedUpstream(upstream()) as up:
+    with ThreadedUpstream(eval_upstream(scripted(SAYS), GOLD.__getitem__)) as up:
         env = cli_env(up.base_url)
         proc = run_parley(
             env, "eval", str(tasks), "--out", str(out), "--systems", systems,
