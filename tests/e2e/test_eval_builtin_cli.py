@@ -14,7 +14,7 @@ from pathlib import Path
 from cli_kit import cli_env, parley_cmd, run_parley
 from eval_kit import eval_upstream
 from parley.testing import FunctionModel
-from parley.testing.upstream import ThreadedUpstream
+from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 
 def product(question: str) -> int:
@@ -25,17 +25,20 @@ def product(question: str) -> int:
     return {"+": a + b, "-": a - b, "*": a * b, "/": a // b}[op]
 
 
+def upstream() -> FakeUpstream:
+    """vendor/a right, vendor/b one off, the fused answer right."""
+    return eval_upstream(
+        {
+            "vendor/a": FunctionModel(lambda r: f"It is {product(r.last_user)}."),
+            "vendor/b": FunctionModel(lambda r: f"It is {product(r.last_user) + 1}."),
+        },
+        product,
+    )
+
+
 def test_eval_runs_a_builtin_set_by_name(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    with ThreadedUpstream(
-        eval_upstream(
-            {
-                "vendor/a": FunctionModel(lambda r: f"It is {product(r.last_user)}."),
-                "vendor/b": FunctionModel(lambda r: f"It is {product(r.last_user) + 1}."),
-            },
-            product,
-        )
-    ) as up:
+    with ThreadedUpstream(upstream()) as up:
         env = cli_env(up.base_url)
         proc = run_parley(
             env, "eval", "arithmetic", "--limit", "5", "--out", str(out), "--json", "--no-tools"
@@ -95,15 +98,7 @@ def _on_a_terminal(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 
 def test_the_progress_bar_shows_on_a_terminal_and_json_stays_clean(tmp_path: Path) -> None:
     args = ("eval", "arithmetic", "--limit", "3", "--no-tools", "--systems", "fusion,solo")
-    with ThreadedUpstream(
-        eval_upstream(
-            {
-                "vendor/a": FunctionModel(lambda r: f"It is {product(r.last_user)}."),
-                "vendor/b": FunctionModel(lambda r: f"It is {product(r.last_user) + 1}."),
-            },
-            product,
-        )
-    ) as up:
+    with ThreadedUpstream(upstream()) as up:
         env = cli_env(up.base_url)
         code, stdout, drawn = _on_a_terminal(env, *args, "--out", str(tmp_path / "a"))
         json_code, json_out, json_drawn = _on_a_terminal(
