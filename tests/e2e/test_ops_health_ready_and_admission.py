@@ -172,7 +172,13 @@ async def test_the_probe_port_answers_while_the_event_loop_is_held_up() -> None:
         app = create_app(Setup(settings=s, models={"vendor/a": FunctionModel(blocking)}))
         async with ServerThread(app) as url:
             probes = f"http://127.0.0.1:{app.state.probes.port}"
-            assert (await get(probes + "/ready"))[:2] == (200, {"status": "ready"})
+            # The probe hears the gateway by snapshots, up to one tick behind its start.
+            for _ in range(200):
+                if (await get(probes + "/ready"))[:2] == (200, {"status": "ready"}):
+                    break
+                await asyncio.sleep(C.GATEWAY_LOOP_TICK_S / 5)
+            else:
+                raise AssertionError("the probe port never said ready")
             answer = asyncio.ensure_future(post(url + "/v1" + CHAT, FUSION_BODY))
             try:
                 assert await asyncio.to_thread(started.wait, 30), "the panelist was not called"

@@ -62,7 +62,8 @@ async def test_the_probe_port_reports_a_frozen_gateway_and_dies_with_it(tmp_path
     async with FakeUpstream({}) as up:
         env = {"PARLEY_HEALTH_PORT": str(probe_port)}
         with parley_serve(tmp_path, up.base_url, env) as (_, proc):
-            assert get(probe_port, "/ready") == (200, {"status": "ready"})
+            # The probe hears the gateway by snapshots, up to one tick behind its start.
+            until(lambda: get(probe_port, "/ready") == (200, {"status": "ready"}), "ready")
             status, body = get(probe_port, "/health")
             assert (status, body["status"]) == (200, "ok")
             [probe] = children(proc.pid)
