@@ -8,9 +8,7 @@ Every component takes a session injected; tests pass one aimed at loopback fakes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -87,39 +85,45 @@ _SLOTS: weakref.WeakKeyDictionary[aiohttp.ClientSession, dict[str, asyncio.Semap
 )
 
 
-@contextlib.asynccontextmanager
-async def pool_slot(
-    session: aiohttp.ClientSession, host: str, wait_s: float
-) -> AsyncIterator[None]:
+class pool_slot:  # a function in use: `async with pool_slot(...)`
     """Hold one of the connections `session` may open to `host` while the block runs,
     waiting at most `wait_s` for one; past that, `Overloaded`.
 
     aiohttp's own pool wait counts against the call's timeouts, so a gateway busier than its
     pool made upstream calls time out and opened the provider's circuit breaker: the
     provider was blamed for Parley's queue. Waiting here, before the call's bounds start,
-    keeps the two apart."""
-    slots = _slots(session, host)
-    if slots is None:
-        yield
-        return
-    if not slots.locked():
-        await slots.acquire()  # free: taken at once, without a timer
-    else:
+    keeps the two apart. (A class rather than a generator-based context manager: it is
+    entered for every upstream call.)"""
+
+    __slots__ = ("_host", "_slots", "_wait_s")
+
+    def __init__(self, session: aiohttp.ClientSession, host: str, wait_s: float) -> None:
+        self._slots = _slots(session, host)
+        self._host = host
+        self._wait_s = wait_s
+
+    async def __aenter__(self) -> None:
+        slots = self._slots
+        if slots is None:
+            return
+        if not slots.locked():
+            await slots.acquire()  # free: taken at once, without a timer
+            return
         try:
-            async with asyncio.timeout(wait_s):
+            async with asyncio.timeout(self._wait_s):
                 await slots.acquire()
         except TimeoutError:
             raise Overloaded(
-                f"Parley had no free connection to {host} for {wait_s:g} s (its pool is "
-                "sized from gateway.max_in_flight): the gateway is overloaded, not the "
-                "provider; retry shortly, lower PARLEY_MAX_IN_FLIGHT, or raise "
+                f"Parley had no free connection to {self._host} for {self._wait_s:g} s (its "
+                "pool is sized from gateway.max_in_flight): the gateway is overloaded, not "
+                "the provider; retry shortly, lower PARLEY_MAX_IN_FLIGHT, or raise "
                 "PARLEY_UPSTREAM_POOL_TIMEOUT",
                 503,
             ) from None
-    try:
-        yield
-    finally:
-        slots.release()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._slots is not None:
+            self._slots.release()
 
 
 def _slots(session: aiohttp.ClientSession, host: str) -> asyncio.Semaphore | None:

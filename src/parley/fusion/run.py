@@ -193,22 +193,24 @@ class Deliberation:
         deadline, quorum = self.params.deadline_s, self.params.quorum
         end = None if deadline is None else loop.time() + deadline
         why = ""
+        # Without a quorum, one wait for them all: waking at each member's answer costs
+        # the event loop a timer and a callback per member each time, for nothing.
+        until = asyncio.ALL_COMPLETED if quorum is None else asyncio.FIRST_COMPLETED
         try:
             while pending:
                 if quorum is not None and sum(r is not None for r in self.responses) >= quorum:
                     why = f"cancelled: a quorum of {quorum} had answered first"
                     break
                 wait = None if end is None else max(0.0, end - loop.time())
-                _, pending = await asyncio.wait(
-                    pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-                )
+                _, pending = await asyncio.wait(pending, timeout=wait, return_when=until)
                 if end is not None and loop.time() >= end and pending:
                     why = f"timeout: no answer within the deadline of {deadline:g} s"
                     break
         finally:
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
         for index, model_id in enumerate(self.panel):
             if self.responses[index] is None and self._failed[index] is None:
                 self._fail(index, model_id, UpstreamError(why or "cancelled"), started)

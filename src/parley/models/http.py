@@ -34,7 +34,7 @@ from parley.models.retry import (
 )
 from parley.redact import Redactor, redact_url
 from parley.wire.chat_parse import delta_from_chunk, turn_from_response
-from parley.wire.sse import data_lines
+from parley.wire.sse import DataLines
 
 
 class ChatCompletionsModel:
@@ -70,6 +70,9 @@ class ChatCompletionsModel:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._bounds = bounds or Bounds()
+        # Built once: every call of this model is held to the same bounds.
+        self._timeouts = {s: self._bounds.timeout(stream=s) for s in (False, True)}
+        self._first_byte = {s: self._bounds.first_byte(stream=s) for s in (False, True)}
         self._retry = retry or RetryPolicy()
         self._breaker = breaker or CircuitBreaker(model_id)
         self._proxy, self._proxy_auth = env_proxy(session, self._url)
@@ -110,27 +113,26 @@ class ChatCompletionsModel:
         """POST once (to Chat Completions unless `url` says otherwise) and yield the open
         response; a status >= 400, a bound passed or a broken connection (also while the
         caller reads) becomes an UpstreamError."""
-        bounds = self._bounds
         loop_lag.of_running_loop()  # watching from the first call, to judge a timeout later
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                # Waiting for a connection of our own pool is not the provider's time.
-                await stack.enter_async_context(pool_slot(self._session, self._host, bounds.pool_s))
-                async with asyncio.timeout(bounds.first_byte(stream=stream)):
-                    resp = await stack.enter_async_context(
-                        self._session.post(
-                            url or self._url,
-                            data=data,
-                            headers=headers,
-                            timeout=bounds.timeout(stream=stream),
-                            proxy=self._proxy,
-                            proxy_auth=self._proxy_auth,
-                        )
+            # Waiting for a connection of our own pool is not the provider's time.
+            async with pool_slot(self._session, self._host, self._bounds.pool_s):
+                async with asyncio.timeout(self._first_byte[stream]):
+                    resp = await self._session.post(
+                        url or self._url,
+                        data=data,
+                        headers=headers,
+                        timeout=self._timeouts[stream],
+                        proxy=self._proxy,
+                        proxy_auth=self._proxy_auth,
                     )
-                if resp.status >= 400:
-                    raise self._error(resp.status, await resp.read(), resp.headers)
-                observe.current().upstream_call(self._breaker.provider, self.model_id, resp.status)
-                yield resp
+                async with resp:
+                    if resp.status >= 400:
+                        raise self._error(resp.status, await resp.read(), resp.headers)
+                    observe.current().upstream_call(
+                        self._breaker.provider, self.model_id, resp.status
+                    )
+                    yield resp
         except TimeoutError as exc:
             _drop_tracebacks(exc)
             raise self._timeout_error() from None
@@ -248,15 +250,20 @@ class ChatCompletionsModel:
                     yield delta
                 return
             finished = False
-            async for payload in data_lines(resp.content):
-                if payload == b"[DONE]":
-                    return
-                chunk = self._json(self._redactor.data(payload))
-                if chunk.get("error"):
-                    raise self._error(_status_in(chunk["error"]) or 502, payload)
-                delta = delta_from_chunk(chunk, self.model_id)
-                finished = finished or delta.finish_reason is not None
-                yield delta
+            lines = DataLines()
+            while True:
+                piece = await resp.content.readany()  # b"" once the stream has ended
+                for payload in lines.feed(piece) if piece else lines.end():
+                    if payload == b"[DONE]":
+                        return
+                    chunk = self._json(self._redactor.data(payload))
+                    if chunk.get("error"):
+                        raise self._error(_status_in(chunk["error"]) or 502, payload)
+                    delta = delta_from_chunk(chunk, self.model_id)
+                    finished = finished or delta.finish_reason is not None
+                    yield delta
+                if not piece:
+                    break
             if not finished:
                 # A connection that closes with neither a finish_reason nor [DONE] was cut
                 # short (a crashed worker, a proxy's timeout): its text is not an answer.

@@ -12,10 +12,7 @@ Last-Event-ID and expect a resumable stream.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
-
-import aiohttp
 
 HEARTBEAT = b": OPENROUTER PROCESSING\n\n"
 DONE = b"data: [DONE]\n\n"
@@ -53,19 +50,27 @@ def comment(name: str, obj: Any) -> bytes:
     return b": " + name.encode() + b" " + json_bytes(obj) + b"\n\n"
 
 
-async def data_lines(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
-    """The payload of each `data:` line of an upstream's stream; comments (heartbeats),
-    blank lines and event names are skipped. Lines are split here rather than by
-    aiohttp's readline, which refuses lines over 128 KiB, and one chunk of a long answer
-    can be that big."""
-    pending = b""
-    async for piece in content.iter_any():
-        pending += piece
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.startswith(b"data:"):
-                payload = line[5:].strip()
-                if payload:
-                    yield payload
-    if pending.startswith(b"data:") and pending[5:].strip():
-        yield pending[5:].strip()
+class DataLines:
+    """The payload of each `data:` line of an upstream's stream, fed the pieces as they
+    come; comments (heartbeats), blank lines and event names are skipped. Lines are
+    split here rather than by aiohttp's readline, which refuses lines over 128 KiB (one
+    chunk of a long answer can be that big), and a whole piece at a time: one await per
+    read rather than per line, and no async generator to finalise when a reader stops at
+    `[DONE]` (each such one cost the event loop a wake-up and a task to close it)."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        """The payloads of the lines `piece` completes."""
+        *lines, self._pending = (self._pending + piece).split(b"\n")
+        return [p for p in _payloads(lines) if p]
+
+    def end(self) -> list[bytes]:
+        """The payload of a last line the stream did not end with a newline."""
+        last, self._pending = self._pending, b""
+        return [p for p in _payloads([last]) if p]
+
+
+def _payloads(lines: list[bytes]) -> list[bytes]:
+    return [line[5:].strip() for line in lines if line.startswith(b"data:")]
