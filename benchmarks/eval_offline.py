@@ -67,6 +67,9 @@ def main() -> None:
     print(f"{'system':40} {'acc%':>6} {'95% CI':>11} {'n':>4} {'s/item':>7}")
     for name in report["order"]:
         row = rows[name]
+        if not row["n"]:  # the vote has nothing to score on open answers
+            print(f"{name:40} {'-':>6} {'-':>11} {0:4d} {'-':>7}")
+            continue
         low, high = row["interval"]
         total = (row["latency"].get("total") or {}).get("mean")
         seconds = f"{total:7.1f}" if total is not None else "      -"
