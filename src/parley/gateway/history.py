@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from parley import _constants as C
+from parley import offline
 from parley.errors import ConfigError
 from parley.gateway.errors import error_body
 from parley.gateway.models import ALIASES, model_ids
@@ -26,7 +27,10 @@ _NO_LOG = (
 def choices(state: GatewayState) -> dict[str, Any]:
     """The models and presets the page offers, and what is chosen when nothing is."""
     runtime = state.runtime
-    s = runtime.settings
+    # No remote key: the defaults are the bundled models, as `parley ask` would pick them,
+    # not a preset of remote models that cannot answer.
+    no_key = not runtime.router.has_remote_key()
+    s = offline.apply(runtime.settings)[0] if no_key else runtime.settings
     preset = s.presets.get(s.preset)
     panel = list(s.panel or (preset.analysis_models if preset else []))
     return {
@@ -43,7 +47,7 @@ def choices(state: GatewayState) -> dict[str, Any]:
             "preset": s.preset,
         },
         # No remote key: only local (offline) models can answer.
-        "offline": not runtime.router.has_remote_key(),
+        "offline": no_key,
         "logged": state.log is not None,
         "panel_size": {"min": C.PANEL_MIN, "max": C.PANEL_MAX},
     }
