@@ -21,9 +21,12 @@ FUSION = [{"type": "openrouter:fusion", "parameters": {"model": "vendor/judge"}}
 
 
 @contextlib.asynccontextmanager
-async def gateway(db: Path, config: str | None, home: Path) -> AsyncIterator[str]:
+async def gateway(
+    db: Path, config: str | None, home: Path, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[str]:
     async with FakeUpstream(default_models()) as up:
         env = {**os.environ, "OPENROUTER_BASE_URL": up.base_url, "PARLEY_LOG_DB": str(db)}
+        env.update(extra_env or {})
         if config is not None:
             path = home / "config.toml"
             path.write_text(config)
@@ -65,6 +68,25 @@ async def test_gateway_logs_fusion_requests_when_configured(tmp_path: Path) -> N
         assert [r.model for r in d.responses] == ["vendor/a", "vendor/b"]
         assert d.analysis is not None
         assert full.usage["total_tokens"] > 0
+
+
+async def test_the_gateway_log_masks_a_key_the_server_holds(tmp_path: Path) -> None:
+    """A client quoting the server's own provider key finds it masked in the default log
+    the gateway opens, as in every response (the log database's bytes hold no copy)."""
+    db, key = tmp_path / "logs.db", "sk-or-v1-gateway-log-secret-4c1d9e"
+    quoted = [{"role": "user", "content": f"Is {key} a valid key? Why is the sky blue?"}]
+    async with gateway(db, "log_gateway = true\n", tmp_path, {"OPENROUTER_API_KEY": key}) as url:
+        status, data = await post(url + CHAT, {**body(), "messages": quoted})
+        assert status == 200, data
+        assert key not in str(data)
+    (entry,) = LogStore(db).recent(10)
+    assert key not in (LogStore(db).get(entry.id).question or "")
+    assert not any(key.encode() in data for data in log_files(tmp_path))
+
+
+def log_files(folder: Path) -> list[bytes]:
+    """The log database's bytes, its write-ahead log's too."""
+    return [path.read_bytes() for path in folder.glob("logs.db*")]
 
 
 async def test_gateway_does_not_log_by_default(tmp_path: Path) -> None:
