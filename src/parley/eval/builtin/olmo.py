@@ -129,14 +129,23 @@ def rc_item(item_id: str, doc: dict[str, Any]) -> Item | None:
     return Item(item_id, LETTERS[gold], "choice", question)
 
 
-def number_item(item_id: str, doc: dict[str, Any]) -> Item | None:
-    """A ranked-choice doc whose right choice is a number: asked without the choices
-    (basic_skills_arithmetic: "4 * 8 =", gold 32)."""
+def _unlisted(doc: dict[str, Any]) -> tuple[str, str] | None:
+    """A ranked-choice doc's question and its right choice's text, for asking it without
+    the choices; None when the doc is not of that form."""
     choices, gold = doc.get("choices"), doc.get("gold")
     question = doc.get("question") or doc.get("query")
     if not isinstance(question, str) or not isinstance(choices, list) or not isinstance(gold, int):
         return None
-    return Item(item_id, str(choices[gold]).strip(), "number", question.strip())
+    if not 0 <= gold < len(choices):
+        return None
+    return question, str(choices[gold]).strip()
+
+
+def number_item(item_id: str, doc: dict[str, Any]) -> Item | None:
+    """A ranked-choice doc whose right choice is a number: asked without the choices
+    (basic_skills_arithmetic: "4 * 8 =", gold 32)."""
+    found = _unlisted(doc)
+    return None if found is None else Item(item_id, found[1], "number", found[0].strip())
 
 
 def open_item(item_id: str, doc: dict[str, Any]) -> Item | None:
@@ -144,14 +153,11 @@ def open_item(item_id: str, doc: dict[str, Any]) -> Item | None:
     must contain the right choice's text (basic_skills_common_knowledge: "The number of
     legs of a cat is", gold "four"). Chance is near zero, so small models that are at
     chance on the lettered form can still be told apart."""
-    choices, gold = doc.get("choices"), doc.get("gold")
-    question = doc.get("question") or doc.get("query")
-    if not isinstance(question, str) or not isinstance(choices, list) or not isinstance(gold, int):
+    found = _unlisted(doc)
+    if found is None or _lettered(doc):
         return None
-    if _lettered(doc) or not 0 <= gold < len(choices):
-        return None
-    stem = _stem(question).splitlines()[0].strip()
-    return Item(item_id, str(choices[gold]).strip(), "contains", f"{stem} ...")
+    stem = _stem(found[0]).splitlines()[0].strip()
+    return Item(item_id, found[1], "contains", f"{stem} ...")
 
 
 def gsm8k_item(item_id: str, doc: dict[str, Any]) -> Item | None:
