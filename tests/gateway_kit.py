@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,3 +334,26 @@ def parley_serve(
         proc.terminate()
         proc.wait(30)
         proc.stderr.close()
+
+
+POLL_LIMIT_S = 60.0
+
+
+def probe_get(port: int, path: str) -> tuple[int, dict[str, Any]]:
+    """GET `path` on a loopback port (the probe port): its status and JSON body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    """Poll `condition` (state another process reports) until it holds; fail after
+    POLL_LIMIT_S."""
+    deadline = time.monotonic() + POLL_LIMIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)

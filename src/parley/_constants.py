@@ -65,8 +65,12 @@ LOOP_LAG_EXCUSE_S = 0.5
 MAX_UPSTREAM_CALLS = 400
 # Labelled metric children the gateway remembers (model ids come from clients: bounded).
 METRIC_CHILDREN_MAX = 4096
-# Model ids whose route a Router remembers (they come from clients: bounded).
+# Model ids whose route and remote model a Router remembers (they come from clients:
+# bounded).
 ROUTE_MEMO_MAX = 4096
+# Distinct model ids the metrics label; calls for any later id count under `other`, so a
+# client cycling through made-up ids cannot grow the registry (and each scrape) forever.
+METRIC_MODELS_MAX = 256
 # aiohttp's default pool (100) would queue a wide fan-out; the limit exists to bound sockets.
 HTTP_POOL_LIMIT = 512
 HTTP_POOL_LIMIT_PER_HOST = 256

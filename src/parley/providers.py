@@ -217,6 +217,8 @@ class Router:
                 raise MissingKeyError(route.provider, route.key_env, hint, model_id)
             if self.session is None:
                 raise RuntimeError("Router needs an HTTP session to reach remote models")
+            if len(self._forwarding) >= C.ROUTE_MEMO_MAX:
+                self._forget_remote()
             model = self._forwarding[model_id] = ChatCompletionsModel(
                 self.session,
                 base_url=route.base_url,
@@ -232,6 +234,13 @@ class Router:
             )
         self._cache[model_id] = model
         return model
+
+    def _forget_remote(self) -> None:
+        # Model ids come from clients: the remote models built for them are cheap to build
+        # again, so past the bound they are forgotten. Local models hold their weights and
+        # are few (an unknown local id is refused before it is cached): they stay.
+        self._forwarding.clear()
+        self._cache = {k: m for k, m in self._cache.items() if k.startswith("local/")}
 
     def _missing_key_hint(self, route: Route, model_id: str) -> str:
         has_openrouter = self._key(OPENROUTER.name, OPENROUTER.key_env)

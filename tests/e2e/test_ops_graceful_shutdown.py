@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway_kit import CHAT, USER, Held, default_models, parley_serve
+from gateway_kit import CHAT, USER, Held, default_models, free_port, parley_serve, probe_get, until
 from parley.testing.upstream import FakeUpstream, ThreadedUpstream
 
 # uvicorn exits by the signal it was sent, once it has shut down cleanly.
@@ -33,7 +33,7 @@ async def post(url: str) -> tuple[int, str]:
 
 @contextlib.asynccontextmanager
 async def stopped_mid_deliberation(
-    home: Path, grace: str
+    home: Path, grace: str, env: dict[str, str] | None = None
 ) -> AsyncIterator[tuple[str, subprocess.Popen[str], asyncio.Future[tuple[int, str]], Held]]:
     """`parley serve` sent SIGTERM while a deliberation's panelist is held: its URL,
     process, the deliberation's answer to come, and the panelist."""
@@ -41,7 +41,10 @@ async def stopped_mid_deliberation(
     models = {**default_models(), "vendor/a": held.model()}
     with (
         ThreadedUpstream(FakeUpstream(models)) as up,
-        parley_serve(home, up.base_url, {"PARLEY_SHUTDOWN_GRACE": grace}) as (url, proc),
+        parley_serve(home, up.base_url, {"PARLEY_SHUTDOWN_GRACE": grace, **(env or {})}) as (
+            url,
+            proc,
+        ),
     ):
         running = asyncio.ensure_future(post(url))
         try:
@@ -76,3 +79,24 @@ async def test_past_the_grace_period_the_server_stops_waiting(tmp_path: Path) ->
         status, text = await running
         assert status == 503, text  # said in the error shape, not a bare 500
         assert '"reason": "shut_down"' in text
+
+
+async def test_the_probe_port_says_draining_from_the_signal_on(tmp_path: Path) -> None:
+    """uvicorn runs the app's shutdown only once open connections close; a load balancer
+    polling /ready on the probe port must stop sending work at the signal, not after."""
+    probe = free_port()
+    env = {"PARLEY_HEALTH_PORT": str(probe)}
+    async with stopped_mid_deliberation(tmp_path, "60", env) as (_url, proc, running, held):
+        answers: list[tuple[int, dict[str, object]]] = []
+
+        def says_draining() -> bool:
+            answers.append(probe_get(probe, "/ready"))
+            return answers[-1][0] == 503
+
+        await asyncio.to_thread(until, says_draining, "/ready on the probe port is 503")
+        assert "draining" in str(answers[-1][1])
+        assert proc.poll() is None and not running.done()  # the deliberation still runs
+        held.release.set()
+        status, text = await running
+        assert status == 200, text
+        assert await asyncio.to_thread(proc.wait, 30) in STOPPED

@@ -119,3 +119,29 @@ async def test_a_retried_call_counts_each_attempt_and_the_retry() -> None:
         assert value(m, "parley_upstream_calls_total", **calls, status="500") == 1
         assert value(m, "parley_upstream_calls_total", **calls, status="200") == 1
         assert value(m, "parley_upstream_retries_total", **calls) == 1
+
+
+def test_made_up_model_ids_cannot_grow_the_metrics_without_bound() -> None:
+    """A client can name any model id; past a few hundred distinct ones the calls still
+    count, under `model="other"`, instead of each id adding series to every scrape."""
+    from prometheus_client import generate_latest
+
+    from parley import _constants as C
+    from parley.gateway.metrics import Metrics
+
+    metrics = Metrics(lambda: 0, dict)
+    ids = [f"made/up-{i}" for i in range(C.METRIC_MODELS_MAX + 50)]
+    for model in ids:
+        metrics.upstream_call("openrouter", model, 400)
+        metrics.upstream_retry("openrouter", model)
+    metrics.upstream_call("openrouter", ids[0], 200)  # an id seen early keeps its series
+    families = text_string_to_metric_families(generate_latest(metrics.registry).decode())
+    calls = {f.name: f.samples for f in families}["parley_upstream_calls"]
+    totals = [s for s in calls if s.name == "parley_upstream_calls_total"]
+    labelled = {s.labels["model"] for s in totals}
+    assert len(labelled) == C.METRIC_MODELS_MAX + 1  # the first ones and `other`
+    other = [s.value for s in totals if s.labels["model"] == "other"]
+    assert other == [50.0]
+    assert sum(s.value for s in totals) == len(ids) + 1  # nothing went uncounted
+    assert any(s.labels == {"provider": "openrouter", "model": ids[0], "status": "200"}
+               for s in totals)  # fmt: skip

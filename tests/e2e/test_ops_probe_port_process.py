@@ -9,38 +9,14 @@ not, so it notices that the snapshots stopped.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from gateway_kit import free_port, parley_serve
+from gateway_kit import free_port, parley_serve, probe_get, until
 from parley import _constants as C
 from parley.testing.upstream import FakeUpstream
-
-WAIT_S = 60.0
-
-
-def get(port: int, path: str) -> tuple[int, dict[str, Any]]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, json.loads(resp.read())
-    finally:
-        conn.close()
-
-
-def until(condition: Callable[[], bool], what: str) -> None:
-    """Poll `condition` until it holds; fail after WAIT_S."""
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.05)
 
 
 def children(pid: int) -> list[int]:
@@ -63,22 +39,22 @@ async def test_the_probe_port_reports_a_frozen_gateway_and_dies_with_it(tmp_path
         env = {"PARLEY_HEALTH_PORT": str(probe_port)}
         with parley_serve(tmp_path, up.base_url, env) as (_, proc):
             # The probe hears the gateway by snapshots, up to one tick behind its start.
-            until(lambda: get(probe_port, "/ready") == (200, {"status": "ready"}), "ready")
-            status, body = get(probe_port, "/health")
+            until(lambda: probe_get(probe_port, "/ready") == (200, {"status": "ready"}), "ready")
+            status, body = probe_get(probe_port, "/health")
             assert (status, body["status"]) == (200, "ok")
             [probe] = children(proc.pid)
 
             os.kill(proc.pid, signal.SIGSTOP)
             try:
                 frozen_at = time.monotonic()
-                until(lambda: get(probe_port, "/health")[0] == 503, "/health says stalled")
+                until(lambda: probe_get(probe_port, "/health")[0] == 503, "/health says stalled")
                 assert time.monotonic() - frozen_at >= C.GATEWAY_LOOP_STALL_S
-                status, body = get(probe_port, "/health")
+                status, body = probe_get(probe_port, "/health")
                 assert body["error"]["metadata"]["reason"] == "stalled"
                 assert "restart" in body["error"]["message"]
             finally:
                 os.kill(proc.pid, signal.SIGCONT)
-            until(lambda: get(probe_port, "/health")[0] == 200, "/health recovers")
+            until(lambda: probe_get(probe_port, "/health")[0] == 200, "/health recovers")
 
             proc.kill()  # no chance to clean up: the kernel closes the probe's pipe
             proc.wait(30)

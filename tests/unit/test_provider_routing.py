@@ -127,3 +127,25 @@ async def test_reasoning_is_sent_in_each_providers_own_spelling() -> None:
     assert to_openai["reasoning_effort"] == "low" and "reasoning" not in to_openai
     assert to_openrouter["reasoning"] == {"effort": "low"}
     assert "reasoning_effort" not in to_openrouter
+
+
+async def test_made_up_model_ids_do_not_grow_the_router_without_bound() -> None:
+    """Clients name model ids: a gateway asked for ever new ones keeps a bounded number of
+    remote models (built again when asked again), and still answers each."""
+    from parley import _constants as C
+
+    async with new_session() as session:
+        router = Router(load_settings(env={"OPENROUTER_API_KEY": SECRET}), session)
+        first = router.resolve("vendor/first")
+        assert router.resolve("vendor/first") is first  # built once while remembered
+        for i in range(2 * C.ROUTE_MEMO_MAX + 10):
+            router.resolve(f"made/up-{i}")
+        latest = router.resolve("vendor/latest")
+        assert router.resolve("vendor/latest") is latest
+        held = router._cache.keys() | router._forwarding.keys()
+        assert len(held) <= C.ROUTE_MEMO_MAX
+        again = router.resolve("vendor/first")  # forgotten, built again, same route
+        assert (again.model_id, router.route("vendor/first").provider) == (
+            "vendor/first",
+            "openrouter",
+        )

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import threading
 from collections.abc import Callable, Iterator
+from types import FrameType
 
 from parley import _constants as C
 from parley.gateway.errors import HTTPError
@@ -77,14 +80,51 @@ class Admission:
         finally:
             self.in_flight -= 1
 
-    async def drain(self, grace_s: float) -> bool:
-        """Refuse new work and wait up to `grace_s` for running requests; True when all
-        finished in time."""
+    def begin_draining(self) -> None:
+        """Refuse new work from now on (and say so on the probe port)."""
+        if self.draining:
+            return
         self.draining = True
         if self.on_draining is not None:
             self.on_draining()
+
+    async def drain(self, grace_s: float) -> bool:
+        """Refuse new work and wait up to `grace_s` for running requests; True when all
+        finished in time."""
+        self.begin_draining()
         try:
             await asyncio.wait_for(self._idle.wait(), grace_s)
         except TimeoutError:
             return False
         return True
+
+
+@contextlib.contextmanager
+def draining_on_signal(admission: Admission) -> Iterator[None]:
+    """While the block runs, SIGTERM or SIGINT starts draining at once, then reaches the
+    server's own handler. uvicorn stops accepting at the signal but runs the app's
+    shutdown only once its open connections have closed; a load balancer polling /ready
+    (on the probe port, which stays up) must hear `draining` from the signal on, not after
+    the running work is done. Only a server that handles the signal itself is hooked:
+    hooking the default action would turn a kill into nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers belong to the main thread: a server run in a thread (tests)
+        return
+    loop = asyncio.get_running_loop()
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def on_signal(sig: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(admission.begin_draining)  # on the loop, not mid-write
+        handler = before[sig]
+        if callable(handler):
+            handler(sig, frame)
+
+    hooked = [sig for sig, h in before.items() if callable(h)]
+    for sig in hooked:
+        signal.signal(sig, on_signal)
+    try:
+        yield
+    finally:
+        for sig in hooked:
+            if signal.getsignal(sig) is on_signal:
+                signal.signal(sig, before[sig])

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from parley import _constants as C
 from parley.config import Settings, load_settings
 from parley.gateway import history, openapi, page
+from parley.gateway.admission import draining_on_signal
 from parley.gateway.auth import ApiKeyMiddleware
 from parley.gateway.chat import ChatEndpoint
 from parley.gateway.deliberations import CancelEndpoint, DeliberationsEndpoint, Running
@@ -131,7 +132,8 @@ def create_app(
         ):
             if probe_port is not None:
                 probe_port.refresh()  # started: ready from now on
-            yield
+            with draining_on_signal(state.admission):
+                yield
 
     # Outermost, so that refusals (401) are counted too.
     middleware = [Middleware(Counted, metrics=state.metrics, routes=routes)]

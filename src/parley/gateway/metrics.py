@@ -93,11 +93,12 @@ class Metrics:
         # Labelled children by label values: `labels()` takes a lock and checks its
         # arguments each time, and upstream calls are counted by the thousand a second.
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._models: set[str] = set()
 
     def child(self, metric: Any, *values: str) -> Any:
         """`metric.labels(*values)`, remembered. The label values are route templates,
-        provider names, model ids the gateway resolved and statuses: a bounded set, but
-        model ids come from clients, so the memo is cleared past C.METRIC_CHILDREN_MAX."""
+        provider names, model ids (at most C.METRIC_MODELS_MAX) and statuses; the memo is
+        cleared past C.METRIC_CHILDREN_MAX all the same."""
         key = (id(metric), *values)
         found = self._children.get(key)
         if found is None:
@@ -106,12 +107,23 @@ class Metrics:
             found = self._children[key] = metric.labels(*values)
         return found
 
+    def _model(self, model: str) -> str:
+        """The label for `model`: itself while fewer than C.METRIC_MODELS_MAX ids have
+        been seen, `other` after (a series, once exported, is never dropped)."""
+        if model in self._models:
+            return model
+        if len(self._models) >= C.METRIC_MODELS_MAX:
+            return "other"
+        self._models.add(model)
+        return model
+
     # The upstream observer (parley.models.observe.UpstreamObserver).
     def upstream_call(self, provider: str, model: str, status: int | None) -> None:
-        self.child(self.upstream, provider, model, str(status) if status else "error").inc()
+        code = str(status) if status else "error"
+        self.child(self.upstream, provider, self._model(model), code).inc()
 
     def upstream_retry(self, provider: str, model: str) -> None:
-        self.child(self.retries, provider, model).inc()
+        self.child(self.retries, provider, self._model(model)).inc()
 
     def watch(self) -> Callable[[Any], None]:
         """A listener for one run's events that records its stages, tokens and cost."""
