@@ -15,6 +15,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 from parley import _constants as C
 from parley.gateway.errors import HTTPError
@@ -111,7 +112,7 @@ def draining_on_signal(admission: Admission) -> Iterator[None]:
         yield  # handlers belong to the main thread: a server run in a thread (tests)
         return
     loop = asyncio.get_running_loop()
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    before: dict[int, Any] = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def on_signal(sig: int, frame: FrameType | None) -> None:
         loop.call_soon_threadsafe(admission.begin_draining)  # on the loop, not mid-write
