@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -24,6 +26,8 @@ from parley.wire.model_entry import merge_upstream
 
 ALIASES = tuple(ways_in.ALIASES)
 CATALOG_TIMEOUT_S = 5.0
+CATALOG_TTL_S = 3600.0
+CATALOG_RETRY_S = 60.0
 # What every model served through Parley accepts (the server tools ride on `tools`).
 SUPPORTED = [
     "tools",
@@ -55,12 +59,16 @@ def model_ids(runtime: Runtime) -> list[str]:
 
 
 class Catalog:
-    """The upstreams' own model listings, by provider, fetched once (a failed fetch is
-    remembered as empty: the listing must not wait on a dead upstream each time)."""
+    """The upstreams' own model listings, by provider. A listing is kept for
+    CATALOG_TTL_S (providers add models and change prices); a failed fetch is remembered
+    as empty for CATALOG_RETRY_S only, so that /v1/models neither waits on a dead upstream
+    each time nor stays without its details after a blip at startup."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, clock: Callable[[], float] = time.monotonic) -> None:
         self.router = router
-        self._by_provider: dict[str, dict[str, dict[str, Any]]] = {}
+        self._clock = clock
+        # provider -> (when it expires, model id -> the upstream's entry)
+        self._by_provider: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._lock = asyncio.Lock()
 
     async def entry(self, model_id: str) -> dict[str, Any]:
@@ -70,17 +78,22 @@ class Catalog:
         if model_id in ALIASES or self.router.session is None:
             return {}
         route = self.router.route(model_id)
-        if route.provider not in self._by_provider:
+        if not self._fresh(route.provider):
             async with self._lock:
-                if route.provider not in self._by_provider:
-                    self._by_provider[route.provider] = await self._fetch(
-                        route.base_url, route.api_key, dict(route.headers)
-                    )
-        return self._by_provider[route.provider].get(route.upstream_model, {})
+                if not self._fresh(route.provider):
+                    listed = await self._fetch(route.base_url, route.api_key, dict(route.headers))
+                    keep = CATALOG_TTL_S if listed is not None else CATALOG_RETRY_S
+                    self._by_provider[route.provider] = (self._clock() + keep, listed or {})
+        return self._by_provider[route.provider][1].get(route.upstream_model, {})
+
+    def _fresh(self, provider: str) -> bool:
+        kept = self._by_provider.get(provider)
+        return kept is not None and self._clock() < kept[0]
 
     async def _fetch(
         self, base_url: str, api_key: str | None, headers: dict[str, str]
-    ) -> dict[str, dict[str, Any]]:
+    ) -> dict[str, dict[str, Any]] | None:
+        """The upstream's listing by model id; None when it could not be had."""
         session = self.router.session
         assert session is not None
         if api_key:
@@ -91,10 +104,13 @@ class Catalog:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=CATALOG_TIMEOUT_S),
             ) as resp:
-                data = await resp.json(content_type=None) if resp.status == 200 else {}
+                if resp.status != 200:
+                    log.warning("model listing of %s unavailable: HTTP %s", base_url, resp.status)
+                    return None
+                data = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.warning("model listing of %s unavailable: %s", base_url, type(exc).__name__)
-            return {}
+            return None
         items = data.get("data") if isinstance(data, dict) else None
         listed = items if isinstance(items, list) else []
         return {str(m["id"]): m for m in listed if isinstance(m, dict) and "id" in m}
