@@ -16,6 +16,7 @@ import pytest
 
 from gateway_kit import Gateway, default_models, running
 from parley.testing import FakeRequest, FunctionModel, tool_call
+from parley.testing.models import tool_calls
 
 T = TypeVar("T")
 QUESTION = "Why is the sky blue?"
@@ -222,3 +223,46 @@ async def test_a_request_with_no_server_tool_goes_to_a_responses_upstream_untouc
     assert r.output_text == "A: Rayleigh scattering."
     [sent] = [q for q in gw.upstream.requests if q.path.endswith("/responses")]
     assert sent.body["provider"] == {"order": ["x"]} and sent.body["input"] == QUESTION
+
+
+def fuses_twice_at_once(req: FakeRequest) -> Any:
+    if "fusion" in req.tools and not req.tool_results:
+        return tool_calls([("fusion", {"question": "q1"}), ("fusion", {"question": "q2"})])
+    return "Answered from one deliberation."
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_second_fusion_call_in_one_turn_is_capped_and_the_first_keeps_its_result(
+    stream: bool,
+) -> None:
+    """Contract: at most one fusion call per turn. The one that ran keeps its analysis and
+    responses (and its events, streamed); the other says why it did not run."""
+    models = {**default_models(), "vendor/twice": FunctionModel(fuses_twice_at_once)}
+    async with running(models) as g:
+
+        def ask(client: openai.OpenAI) -> tuple[Any, list[Any]]:
+            kw: dict[str, Any] = {"model": "vendor/twice", "input": QUESTION}
+            kw["tools"] = [FUSION_TOOL]
+            if not stream:
+                return client.responses.create(**kw), []
+            with client.responses.stream(**kw) as s:
+                events = list(s)
+                return s.get_final_response(), events
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the SDK's note on the fusion item type
+            response, events = await call(g, ask)
+    ran, capped = [o.model_dump() for o in response.output if o.type == "openrouter:fusion"]
+    assert ran["status"] == "completed" and "arguments" not in ran
+    assert [x["model"] for x in ran["responses"]] == ["vendor/a", "vendor/b"]
+    assert "consensus" in ran["analysis"]
+    assert capped["status"] == "incomplete"
+    assert capped["failure_reason"] == "fusion_invocation_capped" and capped["error"]
+    assert response.output_text == "Answered from one deliberation."
+    if stream:
+        of_ran = [e.type for e in events if getattr(e, "item_id", None) == ran["id"]]
+        assert "response.fusion_call.panel.completed" in of_ran
+        assert "response.fusion_call.analysis.completed" in of_ran
+        assert of_ran[-1] == "response.fusion_call.completed"
+        of_capped = [e.type for e in events if getattr(e, "item_id", None) == capped["id"]]
+        assert of_capped == ["response.fusion_call.in_progress", "response.fusion_call.completed"]

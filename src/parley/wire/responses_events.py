@@ -34,6 +34,7 @@ from parley.wire.responses_output import (
     ResponseShape,
     function_call_item,
     fusion_item,
+    fusion_item_unrun,
     message_item,
     new_id,
     output_text,
@@ -149,7 +150,10 @@ class ResponseBuild:
     def _tool_started(self, event: loop_ev.ToolStarted) -> None:
         if event.name == FUSION:
             item = _Open(len(self.output), new_id("st"), FUSION)
-            self._fusion = item
+            # One fusion call deliberates per turn, the first; the fusion events that
+            # follow are its. A second one in the same turn is capped at once.
+            if self._fusion is None:
+                self._fusion = item
             self._add(fusion_item(item.id, None))
             self._emit("response.fusion_call.in_progress", **self._at(item))
         else:
@@ -165,9 +169,13 @@ class ResponseBuild:
         if current.get("status") != "in_progress":
             return  # a fusion item closed by its result already
         status = "completed" if event.ok else "incomplete"
-        if item is self._fusion:
-            self._done(item.index, {**current, "status": status})
-            self._fusion = None
+        if item.kind == FUSION:
+            # No result reached it: it never deliberated (capped, or no question). Its
+            # lifecycle still ends as a deliberation's does.
+            self._emit("response.fusion_call.completed", **self._at(item))
+            self._done(item.index, fusion_item_unrun(item.id, event.output))
+            if item is self._fusion:
+                self._fusion = None
         else:
             final = server_tool_item(item.id, item.kind, item.arguments, status, event.output)
             self._done(item.index, final)

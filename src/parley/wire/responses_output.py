@@ -57,6 +57,23 @@ def fusion_item(item_id: str, result: FusionResult | None) -> dict[str, Any]:
     return {"id": item_id, "type": "openrouter:fusion", "status": status, "content": [], **wire}
 
 
+def fusion_item_unrun(item_id: str, output: str) -> dict[str, Any]:
+    """A fusion call that ended without deliberating (a second call in the same turn, a
+    call with no question): incomplete, with the `error` and `failure_reason` the outer
+    model was told."""
+    item: dict[str, Any] = {
+        "id": item_id,
+        "type": "openrouter:fusion",
+        "status": "incomplete",
+        "content": [],
+    }
+    told = _object(output)
+    for key in ("error", "failure_reason"):
+        if _str(told.get(key)):
+            item[key] = told[key]
+    return item
+
+
 def server_tool_item(
     item_id: str, name: str, arguments: dict[str, Any], status: str, output: str = ""
 ) -> dict[str, Any]:
