@@ -172,6 +172,35 @@ async def test_stop_server_tools_when_ends_the_loop_early_then_one_final_turn(wa
     assert [bool(r.tools) for r in clock.requests] == [True, True, False]
 
 
+@pytest.mark.parametrize("way", REQUEST_WAYS)
+async def test_stop_conditions_override_max_tool_calls(way: str) -> None:
+    """OpenRouter's StopServerToolsWhen: "When set, this overrides `max_tool_calls`"."""
+    clock = FunctionModel(clock_addict)
+    request = {
+        "model": "vendor/clock",
+        "messages": USER,
+        "tools": [DATETIME],
+        "max_tool_calls": 1,
+        "stop_server_tools_when": [{"type": "step_count_is", "step_count": 3}],
+    }
+    reply = await send(way, fleet(clock=clock), request)
+    assert reply.text == "answered after 3 tool results"
+
+
+@pytest.mark.parametrize("name", ["datetime", "openrouter:datetime", "parley:datetime"])
+async def test_has_tool_call_matches_a_server_tool_by_either_name(name: str) -> None:
+    """As the model calls it, or as the request typed it."""
+    clock = FunctionModel(clock_addict)
+    request = {
+        "model": "vendor/clock",
+        "messages": USER,
+        "tools": [DATETIME],
+        "stop_server_tools_when": [{"type": "has_tool_call", "tool_name": name}],
+    }
+    reply = await send(REQUEST_WAYS[0], fleet(clock=clock), request)
+    assert reply.text == "answered after 1 tool results"
+
+
 BAD_STOPS: list[tuple[Any, str]] = [
     ([], "stop_server_tools_when"),
     ([{"type": "step_count_is", "step_count": 0}], "stop_server_tools_when[0].step_count"),

@@ -110,8 +110,10 @@ def plan(request: Request, runtime: Runtime, *, depth: int = 0) -> Plan:
     body["messages"] = request.messages
     stop = StopWhen(request.stop_server_tools_when) if request.stop_server_tools_when else None
     max_steps = request.max_tool_calls or C.OUTER_MAX_TOOL_CALLS_DEFAULT
-    if stop and not request.max_tool_calls:
-        max_steps = C.OUTER_MAX_TOOL_CALLS_MAX  # the conditions take over, as OpenRouter's do
+    if stop:
+        # "When set, this overrides `max_tool_calls`" (OpenRouter's StopServerToolsWhen):
+        # the conditions decide, under the runaway bound only.
+        max_steps = C.OUTER_MAX_TOOL_CALLS_MAX
     return Plan(
         request,
         implied.outer_model,

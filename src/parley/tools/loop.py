@@ -26,7 +26,7 @@ from parley.models.base import (
     run_turn,
 )
 from parley.tools import events as ev
-from parley.tools.base import ServerTool, ToolOutput
+from parley.tools.base import ServerTool, ToolOutput, strip_tool_prefix
 from parley.tools.budget import Budget, exceeded
 from parley.usage import Usage
 
@@ -71,7 +71,9 @@ class StopWhen:
             kind = c.get("type")
             if kind == "step_count_is" and steps >= int(c.get("step_count", 0)):
                 return True
-            if kind == "has_tool_call" and c.get("tool_name") in called:
+            # Named as the model calls it (`datetime`) or as the request typed it
+            # (`openrouter:datetime`).
+            if kind == "has_tool_call" and strip_tool_prefix(str(c.get("tool_name"))) in called:
                 return True
             if exceeded(c, usage):
                 return True
