@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -18,12 +18,13 @@ class Usage:
     total_tokens: int = 0
     cost: float | None = None
     reasoning_tokens: int = 0
+    # Of the prompt tokens, those read from and written to the provider's prompt cache.
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
     tool_calls_requested: int = 0
     tool_calls_executed: int = 0
     web_search_requests: int = 0
     calls: int = 0
-    # Upstream fields we do not interpret are kept so nothing reported is lost.
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def add_upstream(self, raw: Any) -> None:
         """Add one upstream call's `usage` object.
@@ -45,6 +46,10 @@ class Usage:
         details = raw.get("completion_tokens_details") or {}
         if isinstance(details, dict):
             self.reasoning_tokens += _int(details.get("reasoning_tokens"))
+        prompt = raw.get("prompt_tokens_details") or {}
+        if isinstance(prompt, dict):
+            self.cached_tokens += _int(prompt.get("cached_tokens"))
+            self.cache_write_tokens += _int(prompt.get("cache_write_tokens"))
         stud = raw.get("server_tool_use_details") or {}
         if isinstance(stud, dict):
             self.tool_calls_requested += _int(stud.get("tool_calls_requested"))
@@ -59,6 +64,8 @@ class Usage:
         if other.cost is not None:
             self.cost = (self.cost or 0.0) + other.cost
         self.reasoning_tokens += other.reasoning_tokens
+        self.cached_tokens += other.cached_tokens
+        self.cache_write_tokens += other.cache_write_tokens
         self.tool_calls_requested += other.tool_calls_requested
         self.tool_calls_executed += other.tool_calls_executed
         self.web_search_requests += other.web_search_requests
@@ -73,6 +80,8 @@ class Usage:
         }
         if self.cost is not None:
             out["cost"] = round(self.cost, 10)
+        if self.cached_tokens or self.cache_write_tokens:
+            out["prompt_tokens_details"] = self.prompt_details()
         if self.reasoning_tokens:
             out["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
         out["server_tool_use_details"] = {
@@ -80,6 +89,13 @@ class Usage:
             "tool_calls_executed": self.tool_calls_executed,
             "web_search_requests": self.web_search_requests,
         }
+        return out
+
+    def prompt_details(self) -> dict[str, int]:
+        """`prompt_tokens_details`: the cached share of the prompt tokens."""
+        out = {"cached_tokens": self.cached_tokens}
+        if self.cache_write_tokens:
+            out["cache_write_tokens"] = self.cache_write_tokens
         return out
 
 

@@ -23,6 +23,7 @@ from contract_kit import (
     send,
     tool_then,
 )
+from parley.models.base import Turn
 from parley.testing.models import FakeRequest, FunctionModel, tool_call
 
 
@@ -102,3 +103,23 @@ async def test_usage_of_failed_panelists_still_counts(way: str) -> None:
     n = calls(models)
     assert n == 2 + 1 + 2 + 1
     assert reply.usage["prompt_tokens"] == USAGE["prompt_tokens"] * n
+
+
+def cached(text: str, hits: int, writes: int) -> FunctionModel:
+    """Answers `text`, reporting USAGE with `hits` prompt tokens read from the provider's
+    cache and `writes` written to it."""
+
+    def answer(req: FakeRequest) -> Turn:
+        turn = priced(text)
+        assert turn.usage is not None
+        turn.usage["prompt_tokens_details"] = {"cached_tokens": hits, "cache_write_tokens": writes}
+        return turn
+
+    return FunctionModel(answer)
+
+
+@pytest.mark.parametrize("way", REQUEST_WAYS)
+async def test_cached_prompt_tokens_are_summed_not_dropped(way: str) -> None:
+    models = fleet(a=cached("A", 4, 1), b=cached("B", 3, 0))
+    reply = await send(way, models, ask_fusion())
+    assert reply.usage["prompt_tokens_details"] == {"cached_tokens": 7, "cache_write_tokens": 1}

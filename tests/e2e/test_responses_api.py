@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from gateway_kit import Gateway, default_models, running
+from parley.models.base import Turn
 from parley.testing import FakeRequest, FunctionModel, tool_call
 from parley.testing.models import tool_calls
 
@@ -266,3 +267,14 @@ async def test_a_second_fusion_call_in_one_turn_is_capped_and_the_first_keeps_it
         assert of_ran[-1] == "response.fusion_call.completed"
         of_capped = [e.type for e in events if getattr(e, "item_id", None) == capped["id"]]
         assert of_capped == ["response.fusion_call.in_progress", "response.fusion_call.completed"]
+
+
+async def test_cached_prompt_tokens_reach_input_tokens_details() -> None:
+    usage: dict[str, Any] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    usage["prompt_tokens_details"] = {"cached_tokens": 6, "cache_write_tokens": 2}
+    a = FunctionModel(lambda req: Turn(content="A", finish_reason="stop", usage=dict(usage)))
+    async with running({**default_models(), "vendor/a": a}) as g:
+        r = await call(g, lambda c: c.responses.create(model="openrouter/fusion", input=QUESTION))
+    assert r.usage is not None
+    details = r.usage.input_tokens_details.model_dump()
+    assert (details["cached_tokens"], details["cache_write_tokens"]) == (6, 2)

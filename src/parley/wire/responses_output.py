@@ -31,7 +31,10 @@ def usage(u: Usage) -> dict[str, Any]:
     """Usage summed over every inner call, in the Responses shape."""
     out: dict[str, Any] = {
         "input_tokens": u.prompt_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "input_tokens_details": {
+            "cached_tokens": u.cached_tokens,
+            "cache_write_tokens": u.cache_write_tokens,
+        },
         "output_tokens": u.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
         "total_tokens": u.total_tokens,
