@@ -90,6 +90,34 @@ async def test_malformed_bodies_are_400(raw: bytes, fragment: str) -> None:
             {"model": "vendor/outer", "messages": USER, "plugins": [{"id": "fusion", "x": 1}]},
             "plugins[0].x",
         ),
+        # Beside a server tool, Parley runs the loop and reads the client's functions.
+        (
+            {
+                "model": "vendor/outer",
+                "messages": USER,
+                "tools": [FUSION_TOOL, {"type": "function", "function": "x"}],
+            },
+            "tools[1].function",
+        ),
+        (
+            {
+                "model": "openrouter/fusion",
+                "messages": USER,
+                "tools": [{"type": "function", "function": {"name": ["x"]}}],
+            },
+            "tools[0].function.name",
+        ),
+        (
+            {
+                "model": "vendor/outer",
+                "messages": USER,
+                "tools": [
+                    FUSION_TOOL,
+                    {"type": "function", "function": {"name": "f", "parameters": "x"}},
+                ],
+            },
+            "tools[1].function.parameters",
+        ),
         (
             {
                 "model": "vendor/outer",

@@ -85,16 +85,22 @@ def plan(request: Request, runtime: Runtime, *, depth: int = 0) -> Plan:
     implied = ways_in.resolve(model, request.plugins, settings)
     uses: list[ServerToolUse] = []
     client_tools: list[dict[str, Any]] = []
+    client_at: list[int] = []  # where each sits in `tools`, for the field's name
     for i, tool in enumerate(request.tools):
         if not isinstance(tool, dict):
             raise InvalidParameter(f"tools[{i}]", "must be an object")
         if not is_server_tool_type(str(tool.get("type", ""))):
             client_tools.append(tool)
+            client_at.append(i)
             continue
         spec = parse_or_raise(ServerToolSpec, tool, f"tools[{i}]")
         kind = runtime.tools.kind(spec, f"tools[{i}]")
         uses.append(ServerToolUse(kind, spec, f"tools[{i}]", f"tools[{i}].parameters"))
     uses = _with_implied(uses, implied)
+    if uses:  # Parley runs the tool loop, so it reads the client's function tools itself
+        for i, tool in zip(client_at, client_tools, strict=True):
+            if tool.get("type") == "function":
+                _check_function(tool.get("function"), f"tools[{i}].function")
     if depth >= 1:
         # One level of deliberation, whatever the client sends: a tool that may not run
         # inside a panel is not offered to a request that comes from one.
@@ -154,6 +160,16 @@ def _check(runtime: Runtime, use: ServerToolUse, facts: RequestFacts) -> None:
 
 def _force(name: str) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name}}
+
+
+def _check_function(fn: Any, field: str) -> None:
+    example = '{"name": "get_weather", "parameters": {"type": "object", ...}}'
+    if not isinstance(fn, dict):
+        raise InvalidParameter(field, f"must be an object, e.g. {example}")
+    if not isinstance(fn.get("name"), str) or not fn["name"].strip():
+        raise InvalidParameter(f"{field}.name", "must be a non-empty string")
+    if fn.get("parameters") is not None and not isinstance(fn["parameters"], dict):
+        raise InvalidParameter(f"{field}.parameters", "must be a JSON Schema object")
 
 
 def _function_names(client_tools: list[dict[str, Any]]) -> set[str]:

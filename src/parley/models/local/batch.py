@@ -64,7 +64,8 @@ class Rendered:
 @dataclass
 class Job:
     """One generation request. `sink` receives ("text", str), then ("end", finish_reason,
-    prompt_tokens, completion_tokens) or ("error", message); it is called on the worker
+    prompt_tokens, completion_tokens) or ("error", message[, status]) (status 400 when the
+    request itself is at fault, else the model's failure); it is called on the worker
     thread, so it must be thread-safe (the async side uses call_soon_threadsafe)."""
 
     render: Callable[[ModelInfo], Rendered]
@@ -248,7 +249,7 @@ class Engine:
         try:
             tokens = self._tokenize(job.render(self.info))
         except Exception as exc:
-            _safe(job, ("error", f"local/{self.name}: cannot build the prompt: {exc}"))
+            _safe(job, ("error", f"local/{self.name}: cannot build the prompt: {exc}", 400))
             return None
         if not tokens:
             tokens = [int(L.llama_vocab_bos(self.vocab))]
@@ -259,13 +260,14 @@ class Engine:
                     "error",
                     f"local/{self.name}: the prompt has {len(tokens)} tokens but the context "
                     f"holds {self.n_ctx}; raise `context` under [local] in the config file",
+                    400,
                 ),
             )
             return None
         try:
             picker = TokenPicker(self.vocab, self._scratch, job.sampling, job.grammar)
-        except ValueError as exc:
-            _safe(job, ("error", f"local/{self.name}: {exc}"))
+        except ValueError as exc:  # sampling settings the sampler refuses
+            _safe(job, ("error", f"local/{self.name}: {exc}", 400))
             return None
         # The lowest free slot: llama.cpp decodes a batch in one pass only when its
         # sequence ids are consecutive (and in order, see _step); otherwise it splits the

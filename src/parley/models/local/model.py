@@ -127,12 +127,16 @@ class LocalChatModel:
     async def _tool_call(
         self, rid: str, body: dict[str, Any], messages: list[dict[str, Any]], tool: dict[str, Any]
     ) -> AsyncIterator[Delta]:
-        fn = tool.get("function") or {}
+        fn = tool["function"]
         name = str(fn.get("name", ""))
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        props = params.get("properties") or {}
+        params = fn.get("parameters")
+        if not isinstance(params, dict):
+            params = {"type": "object", "properties": {}}
+        props = params.get("properties")
+        props = props if isinstance(props, dict) else {}
         usage = (0, 0)
-        if len(props) == 1 and next(iter(props.values())).get("type") == "string":
+        only = next(iter(props.values()), None) if len(props) == 1 else None
+        if isinstance(only, dict) and only.get("type") == "string":
             # One text argument (fusion's `question`): the user's own words are the most
             # faithful self-contained restatement a small model can give.
             arguments = json.dumps({next(iter(props)): _last_user(messages)}, ensure_ascii=False)
@@ -188,7 +192,8 @@ class LocalChatModel:
                     yield "end", (ev[1], ev[2], ev[3])
                     return
                 else:
-                    raise UpstreamError(str(ev[1]), status_code=500, model=self.model_id)
+                    status = ev[2] if len(ev) > 2 else 500
+                    raise UpstreamError(str(ev[1]), status_code=status, model=self.model_id)
         finally:
             job.cancelled = True  # the caller stopped listening: free the slot
 
@@ -211,20 +216,21 @@ class LocalChatModel:
         max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             raise InvalidParameter("max_tokens", "must be a positive integer")
-        temperature = body.get("temperature")
-        penalty = body.get("repetition_penalty", body.get("repeat_penalty"))
+        penalty = "repetition_penalty" if "repetition_penalty" in body else "repeat_penalty"
+        seed = body.get("seed")
         sampling = Sampling(
-            temperature=float(TEMPERATURE_DEFAULT if temperature is None else temperature),
-            top_p=float(body.get("top_p") or 0.95),
-            top_k=int(body.get("top_k") or 40),
-            min_p=float(body.get("min_p") or 0.05),
+            temperature=_number(body, "temperature", 0.0, 2.0, TEMPERATURE_DEFAULT),
+            top_p=_number(body, "top_p", 0.0, 1.0, 0.95) or 0.95,
+            top_k=int(_number(body, "top_k", 0, 1_000_000, 40) or 40),
+            min_p=_number(body, "min_p", 0.0, 1.0, 0.05),
             # Repetition penalties would punish the quotes and commas JSON must repeat.
             repeat_penalty=1.0
             if grammar
-            else float(REPEAT_PENALTY_DEFAULT if penalty is None else penalty),
-            frequency_penalty=float(body.get("frequency_penalty") or 0.0),
-            presence_penalty=float(body.get("presence_penalty") or 0.0),
-            seed=body.get("seed") if isinstance(body.get("seed"), int) else None,
+            else _number(body, penalty, 0.0, 10.0, REPEAT_PENALTY_DEFAULT) or 1.0,
+            frequency_penalty=_number(body, "frequency_penalty", -2.0, 2.0, 0.0),
+            presence_penalty=_number(body, "presence_penalty", -2.0, 2.0, 0.0),
+            # The sampler takes 32 bits; any integer a client sends picks one of them.
+            seed=seed & 0xFFFFFFFF if type(seed) is int else None,
         )
         return Job(
             render=render,
@@ -237,12 +243,25 @@ class LocalChatModel:
         )
 
 
+def _number(body: dict[str, Any], name: str, lo: float, hi: float, default: float) -> float:
+    """A sampling setting of the request, checked: a 400 naming it, not a crash."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise InvalidParameter(name, f"must be a number from {lo:g} to {hi:g}, got {value!r}")
+    return float(value)
+
+
 def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
-    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("function")]
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+    tools = [t for t in tools if isinstance(t.get("function"), dict)]
     choice = body.get("tool_choice")
     if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
-        return next((t for t in tools if t["function"].get("name") == name), None)
+        fn = choice.get("function")
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            raise InvalidParameter("tool_choice.function", 'must be an object like {"name": "f"}')
+        return next((t for t in tools if t["function"].get("name") == fn["name"]), None)
     if choice == "required" and tools:
         return tools[0]
     return None
@@ -265,6 +284,7 @@ def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 _GRAMMARS: dict[str, str] = {}
+_GRAMMARS_MAX = 256
 
 
 def _grammar(fmt: dict[str, Any] | None) -> tuple[str | None, Any]:
@@ -281,7 +301,17 @@ def _grammar(fmt: dict[str, Any] | None) -> tuple[str | None, Any]:
     if key not in _GRAMMARS:
         from parley.models.local.grammar import grammar_for
 
-        _GRAMMARS[key] = grammar_for(schema)
+        try:
+            grammar = grammar_for(schema)
+        except (AssertionError, KeyError, ValueError, TypeError, RecursionError) as exc:
+            raise InvalidParameter(
+                "response_format.json_schema.schema",
+                f"a local model cannot follow this schema ({type(exc).__name__}: {exc}); "
+                "use plain types, properties, items, enum and required",
+            ) from None
+        if len(_GRAMMARS) >= _GRAMMARS_MAX:  # schemas come from clients
+            _GRAMMARS.clear()
+        _GRAMMARS[key] = grammar
     return _GRAMMARS[key], schema
 
 
