@@ -11,6 +11,7 @@ log store, the CLI's listings.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -101,12 +102,74 @@ class Redactor:
         return text
 
     def data(self, raw: bytes) -> bytes:
-        """`raw` bytes with every credential masked (JSON does not escape a key's
-        characters, so its bytes appear as they are)."""
+        """`raw` bytes (JSON, as a rule) with every credential masked, written as it is
+        or with characters JSON-escaped (`\\u0073k-...`, `\\/`): decoded, those are the
+        same text."""
         for secret in self._bytes:
             if secret in raw:
                 raw = raw.replace(secret, MASK.encode())
+        if b"\\u" in raw or b"\\/" in raw:
+            for pattern in self._escaped:
+                raw = pattern.sub(MASK.encode(), raw)
         return raw
+
+    @functools.cached_property
+    def _escaped(self) -> tuple[re.Pattern[bytes], ...]:
+        return tuple(_escaped_form(s) for s in self._text)
+
+    def stream(self) -> StreamRedactor:
+        """A redactor for one text that arrives in pieces (a stream's deltas)."""
+        return StreamRedactor(self)
+
+    def held_back(self, text: str) -> int:
+        """How many characters at the end of `text` could begin a credential."""
+        longest = 0
+        for secret in self._text:
+            start = max(0, len(text) - len(secret) + 1)
+            at = text.find(secret[0], start)
+            while at != -1:
+                if secret.startswith(text[at:]):
+                    longest = max(longest, len(text) - at)
+                    break
+                at = text.find(secret[0], at + 1)
+        return longest
+
+
+class StreamRedactor:
+    """Masks credentials in a text that arrives in pieces: a credential may be split
+    across two deltas, so a piece's end that could begin one is held back until the next
+    piece (or the end) shows whether it does."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        """What of the text so far can be passed on."""
+        if not self._redactor:
+            return piece
+        text = self._redactor.text(self._held + piece)
+        keep = self._redactor.held_back(text)
+        self._held = text[len(text) - keep :] if keep else ""
+        return text[: len(text) - keep]
+
+    def end(self) -> str:
+        """The rest (it did not complete a credential)."""
+        rest, self._held = self._held, ""
+        return rest
+
+
+def _escaped_form(secret: str) -> re.Pattern[bytes]:
+    """`secret` in JSON with any of its characters escaped as \\uXXXX (or `/` as `\\/`)."""
+    parts = []
+    for ch in secret:
+        code = f"{ord(ch):04x}"
+        hexes = "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in code)
+        options = [re.escape(ch.encode()), rb"\\u" + hexes.encode()]
+        if ch == "/":
+            options.append(rb"\\/")
+        parts.append(b"(?:" + b"|".join(options) + b")")
+    return re.compile(b"".join(parts))
 
 
 NO_SECRETS = Redactor()

@@ -58,6 +58,36 @@ def status_echo(status: int) -> RawModel:
     return RawModel(lambda req: RawReply(echo(req).encode(), status=status))
 
 
+def chunk(text: str) -> bytes:
+    body = {"id": "x", "object": "chat.completion.chunk", "model": "m"}
+    body["choices"] = [{"index": 0, "delta": {"content": text}, "finish_reason": None}]
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+def split_key(req: Recorded) -> RawReply:
+    """A stream quoting the key in two pieces: no one chunk holds it."""
+    end = {"id": "x", "object": "chat.completion.chunk", "model": "m"}
+    end["choices"] = [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+    pieces = [chunk("the key is " + KEY[:10]), chunk(KEY[10:] + ", see?")]
+    done = [b"data: " + json.dumps(end).encode() + b"\n\n", b"data: [DONE]\n\n"]
+    return RawReply([*pieces, *done], content_type="text/event-stream")
+
+
+def escaped_key(req: Recorded) -> RawReply:
+    """The key with a character JSON-escaped: the same text once decoded."""
+
+    def escape(raw: bytes) -> bytes:
+        return raw.replace(KEY.encode(), b"\\u0073" + KEY[1:].encode())
+
+    if req.body.get("stream"):
+        pieces = [escape(chunk(f"k={KEY}")), b"data: [DONE]\n\n"]
+        return RawReply(pieces, content_type="text/event-stream")
+    message = {"role": "assistant", "content": f"k={KEY}"}
+    body = {"id": "x", "object": "chat.completion", "model": "m"}
+    body["choices"] = [{"index": 0, "message": message, "finish_reason": "stop"}]
+    return RawReply(escape(json.dumps(body).encode()))
+
+
 def hang(req: Recorded) -> RawReply:
     return RawReply(b"", then="hang")
 
@@ -82,6 +112,8 @@ async def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         "vendor/401": status_echo(401),
         "vendor/500": status_echo(500),
         "vendor/hang": RawModel(hang),
+        "vendor/split": RawModel(split_key),
+        "vendor/escaped": RawModel(escaped_key),
         "echo-400": status_echo(400),  # the corp provider's model, as its server knows it
         "vendor/ok": fixed("OK: Rayleigh scattering."),
         "vendor/judge": fixed(ANALYSIS_JSON),
@@ -184,6 +216,39 @@ async def test_echoed_credentials_reach_no_response_event_log_or_provider(
         assert out.exit_code == 0, out.output
         assert not leaks(out.output), args
         assert "corp-user" in out.output or "***" in out.output
+
+
+async def test_a_key_split_across_chunks_or_json_escaped_is_masked_too(gateway: Leak) -> None:
+    clock = [{"type": "openrouter:datetime"}]
+    seen: list[str] = []
+    async with client(gateway) as c:
+        # Split across two deltas, where Parley reads the stream (a server tool beside)
+        # and where it pipes the upstream's chunks as they came.
+        for tools in (clock, None):
+            kw = {"tools": tools} if tools else {}
+            got = await c.chat.completions.create(
+                model="vendor/split",
+                messages=USER,
+                stream=True,
+                **kw,  # type: ignore[arg-type]
+            )
+            text = "".join([ch.choices[0].delta.content or "" async for ch in got if ch.choices])
+            assert text == "the key is ***, see?"
+        # Escaped, piped as it came and read by Parley, whole and streamed.
+        for tools in (None, clock):
+            for stream in (False, True):
+                kw = {"tools": tools} if tools else {}
+                raw = await c.chat.completions.with_raw_response.create(
+                    model="vendor/escaped",
+                    messages=USER,
+                    stream=stream,
+                    **kw,  # type: ignore[arg-type]
+                )
+                seen.append((await raw.http_response.aread()).decode())
+    decoded = [json.loads(f'"{s}"') for s in (json.dumps(x)[1:-1] for x in seen)]
+    assert all("\\u0073" + KEY[1:] not in s for s in seen), seen
+    assert all(KEY not in d for d in decoded)
+    assert all("***" in s for s in seen), seen
 
 
 def echoing(req: FakeRequest) -> str:

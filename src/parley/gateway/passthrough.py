@@ -8,8 +8,10 @@ Chat Completions here.
 
 What is piped passes the redactor (an upstream may echo a credential), a stream goes out
 in whole lines (so that a credential cannot hide across a chunk boundary, and an error
-event never lands in the middle of a line), and a stream that ends with neither a
-`finish_reason` nor `[DONE]` ends with an error event instead of looking complete.
+event never lands in the middle of a line), a Chat Completions stream's text is followed
+across chunks (`masked_chunks`: a credential quoted in two pieces), and a stream that
+ends with neither a `finish_reason` nor `[DONE]` ends with an error event instead of
+looking complete.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from parley.gateway.asgi import JSON, Receive, Send, send_bytes, until_disconnect
 from parley.gateway.errors import error_body
+from parley.gateway.masked_chunks import MaskedChunks
 from parley.gateway.state import GatewayState
 from parley.gateway.streaming import Stream
 from parley.wire import sse
@@ -141,8 +144,12 @@ async def _pipe(call: Call, state: GatewayState, out: Stream, lines: _Lines) -> 
             await out.respond(200, await resp.read(), JSON)
             return
         await out.start()
+        # Chat chunks carry a choice's text in pieces; Responses events are left as they
+        # come (their deltas are numbered: see masked_chunks).
+        masked = None if call.responses else MaskedChunks(state.redactor)
         async for piece in resp.content.iter_any():
-            await out.write(lines.feed(piece))
+            whole = lines.feed(piece)
+            await out.write(masked.lines(whole) if masked else whole)
     # At the end an unterminated line is no event (SSE readers discard it), unless it
     # is the closing `[DONE]` of a server that omits the last newline.
     if lines.pending.strip() == sse.DONE.strip() and not call.responses:

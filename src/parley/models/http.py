@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -251,15 +252,19 @@ class ChatCompletionsModel:
                 return
             finished = False
             lines = DataLines()
+            masked = _Masked(self._redactor)
             while True:
                 piece = await resp.content.readany()  # b"" once the stream has ended
                 for payload in lines.feed(piece) if piece else lines.end():
                     if payload == b"[DONE]":
+                        rest = masked.rest(self.model_id)
+                        if rest is not None:
+                            yield rest
                         return
                     chunk = self._json(self._redactor.data(payload))
                     if chunk.get("error"):
                         raise self._error(_status_in(chunk["error"]) or 502, payload)
-                    delta = delta_from_chunk(chunk, self.model_id)
+                    delta = masked.delta(delta_from_chunk(chunk, self.model_id))
                     finished = finished or delta.finish_reason is not None
                     yield delta
                 if not piece:
@@ -348,6 +353,31 @@ class ChatCompletionsModel:
             None,
             self.model_id,
         )
+
+
+class _Masked:
+    """A stream's text and reasoning with credentials masked across deltas: a key an
+    upstream quotes may arrive in two pieces, which the per-chunk mask cannot see."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._on = bool(redactor)
+        self._text = redactor.stream()
+        self._reasoning = redactor.stream()
+
+    def delta(self, d: Delta) -> Delta:
+        if not self._on:
+            return d
+        text, reasoning = self._text.feed(d.text), self._reasoning.feed(d.reasoning)
+        if d.finish_reason is not None:  # nothing more is coming to complete a key
+            text, reasoning = text + self._text.end(), reasoning + self._reasoning.end()
+        if text == d.text and reasoning == d.reasoning:
+            return d
+        return dataclasses.replace(d, text=text, reasoning=reasoning)
+
+    def rest(self, model: str) -> Delta | None:
+        """What is still held when a stream ends with no finish_reason, if anything."""
+        text, reasoning = self._text.end(), self._reasoning.end()
+        return Delta(text=text, reasoning=reasoning, model=model) if text or reasoning else None
 
 
 def _error_message(raw: bytes) -> str:
