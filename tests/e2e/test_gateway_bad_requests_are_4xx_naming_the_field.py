@@ -90,6 +90,30 @@ async def test_malformed_bodies_are_400(raw: bytes, fragment: str) -> None:
             {"model": "vendor/outer", "messages": USER, "plugins": [{"id": "fusion", "x": 1}]},
             "plugins[0].x",
         ),
+        # OpenRouter searches for its own panelists, yet the web_search asked of them is
+        # held to the same bounds (and the field's index is the request's).
+        (
+            {
+                "model": "vendor/outer",
+                "messages": USER,
+                "tools": [
+                    {
+                        "type": "openrouter:fusion",
+                        "parameters": {
+                            "analysis_models": ["vendor/a"],
+                            "tools": [
+                                {"type": "openrouter:datetime"},
+                                {
+                                    "type": "openrouter:web_search",
+                                    "parameters": {"max_results": -5},
+                                },
+                            ],
+                        },
+                    }
+                ],
+            },
+            "tools[0].parameters.tools[1].parameters.max_results",
+        ),
         # Beside a server tool, Parley runs the loop and reads the client's functions.
         (
             {

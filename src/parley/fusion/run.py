@@ -41,6 +41,7 @@ from parley.relay import relay
 from parley.runtime import Runtime
 from parley.tools import events as loop_ev
 from parley.tools.loop import LoopResult, run_tool_loop
+from parley.tools.web.search_tool import check_parameters as check_search_parameters
 from parley.usage import Usage
 
 
@@ -368,11 +369,18 @@ def check_params(runtime: Runtime, params: FusionParams, where: str = "parameter
     no panel can be formed, or an inner tool cannot run (or may not run in a panel)."""
     panel = panel_for(runtime, params, where)
     specs = params.tools
-    if specs is not None and all(runtime.router.serves_openrouter(m) for m in panel):
-        # OpenRouter searches for its own models (parley.fusion.research): web_search
-        # needs no backend of ours for them.
-        specs = [s for s in specs if s.name != C.WEB_SEARCH_TOOL or runtime.search is not None]
-    runtime.server_tools(specs, field_name=f"{where}.tools", inner=True)
+    if specs is None or runtime.search is not None:
+        runtime.server_tools(specs, field_name=f"{where}.tools", inner=True)
+        return
+    # OpenRouter searches for its own models (parley.fusion.research): web_search needs
+    # no backend of ours for them, but its parameters are checked all the same.
+    openrouter_only = all(runtime.router.serves_openrouter(m) for m in panel)
+    for i, spec in enumerate(specs):
+        at = f"{where}.tools[{i}]"
+        if openrouter_only and spec.name == C.WEB_SEARCH_TOOL:
+            check_search_parameters(spec.parameters, f"{at}.parameters")
+        else:
+            runtime.tools.build_one(spec, runtime, where=at, inner=True)
 
 
 def _ignore(event: ev.FusionEvent) -> None:

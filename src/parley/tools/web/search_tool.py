@@ -22,6 +22,22 @@ MAX_RESULTS_CAP = 25
 SEARCH_MAX_USES_CAP = 50
 
 
+def check_parameters(
+    parameters: dict[str, Any] | None, field: str
+) -> tuple[int, int, list[str], list[str]]:
+    """The parameters' limits (max_results, max_uses, allowed and excluded domains),
+    checked: InvalidParameter names the one out of bounds. Checked even where the
+    provider searches instead (an OpenRouter panelist), so that a wrong value is the same
+    400 wherever the tool is asked for."""
+    p = parameters or {}
+    return (
+        int_param(p, "max_results", field, MAX_RESULTS_DEFAULT, 1, MAX_RESULTS_CAP),
+        int_param(p, "max_uses", field, SEARCH_MAX_USES_CAP, 1, SEARCH_MAX_USES_CAP),
+        domains_param(p, "allowed_domains", field),
+        domains_param(p, "excluded_domains", field),
+    )
+
+
 class WebSearchTool:
     """`web_search`: results `{url, title, snippet}` from the configured backend."""
 
@@ -35,15 +51,10 @@ class WebSearchTool:
         field: str = "parameters",
         quota: WebQuota | None = None,
     ) -> None:
-        p = parameters or {}
         self.backend = backend
         self.quota = quota
-        self.max_results = int_param(
-            p, "max_results", field, MAX_RESULTS_DEFAULT, 1, MAX_RESULTS_CAP
-        )
-        self.max_uses = int_param(p, "max_uses", field, SEARCH_MAX_USES_CAP, 1, SEARCH_MAX_USES_CAP)
-        self.allowed = domains_param(p, "allowed_domains", field)
-        self.excluded = domains_param(p, "excluded_domains", field)
+        limits = check_parameters(parameters, field)
+        self.max_results, self.max_uses, self.allowed, self.excluded = limits
         self.uses = 0
 
     def definition(self) -> dict[str, Any]:
