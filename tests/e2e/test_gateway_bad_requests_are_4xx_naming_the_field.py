@@ -42,7 +42,9 @@ async def post_raw(url: str, raw: bytes) -> tuple[int, str, Any]:
     [
         (b"{not json", "not valid JSON"),
         (b"", "empty"),
-        (b"[1, 2]", "JSON object"),
+        (b"[1, 2]", "JSON object, got an array"),
+        (b"NaN", "NaN is not JSON"),
+        (b"null", "JSON object, got null"),
         (b"\xff\xfe", "not valid JSON"),
     ],
 )

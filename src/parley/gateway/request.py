@@ -85,9 +85,12 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPError(400, f"request body is not valid JSON: {exc}", _ERROR) from None
     if not isinstance(data, dict):
-        raise HTTPError(
-            400, f"request body must be a JSON object, got {type(data).__name__}", _ERROR
-        )
+        if isinstance(data, _Unfit):
+            raise HTTPError(400, f"request body: {data.problem()}", _ERROR)
+        kind = {list: "an array", str: "a string", bool: "a boolean"}.get(type(data), "a number")
+        if data is None:
+            kind = "null"
+        raise HTTPError(400, f"request body must be a JSON object, got {kind}", _ERROR)
     deep = raw.count(b"[") + raw.count(b"{") > C.JSON_MAX_DEPTH
     surrogates = (
         _SURROGATE_LEAD in raw
