@@ -153,6 +153,11 @@ class StreamRedactor:
         self._held = text[len(text) - keep :] if keep else ""
         return text[: len(text) - keep]
 
+    @property
+    def holding(self) -> bool:
+        """Whether a piece's end is held back, waiting for the next."""
+        return bool(self._held)
+
     def end(self) -> str:
         """The rest (it did not complete a credential)."""
         rest, self._held = self._held, ""

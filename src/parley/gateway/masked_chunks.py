@@ -5,9 +5,12 @@ redactor; a credential an upstream quotes across two chunks (`"...sk-or-v1-S"` t
 `"ECRET..."`) is whole in neither. So the text of each choice is followed from chunk to
 chunk: a chunk whose text ends in what could begin a credential has that end held back
 and prepended to the next chunk's text (or put on the choice's finishing chunk), and a
-credential completed that way is masked. A chunk whose text needs no change goes out as
-the upstream wrote it; one that does is written again from its parsed JSON, every field
-kept.
+credential completed that way is masked.
+
+A chunk whose text needs no change goes out as the upstream wrote it. The common chunk
+(one choice, one text field) is read and, when needed, rewritten without parsing the
+rest of it: only its text's string literal is decoded and, if it changes, replaced. Any
+other chunk that needs a change is parsed and written again whole, every field kept.
 
 A Responses stream is not followed so: its text deltas are numbered events, and holding
 a piece back would mean numbering an event of Parley's own into the upstream's sequence.
@@ -16,6 +19,7 @@ a piece back would mean numbering an event of Parley's own into the upstream's s
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from parley.redact import Redactor, StreamRedactor
@@ -23,6 +27,10 @@ from parley.wire.sse import json_bytes
 
 # The streamed text fields of a chunk's `delta` (reasoning under both spellings).
 _TEXT_FIELDS = ("content", "reasoning", "reasoning_content")
+# One of them and its string literal (escapes included).
+_TEXT = re.compile(rb'"(content|reasoning|reasoning_content)"\s*:\s*"([^"\\]*(?:\\.[^"\\]*)*)"')
+_INDEX = re.compile(rb'"index"\s*:\s*(\d+)')
+_FINISHED = re.compile(rb'"finish_reason"\s*:\s*"')
 
 
 class MaskedChunks:
@@ -36,12 +44,66 @@ class MaskedChunks:
         """`data` (whole lines) with each chunk's text masked in sequence."""
         if not self._redactor or b"data:" not in data:
             return data
+        if not any(s.holding for s in self._texts.values()) and self._clean(data):
+            return data  # the usual case: nothing held, nothing to hold
         return b"".join(self._line(line) for line in data.splitlines(keepends=True))
 
+    def _clean(self, data: bytes) -> bool:
+        """Whether no text in `data` ends in what could begin a credential (a whole one
+        the writer masks anyway)."""
+        for text in _TEXT.finditer(data):
+            raw = text.group(2)
+            try:
+                given = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode()
+            except ValueError:
+                return False
+            if self._redactor.held_back(given):
+                return False
+        return True
+
     def _line(self, line: bytes) -> bytes:
-        head = line[:5]
+        if not line.startswith(b"data:"):
+            return line
+        texts = list(_TEXT.finditer(line))
+        if len(texts) <= 1 and b'"tool_calls"' not in line:
+            quick = self._one_text(line, texts[0] if texts else None)
+            if quick is not None:
+                return quick
+        return self._parsed(line)
+
+    def _one_text(self, line: bytes, text: re.Match[bytes] | None) -> bytes | None:
+        """The line with its one choice's text masked, read from the bytes; None when it
+        must be parsed (more than one choice, a held piece to put on a chunk with no
+        text, a literal that does not decode)."""
+        indexes = _INDEX.findall(line)
+        if len(indexes) > 1:
+            return None
+        index = int(indexes[0]) if indexes else 0
+        finished = _FINISHED.search(line) is not None
+        name = text.group(1).decode() if text else ""
+        if finished and any(
+            k[0] == index and k[1] != name and s.holding for k, s in self._texts.items()
+        ):
+            return None  # the piece goes on a field this chunk does not have
+        if text is None:
+            return line
+        raw = text.group(2)
+        try:
+            given = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode()
+        except ValueError:
+            return None
+        stream = self._texts.get((index, name))
+        if stream is None:
+            stream = self._texts[(index, name)] = self._redactor.stream()
+        out = stream.feed(given) + (stream.end() if finished else "")
+        if out == given:
+            return line
+        literal = json_bytes(out)
+        return line[: text.start(2) - 1] + literal + line[text.end(2) + 1 :]
+
+    def _parsed(self, line: bytes) -> bytes:
         body = line[5:].strip()
-        if head != b"data:" or not body.startswith(b"{"):
+        if not body.startswith(b"{"):
             return line
         try:
             chunk = json.loads(body)
