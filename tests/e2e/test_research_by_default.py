@@ -53,6 +53,17 @@ async def test_an_openrouter_panelist_searches_with_openrouters_web_search() -> 
     assert "web_search" not in models["vendor/a"].requests[0].tools  # OpenRouter searches
 
 
+async def test_the_max_results_asked_of_web_search_reach_openrouters_plugin() -> None:
+    models = panel()
+    async with FakeUpstream(models) as up:
+        env = {"OPENROUTER_BASE_URL": up.base_url}
+        settings = load_settings(env, overrides={"judge": "vendor/judge"})
+        async with Parley(settings=settings) as p:
+            tools = [{"type": "openrouter:web_search", "parameters": {"max_results": 3}}]
+            await p.deliberate(QUESTION, panel=["vendor/a"], params={"tools": tools})
+    assert {"id": "web", "max_results": 3} in models["vendor/a"].requests[0].body["plugins"]
+
+
 async def test_a_configured_backend_always_wins() -> None:
     models = panel()
     async with FakeUpstream(models) as up:

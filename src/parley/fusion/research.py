@@ -61,7 +61,17 @@ def for_member(runtime: Runtime, params: FusionParams, model_id: str) -> Researc
         if params.tools is not None
         else _defaults(runtime, rest)
     )
-    return Research(tools, [dict(OPENROUTER_WEB)], True)
+    return Research(tools, [_web_plugin(specs)], True)
+
+
+def _web_plugin(specs: list[ServerToolSpec]) -> dict[str, Any]:
+    """OpenRouter's web plugin, with the one web_search parameter it takes as its own:
+    `max_results` (checked already, 1-25: see `check_params`)."""
+    plugin = dict(OPENROUTER_WEB)
+    for spec in specs:
+        if spec.name == C.WEB_SEARCH_TOOL and "max_results" in (spec.parameters or {}):
+            plugin["max_results"] = (spec.parameters or {})["max_results"]
+    return plugin
 
 
 def _defaults(runtime: Runtime, specs: list[ServerToolSpec]) -> list[ServerTool]:
