@@ -51,3 +51,12 @@ def test_choices_and_reasoning_are_followed_apart() -> None:
     out += m.lines(line({"reasoning": KEY[5:]}, "stop", 1) + line({"content": "x"}, "stop", 0))
     assert "".join(texts(out, "reasoning")) == "***"
     assert "".join(texts(out)) == KEY[:5] + "x"  # choice 0 never completed the key
+
+
+def test_a_stream_that_ends_at_done_without_finishing_still_gets_the_held_text() -> None:
+    m = MaskedChunks(Redactor([KEY]))
+    held = m.lines(line({"content": "ends in sk"}))
+    end = m.lines(b"\n" + b"data: [DONE]\n" + b"\n")
+    assert texts(held) == ["ends in "]
+    assert texts(end) == ["sk"] and end.endswith(b"data: [DONE]\n\n")
+    assert json.loads(end.split(b"\n")[1][6:])["id"] == "x"  # the upstream's fields, copied

@@ -39,6 +39,7 @@ class MaskedChunks:
     def __init__(self, redactor: Redactor) -> None:
         self._redactor = redactor
         self._texts: dict[tuple[int, str], StreamRedactor] = {}
+        self._last = b""  # the last chunk, whose fields a chunk of held text copies
 
     def lines(self, data: bytes) -> bytes:
         """`data` (whole lines) with each chunk's text masked in sequence."""
@@ -64,6 +65,9 @@ class MaskedChunks:
     def _line(self, line: bytes) -> bytes:
         if not line.startswith(b"data:"):
             return line
+        if line[5:].strip() == b"[DONE]":
+            return self._rest() + line
+        self._last = line
         texts = list(_TEXT.finditer(line))
         if len(texts) <= 1 and b'"tool_calls"' not in line:
             quick = self._one_text(line, texts[0] if texts else None)
@@ -100,6 +104,23 @@ class MaskedChunks:
             return line
         literal = json_bytes(out)
         return line[: text.start(2) - 1] + literal + line[text.end(2) + 1 :]
+
+    def _rest(self) -> bytes:
+        """A chunk with what is still held, for a stream that ends with [DONE] and no
+        finish_reason (b"" when nothing is)."""
+        held = {k: s.end() for k, s in self._texts.items() if s.holding}
+        if not held:
+            return b""
+        try:
+            last = json.loads(self._last[5:])
+        except ValueError:
+            last = None
+        chunk = {k: v for k, v in last.items() if k != "choices"} if isinstance(last, dict) else {}
+        chunk["choices"] = [
+            {"index": index, "delta": {name: text}, "finish_reason": None}
+            for (index, name), text in held.items()
+        ]
+        return b"data: " + json_bytes(chunk) + b"\n\n"
 
     def _parsed(self, line: bytes) -> bytes:
         body = line[5:].strip()
