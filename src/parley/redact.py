@@ -144,12 +144,13 @@ class StreamRedactor:
         self._redactor = redactor
         self._held = ""
 
-    def feed(self, piece: str) -> str:
-        """What of the text so far can be passed on."""
+    def feed(self, piece: str, *, last: bool = False) -> str:
+        """What of the text so far can be passed on; with `last` (nothing more is coming
+        to complete a credential), all of it."""
         if not self._redactor:
             return piece
         text = self._redactor.text(self._held + piece)
-        keep = self._redactor.held_back(text)
+        keep = 0 if last else self._redactor.held_back(text)
         self._held = text[len(text) - keep :] if keep else ""
         return text[: len(text) - keep]
 

@@ -53,12 +53,8 @@ class MaskedChunks:
         """Whether no text in `data` ends in what could begin a credential (a whole one
         the writer masks anyway)."""
         for text in _TEXT.finditer(data):
-            raw = text.group(2)
-            try:
-                given = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode()
-            except ValueError:
-                return False
-            if self._redactor.held_back(given):
+            given = _decoded(text.group(2))
+            if given is None or self._redactor.held_back(given):
                 return False
         return True
 
@@ -91,15 +87,13 @@ class MaskedChunks:
             return None  # the piece goes on a field this chunk does not have
         if text is None:
             return line
-        raw = text.group(2)
-        try:
-            given = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode()
-        except ValueError:
+        given = _decoded(text.group(2))
+        if given is None:
             return None
         stream = self._texts.get((index, name))
         if stream is None:
             stream = self._texts[(index, name)] = self._redactor.stream()
-        out = stream.feed(given) + (stream.end() if finished else "")
+        out = stream.feed(given, last=finished)
         if out == given:
             return line
         literal = json_bytes(out)
@@ -156,8 +150,19 @@ class MaskedChunks:
             if stream is None:
                 stream = self._texts[(index, name)] = self._redactor.stream()
             given = text if isinstance(text, str) else ""
-            out = stream.feed(given) + (stream.end() if finished else "")
+            out = stream.feed(given, last=finished)
             if out != given:
                 delta[name] = out
                 changed = True
         return changed
+
+
+def _decoded(literal: bytes) -> str | None:
+    """A JSON string literal's text (its bytes between the quotes); None if it is not one."""
+    if b"\\" not in literal:
+        return literal.decode("utf-8", "replace")
+    try:
+        text = json.loads(b'"' + literal + b'"')
+    except ValueError:
+        return None
+    return text if isinstance(text, str) else None

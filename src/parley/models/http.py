@@ -367,9 +367,9 @@ class _Masked:
     def delta(self, d: Delta) -> Delta:
         if not self._on:
             return d
-        text, reasoning = self._text.feed(d.text), self._reasoning.feed(d.reasoning)
-        if d.finish_reason is not None:  # nothing more is coming to complete a key
-            text, reasoning = text + self._text.end(), reasoning + self._reasoning.end()
+        last = d.finish_reason is not None
+        text = self._text.feed(d.text, last=last)
+        reasoning = self._reasoning.feed(d.reasoning, last=last)
         if text == d.text and reasoning == d.reasoning:
             return d
         return dataclasses.replace(d, text=text, reasoning=reasoning)
